@@ -1,0 +1,105 @@
+/*
+ * db.h - the storage interface: one API, two backends (SQLite, PostgreSQL).
+ *
+ * SQL is written once in PostgreSQL's dialect subset that SQLite also understands, with
+ * numbered parameters $1, $2, … bound from a pp_db_value_t array: never a string built from
+ * input. Results are copied into memory at once, so a result outlives the lock and the
+ * statement. A handle is shared by threads: every call locks it; db_tx_begin() keeps the lock
+ * (recursively) until db_tx_commit()/db_tx_rollback(), so a transaction is one thread's.
+ *
+ * Schema changes are numbered migrations (migrations.c) applied in order by db_migrate().
+ */
+#ifndef PP_DB_H
+#define PP_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pp_db pp_db_t;
+typedef struct pp_db_result pp_db_result_t;
+
+typedef enum { PP_DB_SQLITE, PP_DB_POSTGRES } pp_db_backend_t;
+
+typedef enum {
+	PP_DB_NULL = 0,
+	PP_DB_INT, /* int64_t */
+	PP_DB_TEXT, /* NUL-terminated UTF-8 */
+	PP_DB_BLOB, /* bytes with length */
+} pp_db_type_t;
+
+/* One bound parameter. Borrowed: the pointed-to data must live until the call returns. */
+typedef struct {
+	pp_db_type_t type;
+	int64_t i;
+	const char *s;
+	const void *blob;
+	size_t len;
+} pp_db_value_t;
+
+#define DB_NULL ((pp_db_value_t){.type = PP_DB_NULL})
+#define DB_INT(v) ((pp_db_value_t){.type = PP_DB_INT, .i = (int64_t)(v)})
+/* A NULL string binds SQL NULL. */
+#define DB_TEXT(v) ((pp_db_value_t){.type = (v) != NULL ? PP_DB_TEXT : PP_DB_NULL, .s = (v)})
+#define DB_BLOB(p, n) ((pp_db_value_t){.type = PP_DB_BLOB, .blob = (p), .len = (n)})
+
+/* Error messages are copied into a caller buffer of this size. */
+#define DB_ERROR_MAX 512
+
+/*
+ * Return values of every int function below. DB_DUPLICATE is a unique-constraint violation,
+ * so callers can answer "already exists" rather than "database error".
+ */
+#define DB_OK 0
+#define DB_ERROR (-1)
+#define DB_DUPLICATE (-2)
+
+/*
+ * Opens the database named by url: "sqlite:/path/file.db" (created when missing, WAL mode,
+ * file 0600) or "postgresql://user:pw@host:port/db?…" (libpq URI). On failure error holds a
+ * message without the password. *db_r is new; close with db_close().
+ */
+int db_open(const char *url, pp_db_t **db_r, char *error, size_t error_size);
+
+/* Closes the connection and frees *db; sets *db to NULL. NULL is a no-op. */
+void db_close(pp_db_t **db);
+
+pp_db_backend_t db_backend(const pp_db_t *db);
+
+/* Applies every migration newer than the schema's version, each in its own transaction. */
+int db_migrate(pp_db_t *db, char *error, size_t error_size);
+
+/* The schema version now in the database (the number of the last applied migration). */
+int db_schema_version(pp_db_t *db, int *version_r, char *error, size_t error_size);
+
+/* Runs one statement. *changes_r (may be NULL) gets the number of rows it changed. */
+int db_exec(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_params,
+	    int64_t *changes_r, char *error, size_t error_size);
+
+/*
+ * Runs a query and copies every row into *result_r (new; free with db_result_free()).
+ * Use LIMIT: results are held in memory.
+ */
+int db_query(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_params,
+	     pp_db_result_t **result_r, char *error, size_t error_size);
+
+/* Transactions. begin locks the handle for this thread until commit or rollback. */
+int db_tx_begin(pp_db_t *db, char *error, size_t error_size);
+int db_tx_commit(pp_db_t *db, char *error, size_t error_size);
+/* Always releases the lock; failures are logged, since the caller is already failing. */
+void db_tx_rollback(pp_db_t *db);
+
+/* Rows and columns of a result. Rows and columns count from 0. */
+size_t db_result_rows(const pp_db_result_t *result);
+size_t db_result_cols(const pp_db_result_t *result);
+bool db_result_is_null(const pp_db_result_t *result, size_t row, size_t col);
+/* Borrowed; valid until db_result_free(). "" for NULL. */
+const char *db_result_text(const pp_db_result_t *result, size_t row, size_t col);
+/* 0 for NULL or text that is not an integer. */
+int64_t db_result_int(const pp_db_result_t *result, size_t row, size_t col);
+/* Borrowed bytes of a BLOB/BYTEA column; *len_r set; NULL with *len_r 0 for NULL. */
+const void *db_result_blob(const pp_db_result_t *result, size_t row, size_t col, size_t *len_r);
+void db_result_free(pp_db_result_t **result);
+
+
+#endif

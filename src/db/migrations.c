@@ -1,0 +1,158 @@
+/*
+ * migrations.c - the schema, as numbered migrations applied in order at start.
+ *
+ * Each migration is written once for both backends. Two placeholders stand for what the
+ * dialects spell differently: @ID@ (an auto-numbered 64-bit primary key) and @BLOB@ (bytes).
+ * Times are Unix seconds in BIGINT columns; booleans are INTEGER 0/1. A migration, once
+ * released, never changes: a change is a new migration.
+ */
+#include "db/db-private.h"
+
+static const db_migration_t db_migrations[] = {
+	{1, "initial schema",
+	 "CREATE TABLE settings ("
+	 "  name TEXT PRIMARY KEY,"
+	 "  value TEXT NOT NULL,"
+	 "  updated_at BIGINT NOT NULL);"
+
+	 "CREATE TABLE users ("
+	 "  id @ID@,"
+	 "  email TEXT NOT NULL UNIQUE," /* canonical: lower-case */
+	 "  display_name TEXT NOT NULL DEFAULT '',"
+	 "  department TEXT NOT NULL DEFAULT '',"
+	 "  state TEXT NOT NULL CHECK (state IN ('enabled','pending','disabled')),"
+	 "  source TEXT NOT NULL DEFAULT 'admin',"
+	 "  created_at BIGINT NOT NULL,"
+	 "  updated_at BIGINT NOT NULL);"
+
+	 /* Codes are kept only as a keyed hash; UNIQUE lets the code alone name its user. */
+	 "CREATE TABLE user_codes ("
+	 "  user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	 "  code_hash TEXT NOT NULL UNIQUE,"
+	 "  issued_at BIGINT NOT NULL);"
+
+	 "CREATE TABLE company_code ("
+	 "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	 "  code TEXT NOT NULL,"
+	 "  issued_at BIGINT NOT NULL);"
+
+	 "CREATE TABLE sender_rules ("
+	 "  id @ID@,"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('allow','block')),"
+	 "  pattern TEXT NOT NULL," /* user@domain, or @domain for a whole domain */
+	 "  created_at BIGINT NOT NULL,"
+	 "  UNIQUE (kind, pattern));"
+
+	 "CREATE TABLE printers ("
+	 "  id @ID@,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  alias TEXT NOT NULL UNIQUE,"
+	 "  location TEXT NOT NULL DEFAULT '',"
+	 "  description TEXT NOT NULL DEFAULT '',"
+	 "  device_uri TEXT NOT NULL,"
+	 "  is_enabled INTEGER NOT NULL DEFAULT 1,"
+	 "  capabilities TEXT NOT NULL DEFAULT '{}'," /* JSON */
+	 "  output_format TEXT NOT NULL DEFAULT 'auto',"
+	 "  group_name TEXT NOT NULL DEFAULT '',"
+	 "  panel_token_hash TEXT UNIQUE,"
+	 "  created_at BIGINT NOT NULL,"
+	 "  updated_at BIGINT NOT NULL);"
+
+	 /* id is the IPP job-id users see; uuid is the id in URLs. */
+	 "CREATE TABLE jobs ("
+	 "  id @ID@,"
+	 "  uuid TEXT NOT NULL UNIQUE,"
+	 "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	 "  state TEXT NOT NULL,"
+	 "  state_reason TEXT NOT NULL DEFAULT '',"
+	 "  title TEXT NOT NULL DEFAULT '',"
+	 "  source TEXT NOT NULL,"
+	 "  options TEXT NOT NULL DEFAULT '{}'," /* JSON print options */
+	 "  printer_id BIGINT REFERENCES printers(id) ON DELETE SET NULL,"
+	 "  is_combined INTEGER NOT NULL DEFAULT 0,"
+	 "  pages INTEGER,"
+	 "  color_pages INTEGER,"
+	 "  size_bytes BIGINT NOT NULL DEFAULT 0,"
+	 "  created_at BIGINT NOT NULL,"
+	 "  updated_at BIGINT NOT NULL,"
+	 "  released_at BIGINT,"
+	 "  finished_at BIGINT,"
+	 "  expires_at BIGINT);"
+	 "CREATE INDEX jobs_user_state ON jobs (user_id, state, id);"
+	 "CREATE INDEX jobs_state_expires ON jobs (state, expires_at);"
+
+	 /* One row per spool file: the original and every derivative. */
+	 "CREATE TABLE documents ("
+	 "  id @ID@,"
+	 "  job_id BIGINT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	 "  role TEXT NOT NULL," /* original, pdf, print, thumb:N, preview:N */
+	 "  file_id TEXT NOT NULL UNIQUE," /* 128-bit random spool name, hex */
+	 "  name TEXT NOT NULL DEFAULT '',"
+	 "  content_type TEXT NOT NULL DEFAULT 'application/octet-stream',"
+	 "  size_bytes BIGINT NOT NULL,"
+	 "  created_at BIGINT NOT NULL);"
+	 "CREATE INDEX documents_job ON documents (job_id);"
+
+	 /* Accounting keeps copies, not references: it outlives users, jobs and printers. */
+	 "CREATE TABLE accounting ("
+	 "  id @ID@,"
+	 "  job_uuid TEXT NOT NULL UNIQUE,"
+	 "  user_email TEXT NOT NULL,"
+	 "  department TEXT NOT NULL DEFAULT '',"
+	 "  printer_name TEXT NOT NULL DEFAULT '',"
+	 "  source TEXT NOT NULL,"
+	 "  title TEXT NOT NULL DEFAULT '',"
+	 "  final_state TEXT NOT NULL,"
+	 "  pages_mono INTEGER NOT NULL DEFAULT 0,"
+	 "  pages_color INTEGER NOT NULL DEFAULT 0,"
+	 "  sheets INTEGER NOT NULL DEFAULT 0,"
+	 "  copies INTEGER NOT NULL DEFAULT 1,"
+	 "  sides TEXT NOT NULL DEFAULT '',"
+	 "  media TEXT NOT NULL DEFAULT '',"
+	 "  number_up INTEGER NOT NULL DEFAULT 1,"
+	 "  size_bytes BIGINT NOT NULL DEFAULT 0,"
+	 "  submitted_at BIGINT NOT NULL,"
+	 "  finished_at BIGINT NOT NULL);"
+	 "CREATE INDEX accounting_finished ON accounting (finished_at);"
+
+	 "CREATE TABLE audit_log ("
+	 "  id @ID@,"
+	 "  at BIGINT NOT NULL,"
+	 "  actor TEXT NOT NULL,"
+	 "  action TEXT NOT NULL,"
+	 "  object TEXT NOT NULL DEFAULT '',"
+	 "  detail TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX audit_log_at ON audit_log (at);"
+
+	 "CREATE TABLE admins ("
+	 "  id @ID@,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  password_hash TEXT NOT NULL," /* argon2id */
+	 "  created_at BIGINT NOT NULL,"
+	 "  updated_at BIGINT NOT NULL);"
+
+	 /* Bearer tokens and sessions, stored as keyed hashes only. */
+	 "CREATE TABLE tokens ("
+	 "  token_hash TEXT PRIMARY KEY,"
+	 "  kind TEXT NOT NULL," /* app, admin-session */
+	 "  user_id BIGINT REFERENCES users(id) ON DELETE CASCADE,"
+	 "  admin_id BIGINT REFERENCES admins(id) ON DELETE CASCADE,"
+	 "  csrf_hash TEXT,"
+	 "  created_at BIGINT NOT NULL,"
+	 "  expires_at BIGINT NOT NULL,"
+	 "  last_used_at BIGINT NOT NULL);"
+	 "CREATE INDEX tokens_expires ON tokens (expires_at);"
+
+	 /* Guessing throttle: failures per source address and per account. */
+	 "CREATE TABLE auth_throttle ("
+	 "  throttle_key TEXT PRIMARY KEY,"
+	 "  failures INTEGER NOT NULL,"
+	 "  window_start BIGINT NOT NULL,"
+	 "  locked_until BIGINT NOT NULL DEFAULT 0);"},
+};
+
+const db_migration_t *db_migrations_list(size_t *count_r)
+{
+	*count_r = sizeof(db_migrations) / sizeof(db_migrations[0]);
+	return db_migrations;
+}

@@ -1,0 +1,73 @@
+/*
+ * config.h - the start-up configuration read from one INI file (pullprint.conf).
+ *
+ * Only what the server needs before it can open its database lives here: paths, the
+ * database URL, listeners, TLS and spool limits. Policy the admin changes at run time
+ * (code length, retention, unknown senders, …) lives in the database's settings table.
+ * Every setting has a default, so an empty or missing file starts a working server.
+ */
+#ifndef PP_CONFIG_H
+#define PP_CONFIG_H
+
+#include "lib/log.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_URL_MAX 1024
+#define CONFIG_DEFAULT_PATH "/etc/pullprint/pullprint.conf"
+
+typedef struct pp_config {
+	char path[PATH_MAX]; /* file read; "" when running on defaults only */
+
+	/* [server] */
+	char state_dir[PATH_MAX];
+	char database[CONFIG_URL_MAX]; /* "" = SQLite file under state_dir */
+	char key_file[PATH_MAX]; /* "" = <state_dir>/keys/master.key */
+	char public_url[CONFIG_URL_MAX]; /* "" = https://<host name>:<https_port> */
+	pp_log_level_t log_level;
+
+	/* [http] */
+	char listen_address[256]; /* "" = every address */
+	unsigned https_port;
+	unsigned http_port; /* 0 = no plain HTTP listener */
+	char tls_certificate[PATH_MAX]; /* "" = self-signed, made at first start */
+	char tls_key[PATH_MAX];
+	unsigned http_threads;
+	unsigned max_connections;
+	uint64_t max_request_bytes; /* bodies other than documents */
+	unsigned request_timeout_s;
+
+	/* [spool] */
+	char spool_dir[PATH_MAX]; /* "" = <state_dir>/spool */
+	bool spool_encrypt;
+	uint64_t max_document_bytes;
+
+	/* [jobs] */
+	unsigned sweep_interval_s;
+} pp_config_t;
+
+/* Fills cfg with the embedded defaults (no file read). */
+void config_init(pp_config_t *cfg);
+
+/*
+ * Reads the INI file at path over the current values. Unknown sections or settings, bad
+ * values and syntax errors fail with error = "FILE:LINE: [section] name: what is wrong".
+ * A missing file is an error unless missing_ok. Returns 0 or -1.
+ */
+int config_load(pp_config_t *cfg, const char *path, bool missing_ok, char *error,
+		size_t error_size);
+
+/*
+ * Fills the derived paths left empty ("" database, key_file, spool_dir, TLS files) from
+ * state_dir, which is made absolute. Call once after loading and command-line overrides.
+ */
+int config_finalize(pp_config_t *cfg, char *error, size_t error_size);
+
+/* Writes every setting with its current value as an INI file to out (check-config --dump). */
+void config_dump(const pp_config_t *cfg, FILE *out);
+
+#endif
