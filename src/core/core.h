@@ -1,0 +1,43 @@
+/*
+ * core.h - the context every domain function takes: the storage handle, the spool, the
+ * sub-keys derived from the master key, and the clock.
+ *
+ * One pp_core_t lives as long as the server (or one command-line run). It holds no mutable
+ * state of its own beyond what it points to, so it is shared by every thread.
+ */
+#ifndef PP_CORE_H
+#define PP_CORE_H
+
+#include "db/db.h"
+#include "lib/crypto.h"
+
+#include <stdint.h>
+#include <time.h>
+
+typedef struct pp_spool pp_spool_t;
+
+typedef struct pp_core {
+	pp_db_t *db; /* borrowed */
+	pp_spool_t *spool; /* borrowed; may be NULL for commands that touch no documents */
+	uint8_t code_key[CRYPTO_KEY_BYTES]; /* CRYPTO_SUBKEY_CODES */
+	uint8_t token_key[CRYPTO_KEY_BYTES]; /* CRYPTO_SUBKEY_TOKENS */
+	uint8_t pseudonym_key[CRYPTO_KEY_BYTES]; /* CRYPTO_SUBKEY_PSEUDONYM */
+	/* Current time in Unix seconds; tests replace it to move time forward. */
+	int64_t (*now)(void *clock_ctx);
+	void *clock_ctx;
+} pp_core_t;
+
+/*
+ * Fills core with db, spool and the sub-keys derived from master; the clock is the real one.
+ * Returns 0, or -1 if a key cannot be derived.
+ */
+int core_init(pp_core_t *core, pp_db_t *db, pp_spool_t *spool,
+	      const uint8_t master_key[CRYPTO_KEY_BYTES]);
+
+/* Wipes the sub-keys. db and spool are not closed: core_init borrowed them. */
+void core_deinit(pp_core_t *core);
+
+/* The current time in Unix seconds from core's clock. */
+int64_t core_now(const pp_core_t *core);
+
+#endif

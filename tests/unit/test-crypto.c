@@ -1,0 +1,134 @@
+/* test-crypto.c - random codes, keyed hashes, passwords and the master key file. */
+#include "test-support.h"
+
+#include "lib/crypto.h"
+#include "lib/str.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int setup(void **state)
+{
+	(void)state;
+	return crypto_init() ? 0 : -1;
+}
+
+static void test_master_key_created_private_and_stable(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char path[4096], error[512];
+	assert_true(str_format(path, sizeof(path), "%s/keys/master.key", dir));
+
+	uint8_t first[CRYPTO_KEY_BYTES], again[CRYPTO_KEY_BYTES];
+	assert_int_equal(crypto_master_key_load(path, first, error, sizeof(error)), 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, CRYPTO_KEY_BYTES);
+	char keydir[4096];
+	assert_true(str_format(keydir, sizeof(keydir), "%s/keys", dir));
+	assert_int_equal(stat(keydir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+
+	/* The second start reads the same key rather than making a new one. */
+	assert_int_equal(crypto_master_key_load(path, again, error, sizeof(error)), 0);
+	assert_memory_equal(first, again, CRYPTO_KEY_BYTES);
+
+	/* A key file others can read is refused with what to do. */
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(crypto_master_key_load(path, again, error, sizeof(error)), -1);
+	assert_non_null(strstr(error, "chmod 600"));
+
+	/* A damaged key file is refused, never silently replaced (that would orphan the spool). */
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(truncate(path, 10), 0);
+	assert_int_equal(crypto_master_key_load(path, again, error, sizeof(error)), -1);
+	assert_non_null(strstr(error, "restore it from backup"));
+
+	test_rmtree(dir);
+	free(dir);
+}
+
+static void test_random_codes_have_the_right_shape(void **state)
+{
+	(void)state;
+	for (size_t len = 4; len <= 12; len++) {
+		char code[16];
+		crypto_random_digits(code, len);
+		assert_int_equal(strlen(code), len);
+		assert_int_equal(strspn(code, "0123456789"), len);
+	}
+	char company[7];
+	crypto_random_code_chars(company, 6);
+	assert_int_equal(strlen(company), 6);
+	assert_int_equal(strspn(company, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"), 6);
+
+	char a[CRYPTO_ID_HEX_LEN + 1], b[CRYPTO_ID_HEX_LEN + 1];
+	crypto_random_id(a);
+	crypto_random_id(b);
+	assert_int_equal(strlen(a), 32);
+	assert_string_not_equal(a, b);
+}
+
+static void test_digits_are_roughly_uniform(void **state)
+{
+	(void)state;
+	/* 60,000 digits: each of 10 should appear ~6,000 times; a biased generator falls far off. */
+	unsigned counts[10] = {0};
+	char code[13];
+	for (int i = 0; i < 5000; i++) {
+		crypto_random_digits(code, 12);
+		for (int j = 0; j < 12; j++)
+			counts[code[j] - '0']++;
+	}
+	for (int d = 0; d < 10; d++)
+		assert_in_range(counts[d], 5400, 6600);
+}
+
+static void test_keyed_hash_and_subkeys(void **state)
+{
+	(void)state;
+	uint8_t master[CRYPTO_KEY_BYTES] = {1, 2, 3};
+	uint8_t codes[CRYPTO_KEY_BYTES], tokens[CRYPTO_KEY_BYTES];
+	assert_true(crypto_derive_subkey(master, CRYPTO_SUBKEY_CODES, codes));
+	assert_true(crypto_derive_subkey(master, CRYPTO_SUBKEY_TOKENS, tokens));
+	assert_memory_not_equal(codes, tokens, CRYPTO_KEY_BYTES);
+
+	char h1[CRYPTO_HASH_HEX_LEN + 1], h2[CRYPTO_HASH_HEX_LEN + 1], h3[CRYPTO_HASH_HEX_LEN + 1];
+	crypto_keyed_hash_hex(codes, "123456", 6, h1);
+	crypto_keyed_hash_hex(codes, "123456", 6, h2);
+	crypto_keyed_hash_hex(tokens, "123456", 6, h3);
+	assert_string_equal(h1, h2);
+	assert_string_not_equal(h1, h3);
+	assert_null(strstr(h1, "123456"));
+}
+
+static void test_passwords(void **state)
+{
+	(void)state;
+	char hash[CRYPTO_PASSWORD_HASH_MAX];
+	assert_true(crypto_password_hash("correct horse battery", hash));
+	assert_true(str_has_prefix(hash, "$argon2id$"));
+	assert_true(crypto_password_verify(hash, "correct horse battery"));
+	assert_false(crypto_password_verify(hash, "correct horse battery "));
+	assert_false(crypto_password_verify(hash, ""));
+	assert_true(crypto_str_equal("abc", "abc"));
+	assert_false(crypto_str_equal("abc", "abd"));
+	assert_false(crypto_str_equal("abc", "abcd"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_master_key_created_private_and_stable),
+		cmocka_unit_test(test_random_codes_have_the_right_shape),
+		cmocka_unit_test(test_digits_are_roughly_uniform),
+		cmocka_unit_test(test_keyed_hash_and_subkeys),
+		cmocka_unit_test(test_passwords),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
