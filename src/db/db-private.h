@@ -1,10 +1,18 @@
 /*
- * db-private.h - what the storage backends share; included only inside src/db/.
+ * db-private.h - what the storage backends share; included only inside src/db/ (and by the
+ * database test fixtures, which read the migration list).
+ *
+ * Shape of Dovecot's lib-sql and curl's vtls: db.c owns the handle, its lock, transaction
+ * bookkeeping, migrations and result storage; each backend (db-sqlite.c, db-postgres.c) fills
+ * one struct db_vfuncs and keeps its connection in pp_db_t.backend_data. Backend functions
+ * are always called with the handle's lock held.
  */
 #ifndef PP_DB_PRIVATE_H
 #define PP_DB_PRIVATE_H
 
 #include "db/db.h"
+
+#include <pthread.h>
 
 typedef struct {
 	int version;
@@ -15,6 +23,66 @@ typedef struct {
 /* The migrations in ascending version order. Borrowed, static. */
 const db_migration_t *db_migrations_list(size_t *count_r);
 
-/* (The backend function table, struct db_vfuncs, is declared below by the db module.) */
+/* Results hold at most this many bytes of cell data: past it, a query fails (use LIMIT). */
+#define DB_RESULT_MAX_BYTES ((size_t)256 * 1024 * 1024)
+
+struct db_vfuncs {
+	const char *name; /* "sqlite", "postgresql": names the backend in messages */
+	pp_db_backend_t backend;
+	const char *id_type;   /* replaces @ID@ in migrations */
+	const char *blob_type; /* replaces @BLOB@ in migrations */
+	/* One row with one column when table $1 exists in the current schema. */
+	const char *table_exists_sql;
+	/* Run first inside each migration transaction to keep concurrent migrators apart; or NULL.
+	 */
+	const char *migrate_lock_sql;
+
+	/* Connects; fills db->backend_data. On failure frees what it made. */
+	int (*open)(pp_db_t *db, const char *url, char *error, size_t error_size);
+	/* Disconnects and frees db->backend_data. */
+	void (*close)(pp_db_t *db);
+	/* One statement with bound parameters. Returns DB_OK, DB_ERROR or DB_DUPLICATE. */
+	int (*exec)(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_params,
+	            int64_t *changes_r, char *error, size_t error_size);
+	/* One statement; rows copied into a new result (db_result_new/db_result_append). */
+	int (*query)(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_params,
+	             pp_db_result_t **result_r, char *error, size_t error_size);
+	/* Several statements without parameters (migrations). */
+	int (*exec_script)(pp_db_t *db, const char *sql, char *error, size_t error_size);
+	int (*begin)(pp_db_t *db, char *error, size_t error_size);
+	int (*commit)(pp_db_t *db, char *error, size_t error_size);
+	int (*rollback)(pp_db_t *db, char *error, size_t error_size);
+};
+
+struct pp_db {
+	const struct db_vfuncs *v;
+	pthread_mutex_t lock; /* recursive; db_tx_begin keeps it until commit or rollback */
+	bool in_tx;           /* a transaction is open (by the thread holding the lock) */
+	bool tx_failed;       /* a statement failed inside it: only rollback is possible */
+	void *backend_data;
+};
+
+extern const struct db_vfuncs db_sqlite_vfuncs;
+extern const struct db_vfuncs db_postgres_vfuncs;
+
+/* A new empty result with cols columns. NULL when out of memory. Free with db_result_free(). */
+pp_db_result_t *db_result_new(size_t cols);
+
+/*
+ * Appends the next cell (row-major order) to result, copying len bytes of data and adding a
+ * terminating NUL, so text cells read as C strings. is_null marks SQL NULL (data ignored).
+ * Returns 0, or -1 with error filled when out of memory or past DB_RESULT_MAX_BYTES.
+ */
+int db_result_append(pp_db_result_t *result, const void *data, size_t len, bool is_null,
+                     char *error, size_t error_size);
+
+/* Runs several statements without parameters (migrations, fixtures). Locks the handle. */
+int db_exec_script(pp_db_t *db, const char *sql, char *error, size_t error_size);
+
+/*
+ * Removes every occurrence of secret (when non-empty) from the NUL-terminated text in place,
+ * replacing it with "***": messages from a client library may echo a connection string.
+ */
+void db_redact(char *text, size_t text_size, const char *secret);
 
 #endif

@@ -72,7 +72,12 @@ int db_migrate(pp_db_t *db, char *error, size_t error_size);
 /* The schema version now in the database (the number of the last applied migration). */
 int db_schema_version(pp_db_t *db, int *version_r, char *error, size_t error_size);
 
-/* Runs one statement. *changes_r (may be NULL) gets the number of rows it changed. */
+/*
+ * Runs one statement (a second one in the same text is refused). *changes_r (may be NULL)
+ * gets the number of rows it changed. Parameters $1..$n map to params[0..n-1]; on PostgreSQL
+ * DB_INT is typed int8, DB_TEXT text and DB_BLOB bytea, so compare a text parameter only with
+ * text. SQLite also refuses a given parameter that the SQL does not use.
+ */
 int db_exec(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_params,
 	    int64_t *changes_r, char *error, size_t error_size);
 
@@ -83,7 +88,13 @@ int db_exec(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_
 int db_query(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_params,
 	     pp_db_result_t **result_r, char *error, size_t error_size);
 
-/* Transactions. begin locks the handle for this thread until commit or rollback. */
+/*
+ * Transactions. begin locks the handle for this thread until commit or rollback; other
+ * threads' calls on the handle wait. Nesting is refused (DB_ERROR). On both backends a
+ * statement that fails inside a transaction (DB_DUPLICATE too) dooms it, as PostgreSQL does:
+ * later statements fail and commit rolls back and returns DB_ERROR. SQLite transactions take
+ * the write lock at begin (BEGIN IMMEDIATE).
+ */
 int db_tx_begin(pp_db_t *db, char *error, size_t error_size);
 int db_tx_commit(pp_db_t *db, char *error, size_t error_size);
 /* Always releases the lock; failures are logged, since the caller is already failing. */
@@ -93,7 +104,7 @@ void db_tx_rollback(pp_db_t *db);
 size_t db_result_rows(const pp_db_result_t *result);
 size_t db_result_cols(const pp_db_result_t *result);
 bool db_result_is_null(const pp_db_result_t *result, size_t row, size_t col);
-/* Borrowed; valid until db_result_free(). "" for NULL. */
+/* Borrowed; valid until db_result_free(). "" for NULL; integers as decimal text. */
 const char *db_result_text(const pp_db_result_t *result, size_t row, size_t col);
 /* 0 for NULL or text that is not an integer. */
 int64_t db_result_int(const pp_db_result_t *result, size_t row, size_t col);

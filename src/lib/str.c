@@ -43,7 +43,7 @@ bool parse_uint64(const char **p, uint64_t max, uint64_t *value_r)
 		return false;
 	while (*s >= '0' && *s <= '9') {
 		uint64_t digit = (uint64_t)(*s - '0');
-		if (value > (max - digit) / 10)
+		if (digit > max || value > (max - digit) / 10)
 			return false;
 		value = value * 10 + digit;
 		s++;

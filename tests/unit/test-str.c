@@ -14,6 +14,9 @@ typedef struct {
 
 static const parse_case_t parse_cases[] = {
 	{"0", 10, true, 0},
+	{"1", 0, false, 0},
+	{"0", 0, true, 0},
+	{"8", 7, false, 0},
 	{"10", 10, true, 10},
 	{"11", 10, false, 0},
 	{"007", 10, true, 7},

@@ -1,0 +1,242 @@
+/*
+ * cli-jobs.c - `pullprint jobs`: every user's jobs, their states, and the admin's actions on
+ * them (cancel, delete, submit a document on a user's behalf).
+ */
+#include "cli/cli.h"
+
+#include "cli/table.h"
+#include "core/job.h"
+#include "core/users.h"
+#include "lib/str.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static int jobs_usage(pp_cli_t *cli, FILE *out)
+{
+	fprintf(out,
+		"usage: pullprint jobs [list] [--user EMAIL] [--state STATE[,STATE…]] [--limit N]\n"
+		"       pullprint jobs show JOB-ID\n"
+		"       pullprint jobs cancel JOB-ID      a held or waiting job; the user sees it canceled\n"
+		"       pullprint jobs delete JOB-ID      the job and its documents, at once\n"
+		"       pullprint jobs submit --user EMAIL FILE [--title TEXT] [--options JSON]\n"
+		"  STATE: received, converting, held, releasing, printing, completed, failed,\n"
+		"         rejected, canceled, expired\n");
+	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+/* Parses "held,printing" into a JOB_STATE_BIT set. */
+static bool jobs_parse_states(const char *text, uint32_t *states_r)
+{
+	char buf[256];
+	if (!str_copy(buf, sizeof(buf), text))
+		return false;
+	uint32_t states = 0;
+	char *save = NULL;
+	for (char *word = strtok_r(buf, ",", &save); word != NULL;
+	     word = strtok_r(NULL, ",", &save)) {
+		pp_job_state_t state;
+		if (!job_state_parse(str_trim(word), &state))
+			return false;
+		states |= JOB_STATE_BIT(state);
+	}
+	*states_r = states;
+	return states != 0;
+}
+
+static int jobs_print(pp_cli_t *cli, const pp_job_t *jobs, size_t count)
+{
+	static const char *const columns[] = {"id", "user", "state", "reason", "title", "source",
+					      "pages", "created"};
+	pp_table_t *table = table_new(columns, 8);
+	if (table == NULL)
+		return CLI_EXIT_FAILED;
+	int rc = CLI_EXIT_OK;
+	for (size_t i = 0; i < count && rc == CLI_EXIT_OK; i++) {
+		char id[24], pages[24], created[32], error[256];
+		pp_user_t user;
+		bool found = false;
+		if (users_get_by_id(&cli->rt.core, jobs[i].user_id, &user, &found, error,
+				    sizeof(error)) < 0 ||
+		    !found)
+			(void)str_copy(user.email, sizeof(user.email), "?");
+		(void)str_format(id, sizeof(id), "%lld", (long long)jobs[i].id);
+		if (jobs[i].pages < 0)
+			pages[0] = '\0';
+		else
+			(void)str_format(pages, sizeof(pages), "%lld", (long long)jobs[i].pages);
+		cli_format_time(jobs[i].created_at, created);
+		const char *cells[] = {id,
+				       user.email,
+				       job_state_name(jobs[i].state),
+				       jobs[i].state_reason,
+				       jobs[i].title,
+				       jobs[i].source,
+				       pages,
+				       created};
+		if (table_add_row(table, cells) < 0)
+			rc = CLI_EXIT_FAILED;
+	}
+	if (rc == CLI_EXIT_OK && table_print(table, cli->out, cli->as_json) < 0)
+		rc = CLI_EXIT_FAILED;
+	table_free(&table);
+	return rc;
+}
+
+static int jobs_cmd_list(pp_cli_t *cli, int argc, char **argv)
+{
+	const char *email = NULL;
+	uint32_t states = 0;
+	uint64_t limit = 100;
+	static const struct option options[] = {{"user", required_argument, NULL, 'u'},
+						{"state", required_argument, NULL, 's'},
+						{"limit", required_argument, NULL, 'n'},
+						{NULL, 0, NULL, 0}};
+	optind = 1;
+	for (int opt; (opt = getopt_long(argc, argv, "", options, NULL)) != -1;) {
+		if (opt == 'u') {
+			email = optarg;
+		} else if (opt == 's') {
+			if (!jobs_parse_states(optarg, &states)) {
+				cli_error(cli, "jobs: unknown state in %s", optarg);
+				return CLI_EXIT_USAGE;
+			}
+		} else if (opt == 'n') {
+			if (!parse_uint64_full(optarg, JOB_LIST_MAX, &limit) || limit == 0) {
+				cli_error(cli, "jobs: --limit takes 1 to %d", JOB_LIST_MAX);
+				return CLI_EXIT_USAGE;
+			}
+		} else {
+			return jobs_usage(cli, cli->err);
+		}
+	}
+	if (optind != argc)
+		return jobs_usage(cli, cli->err);
+	int rc = cli_open(cli);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+
+	char error[512];
+	pp_job_t *jobs = NULL;
+	size_t count = 0;
+	int64_t next = 0;
+	int listed;
+	if (email != NULL) {
+		pp_user_t user;
+		bool found = false;
+		if (users_get_by_email(&cli->rt.core, email, &user, &found, error, sizeof(error)) <
+		    0) {
+			cli_error(cli, "%s", error);
+			return CLI_EXIT_FAILED;
+		}
+		if (!found) {
+			cli_error(cli, "no user %s", email);
+			return CLI_EXIT_NOT_FOUND;
+		}
+		listed = job_list_for_user(&cli->rt.core, user.id, states, (size_t)limit, 0, &jobs,
+					   &count, &next, error, sizeof(error));
+	} else {
+		listed = job_list(&cli->rt.core, states, (size_t)limit, 0, &jobs, &count, &next,
+				  error, sizeof(error));
+	}
+	if (listed < 0) {
+		cli_error(cli, "%s", error);
+		return CLI_EXIT_FAILED;
+	}
+	rc = jobs_print(cli, jobs, count);
+	job_list_free(&jobs);
+	return rc;
+}
+
+/* Reads the job named by text (its number). Returns an exit code. */
+static int jobs_find(pp_cli_t *cli, const char *text, pp_job_t *job_r)
+{
+	uint64_t id;
+	if (!parse_uint64_full(text, INT64_MAX, &id)) {
+		cli_error(cli, "jobs: %s is not a job id", text);
+		return CLI_EXIT_USAGE;
+	}
+	char error[512];
+	int rc = job_get(&cli->rt.core, (int64_t)id, job_r, error, sizeof(error));
+	if (rc == JOB_NOT_FOUND) {
+		cli_error(cli, "no job %s", text);
+		return CLI_EXIT_NOT_FOUND;
+	}
+	if (rc < 0) {
+		cli_error(cli, "%s", error);
+		return CLI_EXIT_FAILED;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int jobs_cmd_cancel(pp_cli_t *cli, const pp_job_t *job)
+{
+	char error[512], actor[128];
+	if (!str_format(actor, sizeof(actor), "admin:%s", cli_actor()))
+		(void)str_copy(actor, sizeof(actor), "admin:cli");
+	pp_job_transition_t how = {.actor = actor, .reason = "canceled by an administrator"};
+	int rc = job_transition(&cli->rt.core, job->id, job->state, PP_JOB_CANCELED, &how, error,
+				sizeof(error));
+	if (rc == JOB_STATE_FORBIDDEN || rc == JOB_STATE_LOST) {
+		cli_error(cli, "job %lld is %s and cannot be canceled", (long long)job->id,
+			  rc == JOB_STATE_LOST ? "changing state" : job_state_name(job->state));
+		return CLI_EXIT_CONFLICT;
+	}
+	if (rc < 0) {
+		cli_error(cli, "%s", error);
+		return CLI_EXIT_FAILED;
+	}
+	cli_done(cli, "job canceled");
+	return CLI_EXIT_OK;
+}
+
+static int jobs_cmd_delete(pp_cli_t *cli, const pp_job_t *job)
+{
+	char error[512];
+	int rc = job_delete(&cli->rt.core, job->id, error, sizeof(error));
+	if (rc == JOB_STATE_FORBIDDEN) {
+		cli_error(cli, "job %lld is %s: cancel it first", (long long)job->id,
+			  job_state_name(job->state));
+		return CLI_EXIT_CONFLICT;
+	}
+	if (rc == JOB_NOT_FOUND) {
+		cli_error(cli, "no job %lld", (long long)job->id);
+		return CLI_EXIT_NOT_FOUND;
+	}
+	if (rc < 0) {
+		cli_error(cli, "%s", error);
+		return CLI_EXIT_FAILED;
+	}
+	cli_done(cli, "job deleted");
+	return CLI_EXIT_OK;
+}
+
+int cli_jobs(pp_cli_t *cli, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
+		return jobs_usage(cli, cli->out);
+	if (argc < 2 || argv[1][0] == '-')
+		return jobs_cmd_list(cli, argc, argv);
+	const char *verb = argv[1];
+	if (strcmp(verb, "list") == 0)
+		return jobs_cmd_list(cli, argc - 1, argv + 1);
+	if (strcmp(verb, "submit") == 0)
+		return cli_jobs_submit(cli, argc - 1, argv + 1);
+	if (argc != 3)
+		return jobs_usage(cli, cli->err);
+
+	int rc = cli_open(cli);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	pp_job_t job;
+	rc = jobs_find(cli, argv[2], &job);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (strcmp(verb, "show") == 0)
+		return jobs_print(cli, &job, 1);
+	if (strcmp(verb, "cancel") == 0)
+		return jobs_cmd_cancel(cli, &job);
+	if (strcmp(verb, "delete") == 0)
+		return jobs_cmd_delete(cli, &job);
+	return jobs_usage(cli, cli->err);
+}

@@ -1,0 +1,69 @@
+/*
+ * cli.h - the administration command line, `pullprint`: one function per command family,
+ * sharing one context that opens the installation (configuration, key, database) on demand.
+ *
+ * Output is a human table by default and JSON with --json. Exit codes are part of the
+ * interface, so scripts can tell "not found" from "failed".
+ */
+#ifndef PP_CLI_H
+#define PP_CLI_H
+
+#include "runtime/runtime.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAILED = 1, /* the action could not be done (database, I/O, …) */
+	CLI_EXIT_USAGE = 2, /* wrong command, option or argument */
+	CLI_EXIT_NOT_FOUND = 3, /* the named user, printer, job or setting does not exist */
+	CLI_EXIT_CONFLICT = 4, /* already exists, or not allowed in its current state */
+	CLI_EXIT_CONFIG = 5, /* the configuration file is invalid */
+};
+
+typedef struct pp_cli {
+	const char *config_path; /* --config, NULL = default */
+	const char *state_dir; /* --state-dir, NULL = from the configuration */
+	bool as_json; /* --json */
+	FILE *out; /* results */
+	FILE *err; /* messages */
+	pp_runtime_t rt;
+	bool is_open;
+} pp_cli_t;
+
+/* A command family: argv[0] is the family name ("users"), the rest its arguments. */
+typedef int (*cli_command_fn)(pp_cli_t *cli, int argc, char **argv);
+
+/* Runs the command line; returns the process exit code. */
+int cli_main(int argc, char **argv, FILE *out, FILE *err);
+
+/* Opens the installation once (configuration, key, database, spool). Returns an exit code. */
+int cli_open(pp_cli_t *cli);
+
+/* Prints "pullprint: <message>" on the error stream. */
+void cli_error(pp_cli_t *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints a JSON object {"ok":true,…} or the human message, for commands without a table. */
+void cli_done(pp_cli_t *cli, const char *message);
+
+/* Formats Unix seconds as UTC "YYYY-MM-DD HH:MM:SS"; "" for 0 or an impossible time. */
+void cli_format_time(int64_t at, char out[32]);
+
+/* The actor name written to the audit log for this command line run ("cli:<login>"). */
+const char *cli_actor(void);
+
+int cli_check_config(pp_cli_t *cli, int argc, char **argv);
+int cli_users(pp_cli_t *cli, int argc, char **argv);
+int cli_users_rules(pp_cli_t *cli, int argc, char **argv);
+int cli_company_code(pp_cli_t *cli, int argc, char **argv);
+int cli_printers(pp_cli_t *cli, int argc, char **argv);
+int cli_jobs(pp_cli_t *cli, int argc, char **argv);
+int cli_jobs_submit(pp_cli_t *cli, int argc, char **argv);
+int cli_settings(pp_cli_t *cli, int argc, char **argv);
+int cli_export(pp_cli_t *cli, int argc, char **argv);
+int cli_admin(pp_cli_t *cli, int argc, char **argv);
+int cli_audit(pp_cli_t *cli, int argc, char **argv);
+
+#endif

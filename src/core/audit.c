@@ -1,0 +1,104 @@
+/* audit.c - the audit log; see audit.h. */
+#include "core/audit.h"
+
+#include "lib/str.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define AUDIT_LIST_MAX 10000
+
+/* Copies src into dst[size], cutting at a UTF-8 character boundary when it is too long. */
+static void audit_copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t len = strlen(src);
+	if (len >= size) {
+		len = size - 1;
+		/* Step back over continuation bytes so no character is split. */
+		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+int audit_record(pp_core_t *core, const char *actor, const char *action, const char *object,
+                 const char *detail, char *error, size_t error_size)
+{
+	if (actor == NULL || actor[0] == '\0' || action == NULL || action[0] == '\0') {
+		str_format(error, error_size, "audit: an entry needs an actor and an action");
+		return -1;
+	}
+	char actor_buf[AUDIT_ACTOR_MAX], action_buf[AUDIT_ACTION_MAX];
+	char object_buf[AUDIT_OBJECT_MAX], detail_buf[AUDIT_DETAIL_MAX];
+	audit_copy_cut(actor_buf, sizeof(actor_buf), actor);
+	audit_copy_cut(action_buf, sizeof(action_buf), action);
+	audit_copy_cut(object_buf, sizeof(object_buf), object != NULL ? object : "");
+	audit_copy_cut(detail_buf, sizeof(detail_buf), detail != NULL ? detail : "");
+
+	const pp_db_value_t params[] = {
+	    DB_INT(core_now(core)), DB_TEXT(actor_buf),  DB_TEXT(action_buf),
+	    DB_TEXT(object_buf),    DB_TEXT(detail_buf),
+	};
+	char db_error[DB_ERROR_MAX];
+	if (db_exec(core->db,
+	            "INSERT INTO audit_log (at, actor, action, object, detail) "
+	            "VALUES ($1, $2, $3, $4, $5)",
+	            params, 5, NULL, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "audit: cannot record %s: %s", action_buf, db_error);
+		return -1;
+	}
+	return 0;
+}
+
+int audit_list(pp_core_t *core, int64_t since, size_t limit, pp_audit_entry_t **entries_r,
+               size_t *count_r, char *error, size_t error_size)
+{
+	*entries_r = NULL;
+	*count_r = 0;
+	if (limit == 0 || limit > AUDIT_LIST_MAX) {
+		str_format(error, error_size, "audit: limit must be 1..%d", AUDIT_LIST_MAX);
+		return -1;
+	}
+	const pp_db_value_t params[] = {DB_INT(since), DB_INT(limit)};
+	pp_db_result_t *res = NULL;
+	char db_error[DB_ERROR_MAX];
+	if (db_query(core->db,
+	             "SELECT id, at, actor, action, object, detail FROM audit_log "
+	             "WHERE at >= $1 ORDER BY at, id LIMIT $2",
+	             params, 2, &res, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "audit: cannot list the log: %s", db_error);
+		return -1;
+	}
+	size_t rows = db_result_rows(res);
+	pp_audit_entry_t *entries = calloc(rows > 0 ? rows : 1, sizeof(*entries));
+	if (entries == NULL) {
+		db_result_free(&res);
+		str_format(error, error_size, "audit: out of memory listing %zu rows", rows);
+		return -1;
+	}
+	for (size_t i = 0; i < rows; i++) {
+		entries[i].id = db_result_int(res, i, 0);
+		entries[i].at = db_result_int(res, i, 1);
+		audit_copy_cut(entries[i].actor, sizeof(entries[i].actor),
+		               db_result_text(res, i, 2));
+		audit_copy_cut(entries[i].action, sizeof(entries[i].action),
+		               db_result_text(res, i, 3));
+		audit_copy_cut(entries[i].object, sizeof(entries[i].object),
+		               db_result_text(res, i, 4));
+		audit_copy_cut(entries[i].detail, sizeof(entries[i].detail),
+		               db_result_text(res, i, 5));
+	}
+	db_result_free(&res);
+	*entries_r = entries;
+	*count_r = rows;
+	return 0;
+}
+
+void audit_list_free(pp_audit_entry_t **entries)
+{
+	if (entries == NULL || *entries == NULL)
+		return;
+	free(*entries);
+	*entries = NULL;
+}

@@ -1,0 +1,86 @@
+/*
+ * intake.h - storing a submitted document: the spool file first, then the rows.
+ *
+ * Every way in (an IPP Print-Job body, a mail attachment, a portal upload) ends here. The
+ * document is streamed into the spool (spool_writer_*), which publishes it atomically
+ * (fsync, rename); only then does ONE transaction create the job (state received, a random
+ * uuid) and its "original" document row naming the file id. If the transaction fails, the
+ * file is deleted again. A crash between the two steps leaves a file no row names: at start,
+ * intake_recover() removes such orphans (and temp files), so after any crash every row points
+ * at a complete file and every file belongs to a row.
+ *
+ * Crash points for the fault-injection tests (fault.h): "intake.after_spool_finish",
+ * "intake.before_commit", "intake.after_commit", plus the spool's own and job_delete's
+ * ("job_delete.before_commit", "job_delete.after_commit").
+ */
+#ifndef PP_INTAKE_H
+#define PP_INTAKE_H
+
+#include "core/core.h"
+#include "core/job.h"
+#include "core/options.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The document and who sent it. */
+typedef struct {
+	int64_t user_id; /* owner; the caller has applied the sender policy already */
+	const char *source; /* ipp, mail, portal, api, cli … (1..31 bytes) */
+	const char *title; /* job title; NULL = name; cut at 255 bytes */
+	const char *name; /* document file name; may be NULL */
+	const char *content_type; /* MIME type as sent; NULL = application/octet-stream */
+	const pp_print_options_t *options; /* NULL = defaults */
+	int64_t printer_id; /* combined flow: printer named at submission; 0 = hold */
+} pp_intake_t;
+
+/* What was stored. */
+typedef struct {
+	int64_t job_id;
+	char uuid[JOB_UUID_MAX];
+	char file_id[CRYPTO_ID_HEX_LEN + 1];
+	int64_t size_bytes;
+} pp_intake_result_t;
+
+/*
+ * Supplies the document: reads up to size bytes into buf. Returns the count (> 0), 0 at the
+ * end, or -1 on an error (with a message in error[error_size]).
+ */
+typedef ssize_t pp_intake_read_fn(void *ctx, void *buf, size_t size, char *error,
+				  size_t error_size);
+
+/*
+ * Streams a document from read(ctx, …) into the spool, then creates its job and document
+ * rows in one transaction (see the file comment). The spool's size limit applies; an empty
+ * document is refused. Returns 0 with *result_r filled, or -1 with error (no file and no
+ * row are left behind, crashes aside).
+ */
+int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_read_fn *read,
+			  void *ctx, pp_intake_result_t *result_r, char *error,
+			  size_t error_size);
+
+/*
+ * The same for a caller that wrote the spool file itself (spool_writer_finish() gave file_id
+ * and size_bytes): creates the rows; on failure deletes the file, which belongs to intake
+ * from this call on. Returns 0 with *result_r filled, or -1 with error.
+ */
+int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, const char *file_id,
+			 int64_t size_bytes, pp_intake_result_t *result_r, char *error,
+			 size_t error_size);
+
+/* What intake_recover() found. */
+typedef struct {
+	unsigned files_removed; /* orphans and temp files */
+} pp_intake_recovery_t;
+
+/*
+ * Startup recovery: removes spool files that no documents row names, and temp files, older
+ * than min_age_s seconds (0 when this host is the only one using the spool; a few minutes when
+ * several servers share it). Run it before accepting work. Returns 0 or -1 (the database could
+ * not answer: nothing more is removed).
+ */
+int intake_recover(pp_core_t *core, unsigned min_age_s, pp_intake_recovery_t *stats_r,
+		   char *error, size_t error_size);
+
+#endif

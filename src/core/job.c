@@ -1,0 +1,500 @@
+/* job.c - jobs and documents as stored: create, read, list, delete; see job.h. */
+#include "core/job.h"
+
+#include "core/settings.h"
+#include "lib/fault.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "spool/spool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The columns job_from_row() reads, in order. */
+#define JOB_COLUMNS                                                                          \
+	"id, uuid, user_id, state, state_reason, title, source, options, printer_id,"        \
+	" is_combined, pages, color_pages, size_bytes, created_at, updated_at, released_at," \
+	" finished_at, expires_at"
+
+#define DOC_COLUMNS "id, job_id, role, file_id, name, content_type, size_bytes, created_at"
+
+/* The SQL text of "finished for good": files may go, nothing comes back. */
+#define JOB_FINISHED_SQL                                                              \
+	"(state IN ('completed','rejected','canceled','expired')"                   \
+	" OR (state = 'failed' AND finished_at IS NOT NULL))"
+
+void job_text_copy(char *dst, size_t size, const char *src)
+{
+	if (size == 0)
+		return;
+	if (src == NULL) {
+		dst[0] = '\0';
+		return;
+	}
+	size_t len = strlen(src);
+	if (len >= size) {
+		len = size - 1;
+		/* Step back over continuation bytes (10xxxxxx) so no character is split. */
+		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static int64_t job_int_or_zero(const pp_db_result_t *res, size_t row, size_t col)
+{
+	return db_result_is_null(res, row, col) ? 0 : db_result_int(res, row, col);
+}
+
+/* Fills *job from row of a SELECT JOB_COLUMNS result. */
+static void job_from_row(const pp_db_result_t *res, size_t row, pp_job_t *job)
+{
+	char error[256];
+	memset(job, 0, sizeof(*job));
+	job->id = db_result_int(res, row, 0);
+	job_text_copy(job->uuid, sizeof(job->uuid), db_result_text(res, row, 1));
+	job->user_id = db_result_int(res, row, 2);
+	if (!job_state_parse(db_result_text(res, row, 3), &job->state)) {
+		log_error("job.bad_state job=%lld state=%s", (long long)job->id,
+			  db_result_text(res, row, 3));
+		job->state = PP_JOB_FAILED;
+	}
+	job_text_copy(job->state_reason, sizeof(job->state_reason), db_result_text(res, row, 4));
+	job_text_copy(job->title, sizeof(job->title), db_result_text(res, row, 5));
+	job_text_copy(job->source, sizeof(job->source), db_result_text(res, row, 6));
+	if (options_from_json(db_result_text(res, row, 7), &job->options, error, sizeof(error)) <
+	    0) {
+		/* Stored options were valid when written; print with defaults rather than fail. */
+		log_warn("job.bad_options job=%lld error=%s", (long long)job->id, error);
+		options_default(&job->options);
+	}
+	job->printer_id = job_int_or_zero(res, row, 8);
+	job->is_combined = db_result_int(res, row, 9) != 0;
+	job->pages = db_result_is_null(res, row, 10) ? -1 : db_result_int(res, row, 10);
+	job->color_pages = db_result_is_null(res, row, 11) ? -1 : db_result_int(res, row, 11);
+	job->size_bytes = db_result_int(res, row, 12);
+	job->created_at = db_result_int(res, row, 13);
+	job->updated_at = db_result_int(res, row, 14);
+	job->released_at = job_int_or_zero(res, row, 15);
+	job->finished_at = job_int_or_zero(res, row, 16);
+	job->expires_at = job_int_or_zero(res, row, 17);
+}
+
+/* Runs a query for at most one job row. */
+static int job_get_one(pp_core_t *core, const char *sql, pp_db_value_t param, pp_job_t *job_r,
+		       char *error, size_t error_size)
+{
+	pp_db_result_t *res = NULL;
+	if (db_query(core->db, sql, &param, 1, &res, error, error_size) != DB_OK)
+		return JOB_ERROR;
+	int rc = JOB_OK;
+	if (db_result_rows(res) == 0) {
+		(void)str_format(error, error_size, "no such job");
+		rc = JOB_NOT_FOUND;
+	} else {
+		job_from_row(res, 0, job_r);
+	}
+	db_result_free(&res);
+	return rc;
+}
+
+int job_get(pp_core_t *core, int64_t id, pp_job_t *job_r, char *error, size_t error_size)
+{
+	return job_get_one(core, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1", DB_INT(id),
+			   job_r, error, error_size);
+}
+
+int job_get_by_uuid(pp_core_t *core, const char *uuid, pp_job_t *job_r, char *error,
+		    size_t error_size)
+{
+	return job_get_one(core, "SELECT " JOB_COLUMNS " FROM jobs WHERE uuid = $1",
+			   DB_TEXT(uuid), job_r, error, error_size);
+}
+
+int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *error,
+	       size_t error_size)
+{
+	pp_print_options_t defaults;
+	const pp_print_options_t *options = job->options;
+	if (job->source == NULL || job->source[0] == '\0' ||
+	    strlen(job->source) >= JOB_SOURCE_MAX) {
+		(void)str_format(error, error_size, "job: source must be 1..%d characters",
+				 JOB_SOURCE_MAX - 1);
+		return -1;
+	}
+	if (options == NULL) {
+		options_default(&defaults);
+		options = &defaults;
+	}
+	if (options_validate(options, error, error_size) < 0)
+		return -1;
+	int64_t hours;
+	if (settings_get_int(core, "jobs.retention_hours", &hours, error, error_size) < 0)
+		return -1;
+	char *options_json = options_to_json(options);
+	if (options_json == NULL) {
+		(void)str_format(error, error_size, "job: out of memory");
+		return -1;
+	}
+	char uuid[CRYPTO_ID_HEX_LEN + 1];
+	char title[JOB_TITLE_MAX];
+	crypto_random_id(uuid);
+	job_text_copy(title, sizeof(title), job->title);
+	int64_t now = core_now(core);
+	pp_db_value_t params[] = {
+		DB_TEXT(uuid),
+		DB_INT(job->user_id),
+		DB_TEXT(job_state_name(PP_JOB_RECEIVED)),
+		DB_TEXT(title),
+		DB_TEXT(job->source),
+		DB_TEXT(options_json),
+		job->printer_id > 0 ? DB_INT(job->printer_id) : DB_NULL,
+		DB_INT(job->printer_id > 0 ? 1 : 0),
+		DB_INT(job->size_bytes),
+		DB_INT(now),
+		DB_INT(now + hours * 3600),
+	};
+	int rc = db_exec(core->db,
+			 "INSERT INTO jobs (uuid, user_id, state, title, source, options,"
+			 " printer_id, is_combined, size_bytes, created_at, updated_at, expires_at)"
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+			 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
+	free(options_json);
+	if (rc != DB_OK)
+		return -1;
+	if (job_r != NULL)
+		return job_get_by_uuid(core, uuid, job_r, error, error_size) == JOB_OK ? 0 : -1;
+	return 0;
+}
+
+int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const char *file_id,
+		     const char *name, const char *content_type, int64_t size_bytes,
+		     int64_t *document_id_r, char *error, size_t error_size)
+{
+	char name_cut[JOB_DOC_NAME_MAX];
+	char type_cut[JOB_CONTENT_TYPE_MAX];
+	if (role == NULL || role[0] == '\0' || strlen(role) >= JOB_DOC_ROLE_MAX ||
+	    file_id == NULL || strlen(file_id) != CRYPTO_ID_HEX_LEN) {
+		(void)str_format(error, error_size,
+				 "document: a role (1..%d characters) and a %d-digit file id are "
+				 "needed",
+				 JOB_DOC_ROLE_MAX - 1, CRYPTO_ID_HEX_LEN);
+		return -1;
+	}
+	job_text_copy(name_cut, sizeof(name_cut), name);
+	job_text_copy(type_cut, sizeof(type_cut),
+		      content_type != NULL && content_type[0] != '\0' ? content_type
+								       : "application/octet-stream");
+	pp_db_value_t params[] = {
+		DB_INT(job_id), DB_TEXT(role),	   DB_TEXT(file_id),
+		DB_TEXT(name_cut), DB_TEXT(type_cut), DB_INT(size_bytes),
+		DB_INT(core_now(core)),
+	};
+	int rc = db_exec(core->db,
+			 "INSERT INTO documents (job_id, role, file_id, name, content_type,"
+			 " size_bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
+	if (rc != DB_OK)
+		return rc;
+	if (document_id_r != NULL) {
+		pp_db_result_t *res = NULL;
+		pp_db_value_t p[] = {DB_TEXT(file_id)};
+		if (db_query(core->db, "SELECT id FROM documents WHERE file_id = $1", p, 1, &res,
+			     error, error_size) != DB_OK)
+			return -1;
+		*document_id_r = db_result_rows(res) == 1 ? db_result_int(res, 0, 0) : 0;
+		db_result_free(&res);
+	}
+	return 0;
+}
+
+/*
+ * Shared by both listings: "state IN ($k, …)" over the set bits of states, newest first
+ * from below cursor. The SQL text is assembled from fixed fragments only; every value is a
+ * bound parameter.
+ */
+static int job_list_query(pp_core_t *core, bool has_user, int64_t user_id, uint32_t states,
+			  size_t limit, int64_t cursor, pp_job_t **jobs_r, size_t *count_r,
+			  int64_t *next_cursor_r, char *error, size_t error_size)
+{
+	char sql[1024];
+	pp_db_value_t params[4 + PP_JOB_STATE_COUNT];
+	size_t n = 0;
+	*jobs_r = NULL;
+	*count_r = 0;
+	*next_cursor_r = 0;
+	if (limit == 0 || limit > JOB_LIST_MAX) {
+		(void)str_format(error, error_size, "jobs: list between 1 and %d rows",
+				 JOB_LIST_MAX);
+		return -1;
+	}
+	size_t pos = 0;
+	if (!str_format(sql, sizeof(sql), "SELECT " JOB_COLUMNS " FROM jobs WHERE id < $1"))
+		return -1;
+	params[n++] = DB_INT(cursor > 0 ? cursor : INT64_MAX);
+	pos = strlen(sql);
+	if (has_user) {
+		params[n] = DB_INT(user_id);
+		n++;
+		if (!str_format(sql + pos, sizeof(sql) - pos, " AND user_id = $%zu", n))
+			return -1;
+		pos = strlen(sql);
+	}
+	if (states != 0) {
+		if (!str_format(sql + pos, sizeof(sql) - pos, " AND state IN ("))
+			return -1;
+		pos = strlen(sql);
+		bool is_first = true;
+		for (unsigned s = 0; s < PP_JOB_STATE_COUNT; s++) {
+			if ((states & JOB_STATE_BIT(s)) == 0)
+				continue;
+			params[n] = DB_TEXT(job_state_name((pp_job_state_t)s));
+			n++;
+			if (!str_format(sql + pos, sizeof(sql) - pos, "%s$%zu", is_first ? "" : ",",
+					n))
+				return -1;
+			pos = strlen(sql);
+			is_first = false;
+		}
+		if (!str_format(sql + pos, sizeof(sql) - pos, ")"))
+			return -1;
+		pos = strlen(sql);
+	}
+	/* One row more than asked tells whether a next page exists. */
+	params[n] = DB_INT((int64_t)limit + 1);
+	n++;
+	if (!str_format(sql + pos, sizeof(sql) - pos, " ORDER BY id DESC LIMIT $%zu", n))
+		return -1;
+
+	pp_db_result_t *res = NULL;
+	if (db_query(core->db, sql, params, n, &res, error, error_size) != DB_OK)
+		return -1;
+	size_t rows = db_result_rows(res);
+	size_t count = rows > limit ? limit : rows;
+	pp_job_t *jobs = calloc(count > 0 ? count : 1, sizeof(*jobs));
+	if (jobs == NULL) {
+		db_result_free(&res);
+		(void)str_format(error, error_size, "jobs: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++)
+		job_from_row(res, i, &jobs[i]);
+	db_result_free(&res);
+	*jobs_r = jobs;
+	*count_r = count;
+	*next_cursor_r = rows > limit ? jobs[count - 1].id : 0;
+	return 0;
+}
+
+int job_list_for_user(pp_core_t *core, int64_t user_id, uint32_t states, size_t limit,
+		      int64_t cursor, pp_job_t **jobs_r, size_t *count_r, int64_t *next_cursor_r,
+		      char *error, size_t error_size)
+{
+	return job_list_query(core, true, user_id, states, limit, cursor, jobs_r, count_r,
+			      next_cursor_r, error, error_size);
+}
+
+int job_list(pp_core_t *core, uint32_t states, size_t limit, int64_t cursor, pp_job_t **jobs_r,
+	     size_t *count_r, int64_t *next_cursor_r, char *error, size_t error_size)
+{
+	return job_list_query(core, false, 0, states, limit, cursor, jobs_r, count_r,
+			      next_cursor_r, error, error_size);
+}
+
+void job_list_free(pp_job_t **jobs)
+{
+	if (jobs == NULL)
+		return;
+	free(*jobs);
+	*jobs = NULL;
+}
+
+static void job_document_from_row(const pp_db_result_t *res, size_t row, pp_document_t *doc)
+{
+	memset(doc, 0, sizeof(*doc));
+	doc->id = db_result_int(res, row, 0);
+	doc->job_id = db_result_int(res, row, 1);
+	job_text_copy(doc->role, sizeof(doc->role), db_result_text(res, row, 2));
+	job_text_copy(doc->file_id, sizeof(doc->file_id), db_result_text(res, row, 3));
+	job_text_copy(doc->name, sizeof(doc->name), db_result_text(res, row, 4));
+	job_text_copy(doc->content_type, sizeof(doc->content_type), db_result_text(res, row, 5));
+	doc->size_bytes = db_result_int(res, row, 6);
+	doc->created_at = db_result_int(res, row, 7);
+}
+
+int job_documents(pp_core_t *core, int64_t job_id, pp_document_t **docs_r, size_t *count_r,
+		  char *error, size_t error_size)
+{
+	pp_db_result_t *res = NULL;
+	pp_db_value_t params[] = {DB_INT(job_id)};
+	*docs_r = NULL;
+	*count_r = 0;
+	if (db_query(core->db,
+		     "SELECT " DOC_COLUMNS " FROM documents WHERE job_id = $1 ORDER BY id LIMIT 1000",
+		     params, 1, &res, error, error_size) != DB_OK)
+		return -1;
+	size_t rows = db_result_rows(res);
+	pp_document_t *docs = calloc(rows > 0 ? rows : 1, sizeof(*docs));
+	if (docs == NULL) {
+		db_result_free(&res);
+		(void)str_format(error, error_size, "documents: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < rows; i++)
+		job_document_from_row(res, i, &docs[i]);
+	db_result_free(&res);
+	*docs_r = docs;
+	*count_r = rows;
+	return 0;
+}
+
+void job_documents_free(pp_document_t **docs)
+{
+	if (docs == NULL)
+		return;
+	free(*docs);
+	*docs = NULL;
+}
+
+/*
+ * Inside the caller's transaction: copies the file ids of job_id's documents and deletes their
+ * rows. *files_r is new (free with free()), CRYPTO_ID_HEX_LEN + 1 bytes per id.
+ */
+static int job_take_documents_locked(pp_core_t *core, int64_t job_id, char **files_r,
+				     size_t *count_r, char *error, size_t error_size)
+{
+	pp_db_result_t *res = NULL;
+	pp_db_value_t params[] = {DB_INT(job_id)};
+	*files_r = NULL;
+	*count_r = 0;
+	if (db_query(core->db, "SELECT file_id FROM documents WHERE job_id = $1", params, 1,
+		     &res, error, error_size) != DB_OK)
+		return -1;
+	size_t rows = db_result_rows(res);
+	char *files = calloc(rows > 0 ? rows : 1, CRYPTO_ID_HEX_LEN + 1);
+	if (files == NULL) {
+		db_result_free(&res);
+		(void)str_format(error, error_size, "documents: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < rows; i++)
+		job_text_copy(files + i * (CRYPTO_ID_HEX_LEN + 1), CRYPTO_ID_HEX_LEN + 1,
+			      db_result_text(res, i, 0));
+	db_result_free(&res);
+	if (db_exec(core->db, "DELETE FROM documents WHERE job_id = $1", params, 1, NULL, error,
+		    error_size) != DB_OK) {
+		free(files);
+		return -1;
+	}
+	*files_r = files;
+	*count_r = rows;
+	return 0;
+}
+
+/* After the commit: removes the spool files. A failure leaves an orphan for recovery. */
+static void job_remove_files(pp_core_t *core, int64_t job_id, const char *files, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		const char *file_id = files + i * (CRYPTO_ID_HEX_LEN + 1);
+		char error[256];
+		if (core->spool == NULL) {
+			log_warn("job.file_left job=%lld file=%s reason=no_spool", (long long)job_id,
+				 file_id);
+			continue;
+		}
+		if (spool_delete(core->spool, file_id, error, sizeof(error)) < 0)
+			log_warn("job.file_left job=%lld file=%s error=%s — startup recovery "
+				 "removes it",
+				 (long long)job_id, file_id, error);
+	}
+}
+
+int job_delete(pp_core_t *core, int64_t job_id, char *error, size_t error_size)
+{
+	char *files = NULL;
+	size_t count = 0;
+	int64_t changes = 0;
+	pp_db_value_t params[] = {DB_INT(job_id), DB_INT(core_now(core))};
+	if (db_tx_begin(core->db, error, error_size) != DB_OK)
+		return JOB_ERROR;
+	/* Lock the row first (a no-op UPDATE) so no document can be added while we collect them;
+	 * a job being delivered keeps its files. */
+	if (db_exec(core->db,
+		    "UPDATE jobs SET updated_at = $2 WHERE id = $1"
+		    " AND state NOT IN ('releasing','printing')",
+		    params, 2, &changes, error, error_size) != DB_OK)
+		goto fail;
+	if (changes == 0) {
+		pp_job_t job;
+		int rc = job_get(core, job_id, &job, error, error_size);
+		db_tx_rollback(core->db);
+		if (rc != JOB_OK)
+			return rc;
+		(void)str_format(error, error_size,
+				 "job %lld is %s; cancel it before deleting it", (long long)job_id,
+				 job_state_name(job.state));
+		return JOB_STATE_FORBIDDEN;
+	}
+	if (job_take_documents_locked(core, job_id, &files, &count, error, error_size) < 0)
+		goto fail;
+	if (db_exec(core->db, "DELETE FROM jobs WHERE id = $1", params, 1, NULL, error,
+		    error_size) != DB_OK)
+		goto fail;
+	fault_point("job_delete.before_commit");
+	if (db_tx_commit(core->db, error, error_size) != DB_OK) {
+		free(files);
+		return JOB_ERROR;
+	}
+	/* Files go only after the commit: a crash now leaves orphans, never dangling rows. */
+	fault_point("job_delete.after_commit");
+	job_remove_files(core, job_id, files, count);
+	free(files);
+	log_info("job.deleted job=%lld files=%zu", (long long)job_id, count);
+	return JOB_OK;
+fail:
+	db_tx_rollback(core->db);
+	free(files);
+	return JOB_ERROR;
+}
+
+int job_drop_documents(pp_core_t *core, int64_t job_id, size_t *files_r, char *error,
+		       size_t error_size)
+{
+	char *files = NULL;
+	size_t count = 0;
+	int64_t changes = 0;
+	pp_db_value_t params[] = {DB_INT(job_id), DB_INT(core_now(core))};
+	if (files_r != NULL)
+		*files_r = 0;
+	if (db_tx_begin(core->db, error, error_size) != DB_OK)
+		return -1;
+	/* Only a finished job loses its files; the row lock keeps the state from changing. */
+	if (db_exec(core->db,
+		    "UPDATE jobs SET updated_at = $2 WHERE id = $1 AND " JOB_FINISHED_SQL, params,
+		    2, &changes, error, error_size) != DB_OK)
+		goto fail;
+	if (changes == 0) {
+		db_tx_rollback(core->db);
+		(void)str_format(error, error_size,
+				 "job %lld does not exist or is not finished; its files stay",
+				 (long long)job_id);
+		return -1;
+	}
+	if (job_take_documents_locked(core, job_id, &files, &count, error, error_size) < 0)
+		goto fail;
+	if (db_tx_commit(core->db, error, error_size) != DB_OK) {
+		free(files);
+		return -1;
+	}
+	fault_point("job_drop.after_commit");
+	job_remove_files(core, job_id, files, count);
+	free(files);
+	if (files_r != NULL)
+		*files_r = count;
+	return 0;
+fail:
+	db_tx_rollback(core->db);
+	free(files);
+	return -1;
+}

@@ -1,0 +1,327 @@
+/* settings.c - runtime settings with a fixed registry; see settings.h. */
+#include "core/settings.h"
+
+#include "core/audit.h"
+#include "lib/log.h"
+#include "lib/str.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	const char *name;
+	pp_setting_type_t type;
+	const char *default_value;
+	int64_t min, max;         /* PP_SETTING_INT */
+	const char *const *words; /* PP_SETTING_ENUM: NULL-terminated */
+	const char *description;
+} settings_entry_t;
+
+static const char *const settings_unknown_sender_words[] = {"accept", "hold", "reject", NULL};
+static const char *const settings_release_auth_words[] = {"code", "email_code", "directory", NULL};
+static const char *const settings_printed_policy_words[] = {"delete", "keep", NULL};
+
+static const settings_entry_t settings_registry[] = {
+    {"users.code_length", PP_SETTING_INT, "6", 4, 12, NULL, "digits in a new confirmation code"},
+    {"users.unknown_sender_policy", PP_SETTING_ENUM, "hold", 0, 0, settings_unknown_sender_words,
+     "a sender with no account: create it enabled (accept), pending approval (hold), or "
+     "store nothing (reject)"},
+    {"users.release_auth", PP_SETTING_ENUM, "code", 0, 0, settings_release_auth_words,
+     "proof needed to release: the code alone, email and code, or directory credentials"},
+    {"auth.max_failures", PP_SETTING_INT, "5", 1, 100, NULL,
+     "failed attempts per account and per source within the window before a lockout"},
+    {"auth.window_seconds", PP_SETTING_INT, "900", 60, 86400, NULL,
+     "window in which failed attempts are counted"},
+    {"auth.lockout_seconds", PP_SETTING_INT, "900", 0, 86400, NULL,
+     "lockout after too many failures (0: until the window ends)"},
+    {"tokens.app_lifetime_hours", PP_SETTING_INT, "720", 1, 87600, NULL,
+     "lifetime of an app's bearer token"},
+    {"tokens.session_lifetime_minutes", PP_SETTING_INT, "60", 5, 1440, NULL,
+     "idle timeout of an admin console session"},
+    {"jobs.retention_hours", PP_SETTING_INT, "24", 1, 8760, NULL,
+     "unprinted jobs expire after this"},
+    {"jobs.printed_policy", PP_SETTING_ENUM, "delete", 0, 0, settings_printed_policy_words,
+     "printed jobs: delete at once, or keep for reprint"},
+    {"jobs.printed_keep_hours", PP_SETTING_INT, "24", 1, 8760, NULL,
+     "with printed_policy keep: the reprint window"},
+    {"accounting.retention_days", PP_SETTING_INT, "365", 1, 36500, NULL,
+     "accounting records are deleted after this"},
+};
+
+#define SETTINGS_COUNT (sizeof(settings_registry) / sizeof(settings_registry[0]))
+
+static const settings_entry_t *settings_find(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < SETTINGS_COUNT; i++) {
+		if (strcmp(settings_registry[i].name, name) == 0)
+			return &settings_registry[i];
+	}
+	return NULL;
+}
+
+/* Writes "4..12" or "accept|hold|reject" into buf[size]. */
+static void settings_allowed_text(const settings_entry_t *entry, char *buf, size_t size)
+{
+	if (entry->type == PP_SETTING_INT) {
+		(void)str_format(buf, size, "%lld..%lld", (long long)entry->min,
+		                 (long long)entry->max);
+		return;
+	}
+	size_t pos = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; entry->words[i] != NULL; i++) {
+		if (!str_format(buf + pos, size - pos, "%s%s", i > 0 ? "|" : "", entry->words[i]))
+			return;
+		pos += strlen(buf + pos);
+	}
+}
+
+static int settings_unknown(const char *name, char *error, size_t error_size)
+{
+	str_format(error, error_size,
+	           "settings: unknown setting '%s'; `pullprint settings` lists the names",
+	           name != NULL ? name : "(null)");
+	return -1;
+}
+
+/*
+ * Validates value for entry and writes its canonical form (decimal without leading zeros,
+ * lower-case word) into canon[canon_size]. Returns 0 or -1 with a message naming the range or
+ * the words.
+ */
+static int settings_canonical(const settings_entry_t *entry, const char *value, char *canon,
+                              size_t canon_size, char *error, size_t error_size)
+{
+	char allowed[SETTINGS_VALUE_MAX];
+	settings_allowed_text(entry, allowed, sizeof(allowed));
+	char buf[SETTINGS_VALUE_MAX];
+	if (value == NULL || !str_copy(buf, sizeof(buf), value)) {
+		str_format(error, error_size,
+		           "settings: %s: value missing or too long; allowed: %s", entry->name,
+		           allowed);
+		return -1;
+	}
+	char *v = str_trim(buf);
+	if (entry->type == PP_SETTING_INT) {
+		uint64_t n;
+		if (!parse_uint64_full(v, UINT64_MAX, &n) || n < (uint64_t)entry->min ||
+		    n > (uint64_t)entry->max) {
+			str_format(error, error_size,
+			           "settings: %s must be a whole number in %s, not '%s'",
+			           entry->name, allowed, v);
+			return -1;
+		}
+		if (!str_format(canon, canon_size, "%llu", (unsigned long long)n)) {
+			str_format(error, error_size, "settings: %s: value buffer too small",
+			           entry->name);
+			return -1;
+		}
+		return 0;
+	}
+	str_lower_ascii(v);
+	for (size_t i = 0; entry->words[i] != NULL; i++) {
+		if (strcmp(entry->words[i], v) == 0) {
+			if (!str_copy(canon, canon_size, v)) {
+				str_format(error, error_size,
+				           "settings: %s: value buffer too small", entry->name);
+				return -1;
+			}
+			return 0;
+		}
+	}
+	str_format(error, error_size, "settings: %s must be one of %s, not '%s'", entry->name,
+	           allowed, v);
+	return -1;
+}
+
+/*
+ * Reads the stored value of entry (or its default) into canon[size]. A stored value that no
+ * longer validates (edited by hand) is logged and the default used.
+ */
+static int settings_read(pp_core_t *core, const settings_entry_t *entry, char *canon, size_t size,
+                         bool *is_default_r, char *error, size_t error_size)
+{
+	const pp_db_value_t params[] = {DB_TEXT(entry->name)};
+	pp_db_result_t *res = NULL;
+	char db_error[DB_ERROR_MAX];
+	if (db_query(core->db, "SELECT value FROM settings WHERE name = $1", params, 1, &res,
+	             db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "settings: cannot read %s: %s", entry->name,
+		           db_error);
+		return -1;
+	}
+	bool is_default = true;
+	if (db_result_rows(res) > 0) {
+		char check_error[256];
+		if (settings_canonical(entry, db_result_text(res, 0, 0), canon, size, check_error,
+		                       sizeof(check_error)) == 0) {
+			is_default = false;
+		} else {
+			log_warn("settings.invalid_stored name=%s reason=\"%s\" using=default",
+			         entry->name, check_error);
+		}
+	}
+	db_result_free(&res);
+	if (is_default && !str_copy(canon, size, entry->default_value)) {
+		str_format(error, error_size, "settings: %s: buffer too small for the value",
+		           entry->name);
+		return -1;
+	}
+	if (is_default_r != NULL)
+		*is_default_r = is_default;
+	return 0;
+}
+
+int settings_get_int(pp_core_t *core, const char *name, int64_t *value_r, char *error,
+                     size_t error_size)
+{
+	const settings_entry_t *entry = settings_find(name);
+	if (entry == NULL)
+		return settings_unknown(name, error, error_size);
+	if (entry->type != PP_SETTING_INT) {
+		str_format(error, error_size, "settings: %s is not a number setting", name);
+		return -1;
+	}
+	char value[SETTINGS_VALUE_MAX];
+	if (settings_read(core, entry, value, sizeof(value), NULL, error, error_size) < 0)
+		return -1;
+	uint64_t n;
+	if (!parse_uint64_full(value, (uint64_t)entry->max, &n)) {
+		str_format(error, error_size, "settings: %s has an unreadable value", name);
+		return -1;
+	}
+	*value_r = (int64_t)n;
+	return 0;
+}
+
+int settings_get_string(pp_core_t *core, const char *name, char *buf, size_t buf_size, char *error,
+                        size_t error_size)
+{
+	const settings_entry_t *entry = settings_find(name);
+	if (entry == NULL)
+		return settings_unknown(name, error, error_size);
+	return settings_read(core, entry, buf, buf_size, NULL, error, error_size);
+}
+
+int settings_validate(const char *name, const char *value, char *error, size_t error_size)
+{
+	const settings_entry_t *entry = settings_find(name);
+	if (entry == NULL)
+		return settings_unknown(name, error, error_size);
+	char canon[SETTINGS_VALUE_MAX];
+	return settings_canonical(entry, value, canon, sizeof(canon), error, error_size);
+}
+
+int settings_set(pp_core_t *core, const char *actor, const char *name, const char *value,
+                 char *error, size_t error_size)
+{
+	const settings_entry_t *entry = settings_find(name);
+	if (entry == NULL)
+		return settings_unknown(name, error, error_size);
+	char canon[SETTINGS_VALUE_MAX];
+	if (settings_canonical(entry, value, canon, sizeof(canon), error, error_size) < 0)
+		return -1;
+
+	char db_error[DB_ERROR_MAX];
+	if (db_tx_begin(core->db, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "settings: cannot change %s: %s", name, db_error);
+		return -1;
+	}
+	char old[SETTINGS_VALUE_MAX];
+	if (settings_read(core, entry, old, sizeof(old), NULL, error, error_size) < 0)
+		goto fail;
+	const pp_db_value_t params[] = {DB_TEXT(entry->name), DB_TEXT(canon),
+	                                DB_INT(core_now(core))};
+	if (db_exec(core->db,
+	            "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) "
+	            "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+	            "updated_at = excluded.updated_at",
+	            params, 3, NULL, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "settings: cannot store %s: %s", name, db_error);
+		goto fail;
+	}
+	char detail[2 * SETTINGS_VALUE_MAX + 16];
+	(void)str_format(detail, sizeof(detail), "%s -> %s", old, canon);
+	if (audit_record(core, actor, "setting.set", entry->name, detail, error, error_size) < 0)
+		goto fail;
+	if (db_tx_commit(core->db, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "settings: cannot commit %s: %s", name, db_error);
+		return -1;
+	}
+	log_info("settings.changed name=%s value=%s actor=%s", entry->name, canon, actor);
+	return 0;
+fail:
+	db_tx_rollback(core->db);
+	return -1;
+}
+
+int settings_reset(pp_core_t *core, const char *actor, const char *name, char *error,
+                   size_t error_size)
+{
+	const settings_entry_t *entry = settings_find(name);
+	if (entry == NULL)
+		return settings_unknown(name, error, error_size);
+	char db_error[DB_ERROR_MAX];
+	if (db_tx_begin(core->db, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "settings: cannot reset %s: %s", name, db_error);
+		return -1;
+	}
+	const pp_db_value_t params[] = {DB_TEXT(entry->name)};
+	if (db_exec(core->db, "DELETE FROM settings WHERE name = $1", params, 1, NULL, db_error,
+	            sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "settings: cannot reset %s: %s", name, db_error);
+		goto fail;
+	}
+	char detail[SETTINGS_VALUE_MAX + 16];
+	(void)str_format(detail, sizeof(detail), "default %s", entry->default_value);
+	if (audit_record(core, actor, "setting.reset", entry->name, detail, error, error_size) < 0)
+		goto fail;
+	if (db_tx_commit(core->db, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "settings: cannot commit %s: %s", name, db_error);
+		return -1;
+	}
+	log_info("settings.reset name=%s actor=%s", entry->name, actor);
+	return 0;
+fail:
+	db_tx_rollback(core->db);
+	return -1;
+}
+
+int settings_list(pp_core_t *core, pp_setting_t **settings_r, size_t *count_r, char *error,
+                  size_t error_size)
+{
+	*settings_r = NULL;
+	*count_r = 0;
+	pp_setting_t *list = calloc(SETTINGS_COUNT, sizeof(*list));
+	if (list == NULL) {
+		str_format(error, error_size, "settings: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < SETTINGS_COUNT; i++) {
+		const settings_entry_t *entry = &settings_registry[i];
+		pp_setting_t *s = &list[i];
+		(void)str_copy(s->name, sizeof(s->name), entry->name);
+		(void)str_copy(s->default_value, sizeof(s->default_value), entry->default_value);
+		settings_allowed_text(entry, s->allowed, sizeof(s->allowed));
+		s->description = entry->description;
+		s->type = entry->type;
+		if (settings_read(core, entry, s->value, sizeof(s->value), &s->is_default, error,
+		                  error_size) < 0) {
+			free(list);
+			return -1;
+		}
+	}
+	*settings_r = list;
+	*count_r = SETTINGS_COUNT;
+	return 0;
+}
+
+void settings_list_free(pp_setting_t **settings)
+{
+	if (settings == NULL || *settings == NULL)
+		return;
+	free(*settings);
+	*settings = NULL;
+}

@@ -1,0 +1,336 @@
+/* tokens.c - opaque bearer tokens and admin sessions; see tokens.h. */
+#include "core/tokens.h"
+
+#include "core/settings.h"
+#include "lib/log.h"
+#include "lib/str.h"
+
+#include <string.h>
+
+#define TOKENS_CSRF_PREFIX "ppc_"
+
+static const char *tokens_prefix(pp_token_kind_t kind)
+{
+	return kind == PP_TOKEN_ADMIN_SESSION ? "pps_" : "ppa_";
+}
+
+const char *tokens_kind_name(pp_token_kind_t kind)
+{
+	return kind == PP_TOKEN_ADMIN_SESSION ? "admin-session" : "app";
+}
+
+/* Writes prefix + 64 random hex digits into out[TOKENS_TEXT_MAX]. */
+static void tokens_make(const char *prefix, char out[TOKENS_TEXT_MAX])
+{
+	uint8_t bytes[TOKENS_RANDOM_BYTES];
+	crypto_random_bytes(bytes, sizeof(bytes));
+	memcpy(out, prefix, 4);
+	str_hex_encode(out + 4, bytes, sizeof(bytes));
+	crypto_wipe(bytes, sizeof(bytes));
+}
+
+/* True when text is prefix + exactly 64 lower-case hex digits. */
+static bool tokens_well_formed(const char *text, const char *prefix)
+{
+	if (text == NULL || strlen(text) != TOKENS_TEXT_LEN || strncmp(text, prefix, 4) != 0)
+		return false;
+	for (size_t i = 4; i < TOKENS_TEXT_LEN; i++) {
+		char c = text[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+static void tokens_hash(const pp_core_t *core, const char *text, char out[CRYPTO_HASH_HEX_LEN + 1])
+{
+	crypto_keyed_hash_hex(core->token_key, text, strlen(text), out);
+}
+
+/* The lifetime of a kind in seconds, from the settings. */
+static int tokens_lifetime(pp_core_t *core, pp_token_kind_t kind, int64_t *seconds_r, char *error,
+                           size_t error_size)
+{
+	int64_t value;
+	if (kind == PP_TOKEN_ADMIN_SESSION) {
+		if (settings_get_int(core, "tokens.session_lifetime_minutes", &value, error,
+		                     error_size) < 0)
+			return -1;
+		*seconds_r = value * 60;
+	} else {
+		if (settings_get_int(core, "tokens.app_lifetime_hours", &value, error, error_size) <
+		    0)
+			return -1;
+		*seconds_r = value * 3600;
+	}
+	return 0;
+}
+
+int tokens_issue(pp_core_t *core, pp_token_kind_t kind, int64_t subject_id,
+                 char token_r[TOKENS_TEXT_MAX], char *csrf_r, int64_t *expires_at_r, char *error,
+                 size_t error_size)
+{
+	token_r[0] = '\0';
+	if (kind == PP_TOKEN_ADMIN_SESSION && csrf_r == NULL) {
+		str_format(error, error_size, "tokens: a session needs room for its CSRF token");
+		return -1;
+	}
+	int64_t lifetime;
+	if (tokens_lifetime(core, kind, &lifetime, error, error_size) < 0)
+		return -1;
+	char token[TOKENS_TEXT_MAX], csrf[TOKENS_TEXT_MAX];
+	char token_hash[CRYPTO_HASH_HEX_LEN + 1], csrf_hash[CRYPTO_HASH_HEX_LEN + 1];
+	tokens_make(tokens_prefix(kind), token);
+	tokens_hash(core, token, token_hash);
+	bool has_csrf = kind == PP_TOKEN_ADMIN_SESSION;
+	if (has_csrf) {
+		tokens_make(TOKENS_CSRF_PREFIX, csrf);
+		tokens_hash(core, csrf, csrf_hash);
+	}
+	int64_t now = core_now(core);
+	int64_t expires_at = now + lifetime;
+	const pp_db_value_t params[] = {
+	    DB_TEXT(token_hash),
+	    DB_TEXT(tokens_kind_name(kind)),
+	    kind == PP_TOKEN_APP ? DB_INT(subject_id) : DB_NULL,
+	    kind == PP_TOKEN_ADMIN_SESSION ? DB_INT(subject_id) : DB_NULL,
+	    has_csrf ? DB_TEXT(csrf_hash) : DB_NULL,
+	    DB_INT(now),
+	    DB_INT(expires_at),
+	    DB_INT(now),
+	};
+	char db_error[DB_ERROR_MAX];
+	if (db_exec(core->db,
+	            "INSERT INTO tokens (token_hash, kind, user_id, admin_id, csrf_hash, "
+	            "created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+	            params, 8, NULL, db_error, sizeof(db_error)) != DB_OK) {
+		crypto_wipe(token, sizeof(token));
+		crypto_wipe(csrf, sizeof(csrf));
+		str_format(error, error_size, "tokens: cannot store the %s token: %s",
+		           tokens_kind_name(kind), db_error);
+		return -1;
+	}
+	log_info("token.issued kind=%s %s=%lld expires_at=%lld", tokens_kind_name(kind),
+	         kind == PP_TOKEN_APP ? "user" : "admin_id", (long long)subject_id,
+	         (long long)expires_at);
+	memcpy(token_r, token, sizeof(token));
+	if (has_csrf)
+		memcpy(csrf_r, csrf, sizeof(csrf));
+	crypto_wipe(token, sizeof(token));
+	crypto_wipe(csrf, sizeof(csrf));
+	if (expires_at_r != NULL)
+		*expires_at_r = expires_at;
+	return 0;
+}
+
+typedef struct {
+	pp_token_info_t info;
+	char hash[CRYPTO_HASH_HEX_LEN + 1];
+	char csrf_hash[CRYPTO_HASH_HEX_LEN + 1];
+} tokens_row_t;
+
+/*
+ * Looks a presented token of kind up; *found_r true only if well-formed, stored with that
+ * kind and not expired at now.
+ */
+static int tokens_lookup(pp_core_t *core, pp_token_kind_t kind, const char *token, int64_t now,
+                         tokens_row_t *row, bool *found_r, char *error, size_t error_size)
+{
+	*found_r = false;
+	memset(row, 0, sizeof(*row));
+	if (!tokens_well_formed(token, tokens_prefix(kind)))
+		return 0;
+	tokens_hash(core, token, row->hash);
+	const pp_db_value_t params[] = {DB_TEXT(row->hash)};
+	pp_db_result_t *res = NULL;
+	char db_error[DB_ERROR_MAX];
+	if (db_query(core->db,
+	             "SELECT kind, user_id, admin_id, created_at, expires_at, last_used_at, "
+	             "csrf_hash FROM tokens WHERE token_hash = $1",
+	             params, 1, &res, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "tokens: cannot check a token: %s", db_error);
+		return -1;
+	}
+	if (db_result_rows(res) > 0 &&
+	    strcmp(db_result_text(res, 0, 0), tokens_kind_name(kind)) == 0 &&
+	    db_result_int(res, 0, 4) > now) {
+		*found_r = true;
+		row->info.kind = kind;
+		row->info.user_id = db_result_int(res, 0, 1);
+		row->info.admin_id = db_result_int(res, 0, 2);
+		row->info.created_at = db_result_int(res, 0, 3);
+		row->info.expires_at = db_result_int(res, 0, 4);
+		row->info.last_used_at = db_result_int(res, 0, 5);
+		(void)str_copy(row->csrf_hash, sizeof(row->csrf_hash), db_result_text(res, 0, 6));
+	}
+	db_result_free(&res);
+	return 0;
+}
+
+/* Sets last_used_at = now and, when expires_at > 0, the new expiry. */
+static int tokens_touch(pp_core_t *core, const char *hash, int64_t now, int64_t expires_at,
+                        char *error, size_t error_size)
+{
+	char db_error[DB_ERROR_MAX];
+	int rc;
+	if (expires_at > 0) {
+		const pp_db_value_t params[] = {DB_INT(now), DB_INT(expires_at), DB_TEXT(hash)};
+		rc = db_exec(core->db,
+		             "UPDATE tokens SET last_used_at = $1, expires_at = $2 "
+		             "WHERE token_hash = $3",
+		             params, 3, NULL, db_error, sizeof(db_error));
+	} else {
+		const pp_db_value_t params[] = {DB_INT(now), DB_TEXT(hash)};
+		rc = db_exec(core->db, "UPDATE tokens SET last_used_at = $1 WHERE token_hash = $2",
+		             params, 2, NULL, db_error, sizeof(db_error));
+	}
+	if (rc != DB_OK) {
+		str_format(error, error_size, "tokens: cannot update a token: %s", db_error);
+		return -1;
+	}
+	return 0;
+}
+
+int tokens_validate(pp_core_t *core, pp_token_kind_t kind, const char *token,
+                    pp_token_info_t *info_r, bool *valid_r, char *error, size_t error_size)
+{
+	*valid_r = false;
+	int64_t now = core_now(core);
+	tokens_row_t row;
+	bool found;
+	if (tokens_lookup(core, kind, token, now, &row, &found, error, error_size) < 0)
+		return -1;
+	if (!found)
+		return 0;
+	int64_t expires_at = 0;
+	if (kind == PP_TOKEN_ADMIN_SESSION) {
+		int64_t lifetime;
+		if (tokens_lifetime(core, kind, &lifetime, error, error_size) < 0)
+			return -1;
+		expires_at = now + lifetime;
+	}
+	if (tokens_touch(core, row.hash, now, expires_at, error, error_size) < 0)
+		return -1;
+	row.info.last_used_at = now;
+	if (expires_at > 0)
+		row.info.expires_at = expires_at;
+	*valid_r = true;
+	if (info_r != NULL)
+		*info_r = row.info;
+	return 0;
+}
+
+int tokens_renew(pp_core_t *core, pp_token_kind_t kind, const char *token, bool *renewed_r,
+                 int64_t *expires_at_r, char *error, size_t error_size)
+{
+	*renewed_r = false;
+	int64_t now = core_now(core);
+	tokens_row_t row;
+	bool found;
+	if (tokens_lookup(core, kind, token, now, &row, &found, error, error_size) < 0)
+		return -1;
+	if (!found)
+		return 0;
+	int64_t lifetime;
+	if (tokens_lifetime(core, kind, &lifetime, error, error_size) < 0)
+		return -1;
+	if (tokens_touch(core, row.hash, now, now + lifetime, error, error_size) < 0)
+		return -1;
+	*renewed_r = true;
+	if (expires_at_r != NULL)
+		*expires_at_r = now + lifetime;
+	return 0;
+}
+
+int tokens_csrf_verify(pp_core_t *core, const char *session_token, const char *csrf, bool *valid_r,
+                       char *error, size_t error_size)
+{
+	*valid_r = false;
+	tokens_row_t row;
+	bool found;
+	if (tokens_lookup(core, PP_TOKEN_ADMIN_SESSION, session_token, core_now(core), &row, &found,
+	                  error, error_size) < 0)
+		return -1;
+	char given_hash[CRYPTO_HASH_HEX_LEN + 1];
+	tokens_hash(core, csrf != NULL ? csrf : "", given_hash);
+	/* Always compare, so a missing session costs the same as a wrong token. */
+	bool match = crypto_str_equal(found ? row.csrf_hash : "", given_hash);
+	*valid_r = found && match && row.csrf_hash[0] != '\0' &&
+	           tokens_well_formed(csrf, TOKENS_CSRF_PREFIX);
+	return 0;
+}
+
+/* Runs a DELETE with one parameter and reports the count. */
+static int tokens_delete(pp_core_t *core, const char *sql, pp_db_value_t param, int64_t *count_r,
+                         const char *what, char *error, size_t error_size)
+{
+	int64_t changes = 0;
+	char db_error[DB_ERROR_MAX];
+	if (db_exec(core->db, sql, &param, 1, &changes, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "tokens: cannot %s: %s", what, db_error);
+		return -1;
+	}
+	if (count_r != NULL)
+		*count_r = changes;
+	return 0;
+}
+
+int tokens_revoke(pp_core_t *core, const char *token, bool *revoked_r, char *error,
+                  size_t error_size)
+{
+	if (revoked_r != NULL)
+		*revoked_r = false;
+	if (token == NULL)
+		return 0;
+	char hash[CRYPTO_HASH_HEX_LEN + 1];
+	tokens_hash(core, token, hash);
+	int64_t count = 0;
+	if (tokens_delete(core, "DELETE FROM tokens WHERE token_hash = $1", DB_TEXT(hash), &count,
+	                  "revoke a token", error, error_size) < 0)
+		return -1;
+	if (revoked_r != NULL)
+		*revoked_r = count > 0;
+	if (count > 0)
+		log_info("token.revoked");
+	return 0;
+}
+
+int tokens_revoke_user(pp_core_t *core, int64_t user_id, int64_t *count_r, char *error,
+                       size_t error_size)
+{
+	int64_t count = 0;
+	if (tokens_delete(core, "DELETE FROM tokens WHERE user_id = $1", DB_INT(user_id), &count,
+	                  "revoke a user's tokens", error, error_size) < 0)
+		return -1;
+	log_info("token.revoked_all user=%lld count=%lld", (long long)user_id, (long long)count);
+	if (count_r != NULL)
+		*count_r = count;
+	return 0;
+}
+
+int tokens_revoke_admin(pp_core_t *core, int64_t admin_id, int64_t *count_r, char *error,
+                        size_t error_size)
+{
+	int64_t count = 0;
+	if (tokens_delete(core, "DELETE FROM tokens WHERE admin_id = $1", DB_INT(admin_id), &count,
+	                  "revoke an admin's sessions", error, error_size) < 0)
+		return -1;
+	log_info("token.revoked_all admin_id=%lld count=%lld", (long long)admin_id,
+	         (long long)count);
+	if (count_r != NULL)
+		*count_r = count;
+	return 0;
+}
+
+int tokens_purge_expired(pp_core_t *core, int64_t *count_r, char *error, size_t error_size)
+{
+	int64_t count = 0;
+	if (tokens_delete(core, "DELETE FROM tokens WHERE expires_at <= $1", DB_INT(core_now(core)),
+	                  &count, "purge expired tokens", error, error_size) < 0)
+		return -1;
+	if (count > 0)
+		log_info("token.purged count=%lld", (long long)count);
+	if (count_r != NULL)
+		*count_r = count;
+	return 0;
+}

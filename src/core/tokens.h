@@ -1,0 +1,95 @@
+/*
+ * tokens.h - opaque bearer tokens for apps and admin console sessions.
+ *
+ * A token is a kind prefix and 32 random bytes in hex: "ppa_<64 hex>" for an app (portal,
+ * IPP client) acting for a user, "pps_<64 hex>" for an admin console session. Only its keyed
+ * hash (core->token_key) is stored, with the kind, the user or admin it stands for, and its
+ * expiry. Lookup is by that hash, so it takes the same time whatever the token is.
+ *
+ * Lifetimes come from settings: app tokens live tokens.app_lifetime_hours from issue (a "stay
+ * signed in" client renews with tokens_renew(), sliding the expiry); admin sessions expire
+ * after tokens.session_lifetime_minutes without use (each successful validation slides it).
+ * A session carries a CSRF token ("ppc_<64 hex>", hash stored) that forms must echo.
+ */
+#ifndef PP_TOKENS_H
+#define PP_TOKENS_H
+
+#include "core/core.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TOKENS_RANDOM_BYTES 32
+#define TOKENS_TEXT_LEN (4 + 2 * TOKENS_RANDOM_BYTES) /* prefix + hex */
+#define TOKENS_TEXT_MAX (TOKENS_TEXT_LEN + 1)
+
+typedef enum {
+	PP_TOKEN_APP = 0,       /* for a user; prefix ppa_ */
+	PP_TOKEN_ADMIN_SESSION, /* for an admin; prefix pps_; has a CSRF token */
+} pp_token_kind_t;
+
+/* What a valid token stands for. */
+typedef struct {
+	pp_token_kind_t kind;
+	int64_t user_id;  /* PP_TOKEN_APP; else 0 */
+	int64_t admin_id; /* PP_TOKEN_ADMIN_SESSION; else 0 */
+	int64_t created_at;
+	int64_t expires_at;
+	int64_t last_used_at;
+} pp_token_info_t;
+
+/* "app", "admin-session" (the stored kind). Static. */
+const char *tokens_kind_name(pp_token_kind_t kind);
+
+/*
+ * Issues a token for subject_id (a user id for PP_TOKEN_APP, an admin id for a session) into
+ * token_r[TOKENS_TEXT_MAX]. For a session, csrf_r[TOKENS_TEXT_MAX] gets its CSRF token
+ * (required); for an app csrf_r may be NULL. *expires_at_r (may be NULL) gets the expiry.
+ * The caller hands the token out and wipes its copies; it is never logged. Returns 0 or -1.
+ */
+int tokens_issue(pp_core_t *core, pp_token_kind_t kind, int64_t subject_id,
+                 char token_r[TOKENS_TEXT_MAX], char *csrf_r, int64_t *expires_at_r, char *error,
+                 size_t error_size);
+
+/*
+ * Checks a presented token: *valid_r true only if it exists, is of kind (the prefix and the
+ * stored kind both), and has not expired. Marks it used; an admin session's expiry slides
+ * to now + session lifetime. *info_r (may be NULL) is filled when valid.
+ * Returns 0, or -1 on a storage error.
+ */
+int tokens_validate(pp_core_t *core, pp_token_kind_t kind, const char *token,
+                    pp_token_info_t *info_r, bool *valid_r, char *error, size_t error_size);
+
+/*
+ * Slides a valid token's expiry to now + its lifetime ("stay signed in"). *renewed_r false
+ * for an unknown, expired or wrong-kind token. *expires_at_r (may be NULL) gets the new
+ * expiry. Returns 0 or -1.
+ */
+int tokens_renew(pp_core_t *core, pp_token_kind_t kind, const char *token, bool *renewed_r,
+                 int64_t *expires_at_r, char *error, size_t error_size);
+
+/*
+ * Checks the CSRF token sent with a form against the session's, in constant time.
+ * *valid_r false when either is wrong or the session has expired. Returns 0 or -1.
+ */
+int tokens_csrf_verify(pp_core_t *core, const char *session_token, const char *csrf, bool *valid_r,
+                       char *error, size_t error_size);
+
+/* Revokes one token (sign-out). *revoked_r (may be NULL) says whether it existed. 0 or -1. */
+int tokens_revoke(pp_core_t *core, const char *token, bool *revoked_r, char *error,
+                  size_t error_size);
+
+/*
+ * Revokes every token of a user (all apps) or of an admin (all sessions); *count_r (may be
+ * NULL) gets the number revoked. Returns 0 or -1.
+ */
+int tokens_revoke_user(pp_core_t *core, int64_t user_id, int64_t *count_r, char *error,
+                       size_t error_size);
+int tokens_revoke_admin(pp_core_t *core, int64_t admin_id, int64_t *count_r, char *error,
+                        size_t error_size);
+
+/* Deletes every expired token; *count_r (may be NULL) gets how many. Returns 0 or -1. */
+int tokens_purge_expired(pp_core_t *core, int64_t *count_r, char *error, size_t error_size);
+
+#endif

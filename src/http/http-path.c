@@ -1,0 +1,95 @@
+/*
+ * http-path.c - percent-decoding and path normalisation; see http-path.h.
+ *
+ * Decoding comes first and normalising second, so "%2e%2e" and "%2F" are judged as what they
+ * mean, not how they were spelt: no spelling of ".." reaches a handler or the file system.
+ */
+#include "http/http-path.h"
+
+#include <string.h>
+
+/* Value of one hex digit, or -1. */
+static int http_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int http_percent_decode(const char *in, size_t len, bool plus_is_space, char *out,
+			size_t out_size, size_t *out_len_r)
+{
+	size_t o = 0;
+	if (out_size == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '%') {
+			/* Exactly two hex digits must follow, inside len. */
+			if (len - i < 3)
+				return -1;
+			int hi = http_hex_value(in[i + 1]);
+			int lo = http_hex_value(in[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = (unsigned char)(hi * 16 + lo);
+			i += 2;
+		} else if (c == '+' && plus_is_space) {
+			c = ' ';
+		}
+		/* NUL would cut the string short; control characters forge log lines. */
+		if (c < 0x20 || c == 0x7f)
+			return -1;
+		if (o >= out_size - 1)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	*out_len_r = o;
+	return 0;
+}
+
+int http_path_normalise(const char *raw, size_t len, char *out, size_t out_size)
+{
+	char decoded[HTTP_PATH_MAX + 1];
+	size_t dlen = 0;
+	if (out_size < 2 || len == 0 || raw[0] != '/')
+		return -1;
+	if (http_percent_decode(raw, len, false, decoded, sizeof(decoded), &dlen) != 0)
+		return -1;
+
+	/* Walk the segments between slashes, copying all but empty and "." ones. */
+	size_t o = 0;
+	size_t i = 0;
+	bool ends_with_slash = decoded[dlen - 1] == '/';
+	while (i < dlen) {
+		while (i < dlen && decoded[i] == '/')
+			i++;
+		size_t start = i;
+		while (i < dlen && decoded[i] != '/')
+			i++;
+		size_t seg = i - start;
+		if (seg == 0 || (seg == 1 && decoded[start] == '.'))
+			continue;
+		if (seg == 2 && decoded[start] == '.' && decoded[start + 1] == '.')
+			return -1;
+		if (o >= out_size || out_size - o < seg + 2)
+			return -1;
+		out[o++] = '/';
+		memcpy(out + o, decoded + start, seg);
+		o += seg;
+	}
+	/* "/" alone, or a path whose last segment was followed by '/' (or was "."). */
+	if (o == 0 || ends_with_slash || (dlen >= 2 && decoded[dlen - 1] == '.' &&
+					  decoded[dlen - 2] == '/')) {
+		if (o >= out_size - 1)
+			return -1;
+		out[o++] = '/';
+	}
+	out[o] = '\0';
+	return 0;
+}

@@ -1,0 +1,256 @@
+/* server.c - pullprintd assembled, started and stopped; see server.h. */
+#include "server/server.h"
+
+#include "core/admins.h"
+#include "core/intake.h"
+#include "http/http.h"
+#include "http/tls-cert.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "pp-build-config.h"
+#include "runtime/runtime.h"
+#include "server/server-routes.h"
+#include "server/sweeper.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long a graceful stop waits for requests in flight before closing them. */
+#define SERVER_DRAIN_TIMEOUT_S 30
+
+struct pp_server {
+	pp_runtime_t rt;
+	bool is_runtime_open;
+	pp_metrics_t *metrics;
+	pp_http_server_t *http;
+	pp_sweeper_t *sweeper;
+	pp_server_routes_t routes;
+	pp_tls_cert_info_t cert;
+	char public_url[CONFIG_URL_MAX];
+};
+
+int server_block_signals(void)
+{
+	sigset_t set;
+	if (sigemptyset(&set) < 0 || sigaddset(&set, SIGTERM) < 0 || sigaddset(&set, SIGINT) < 0 ||
+	    sigaddset(&set, SIGHUP) < 0)
+		return -1;
+	/* A client that hangs up must not kill the server; writes report EPIPE instead. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return -1;
+	return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
+}
+
+/* Makes the TLS certificate ready: the admin's pair, or our self-signed one. */
+static int server_tls(pp_server_t *server, char *error, size_t error_size)
+{
+	const pp_config_t *cfg = &server->rt.config;
+	if (cfg->tls_certificate[0] != '\0') {
+		if (tls_cert_check_pair(cfg->tls_certificate, cfg->tls_key, &server->cert, error,
+					error_size) < 0)
+			return -1;
+		if (server->cert.is_expired)
+			log_warn("tls.expired cert=%s action=\"install a renewed certificate\"",
+				 cfg->tls_certificate);
+		return 0;
+	}
+	char dir[PATH_MAX], host[256];
+	if (!str_format(dir, sizeof(dir), "%s/tls", cfg->state_dir)) {
+		(void)str_format(error, error_size, "state_dir is too long");
+		return -1;
+	}
+	if (gethostname(host, sizeof(host)) < 0)
+		(void)str_copy(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (tls_cert_ensure_self_signed(dir, host, &server->cert, error, error_size) < 0)
+		return -1;
+	if (server->cert.is_new)
+		log_info("tls.self_signed_created cert=%s sha256=%s", server->cert.cert_file,
+			 server->cert.fingerprint_sha256);
+	return 0;
+}
+
+static int server_listen(pp_server_t *server, char *error, size_t error_size)
+{
+	const pp_config_t *cfg = &server->rt.config;
+	pp_http_config_t http_cfg = {
+		.https_port = cfg->https_port,
+		.http_port = cfg->http_port,
+		.threads = cfg->http_threads,
+		.max_connections = cfg->max_connections,
+		.max_request_bytes = cfg->max_request_bytes,
+		.request_timeout_s = cfg->request_timeout_s,
+		.metrics = server->metrics,
+	};
+	if (!str_copy(http_cfg.listen_address, sizeof(http_cfg.listen_address),
+		      cfg->listen_address) ||
+	    !str_copy(http_cfg.cert_file, sizeof(http_cfg.cert_file), server->cert.cert_file) ||
+	    !str_copy(http_cfg.key_file, sizeof(http_cfg.key_file), server->cert.key_file)) {
+		(void)str_format(error, error_size, "listener paths too long");
+		return -1;
+	}
+	if (http_server_new(&http_cfg, &server->http, error, error_size) < 0)
+		return -1;
+
+	server->routes = (pp_server_routes_t){.core = &server->rt.core,
+					      .metrics = server->metrics,
+					      .started_at = core_now(&server->rt.core)};
+	if (server_routes_add(server->http, &server->routes, error, error_size) < 0)
+		return -1;
+	return http_server_start(server->http, error, error_size);
+}
+
+/* The URL people use: the configured public_url, else https://<host>:<port>. */
+static void server_public_url(pp_server_t *server)
+{
+	const pp_config_t *cfg = &server->rt.config;
+	if (cfg->public_url[0] != '\0' &&
+	    str_copy(server->public_url, sizeof(server->public_url), cfg->public_url))
+		return;
+	char host[256];
+	if (gethostname(host, sizeof(host)) < 0)
+		(void)str_copy(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (!str_format(server->public_url, sizeof(server->public_url), "https://%s:%u/", host,
+			http_server_https_port(server->http)))
+		(void)str_copy(server->public_url, sizeof(server->public_url), "https://localhost/");
+}
+
+/*
+ * Makes the first admin account when there is none and prints its password once, on
+ * standard output only: the log never sees it.
+ */
+static int server_first_admin(pp_server_t *server, char *error, size_t error_size)
+{
+	char password[ADMINS_BOOTSTRAP_PASSWORD_LEN + 1];
+	bool is_created = false;
+	if (admin_bootstrap(&server->rt.core, password, &is_created, error, error_size) < 0)
+		return -1;
+	printf("Pullprint %s is running.\n"
+	       "  Address:      %s  (also https://localhost:%u/ on this machine)\n"
+	       "  Certificate:  %s%s\n"
+	       "                SHA-256 %s\n",
+	       PP_VERSION, server->public_url, http_server_https_port(server->http),
+	       server->cert.cert_file, server->cert.is_self_signed_ours ? " (self-signed)" : "",
+	       server->cert.fingerprint_sha256);
+	if (is_created) {
+		printf("\n  First admin account — shown once; keep it somewhere safe:\n"
+		       "    user:       %s\n"
+		       "    password:   %s\n"
+		       "  Change it with: pullprint admin passwd %s\n",
+		       ADMINS_BOOTSTRAP_NAME, password, ADMINS_BOOTSTRAP_NAME);
+	}
+	crypto_wipe(password, sizeof(password));
+	printf("\nStop with Ctrl-C (SIGTERM): jobs in flight are kept.\n");
+	if (fflush(stdout) == EOF)
+		log_warn("server.banner_failed error=\"%s\"", strerror(errno));
+	return 0;
+}
+
+int server_open(const char *config_path, const char *state_dir_override, pp_server_t **server_r,
+		int *exit_code_r, char *error, size_t error_size)
+{
+	pp_server_t *server = calloc(1, sizeof(*server));
+	if (server == NULL) {
+		(void)str_format(error, error_size, "out of memory");
+		*exit_code_r = 1;
+		return -1;
+	}
+	*exit_code_r = 2;
+	if (runtime_load_config(&server->rt, config_path, state_dir_override, error, error_size) <
+	    0)
+		goto fail;
+	log_set_level(server->rt.config.log_level);
+	*exit_code_r = 1;
+	if (runtime_open(&server->rt, error, error_size) < 0)
+		goto fail;
+	server->is_runtime_open = true;
+	log_info("server.starting version=%s state_dir=%s database=%s", PP_VERSION,
+		 server->rt.config.state_dir,
+		 db_backend(server->rt.db) == PP_DB_SQLITE ? "sqlite" : "postgresql");
+
+	/* Undo what a crash interrupted before anything new arrives. */
+	pp_intake_recovery_t recovery;
+	if (intake_recover(&server->rt.core, db_backend(server->rt.db) == PP_DB_SQLITE ? 0 : 3600,
+			   &recovery, error, error_size) < 0)
+		goto fail;
+	if (recovery.files_removed > 0)
+		log_info("spool.recovered files_removed=%u", recovery.files_removed);
+
+	server->metrics = metrics_new();
+	if (server->metrics == NULL) {
+		(void)str_format(error, error_size, "out of memory");
+		goto fail;
+	}
+	if (server_tls(server, error, error_size) < 0 || server_listen(server, error, error_size) < 0)
+		goto fail;
+	server_public_url(server);
+	if (server_first_admin(server, error, error_size) < 0)
+		goto fail;
+	if (sweeper_start(&server->rt.core, server->rt.config.sweep_interval_s, &server->sweeper,
+			  error, error_size) < 0)
+		goto fail;
+
+	log_info("server.ready url=%s https_port=%u http_port=%u", server->public_url,
+		 http_server_https_port(server->http), http_server_http_port(server->http));
+	*server_r = server;
+	*exit_code_r = 0;
+	return 0;
+
+fail:
+	server_free(&server);
+	return -1;
+}
+
+int server_run(pp_server_t *server)
+{
+	sigset_t set;
+	if (sigemptyset(&set) < 0 || sigaddset(&set, SIGTERM) < 0 || sigaddset(&set, SIGINT) < 0 ||
+	    sigaddset(&set, SIGHUP) < 0)
+		return 1;
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0)
+			return 1;
+		if (sig == SIGHUP) {
+			log_info("server.sighup action=\"restart the server to reload the configuration\"");
+			continue;
+		}
+		log_info("server.stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+		break;
+	}
+
+	/* Stop accepting, let requests in flight finish, then stop the background work. */
+	http_server_quiesce(server->http);
+	for (int waited_ms = 0; http_server_active_requests(server->http) > 0; waited_ms += 50) {
+		if (waited_ms >= SERVER_DRAIN_TIMEOUT_S * 1000) {
+			log_warn("server.drain_timeout active=%u",
+				 http_server_active_requests(server->http));
+			break;
+		}
+		struct timespec pause = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
+		(void)nanosleep(&pause, NULL);
+	}
+	sweeper_stop(&server->sweeper);
+	log_info("server.stopped");
+	return 0;
+}
+
+void server_free(pp_server_t **server_p)
+{
+	pp_server_t *server = *server_p;
+	if (server == NULL)
+		return;
+	sweeper_stop(&server->sweeper);
+	http_server_free(&server->http);
+	metrics_free(&server->metrics);
+	if (server->is_runtime_open)
+		runtime_close(&server->rt);
+	free(server);
+	*server_p = NULL;
+}

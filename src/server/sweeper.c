@@ -1,0 +1,136 @@
+/* sweeper.c - the retention thread; see sweeper.h. */
+#include "server/sweeper.h"
+
+#include "core/retention.h"
+#include "core/tokens.h"
+#include "lib/log.h"
+#include "lib/str.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct pp_sweeper {
+	pp_core_t *core;
+	unsigned interval_s;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* signalled to stop early */
+	bool is_stopping;
+};
+
+static bool sweeper_is_stopping(pp_sweeper_t *sweeper)
+{
+	if (pthread_mutex_lock(&sweeper->lock) != 0)
+		abort();
+	bool is_stopping = sweeper->is_stopping;
+	(void)pthread_mutex_unlock(&sweeper->lock);
+	return is_stopping;
+}
+
+/* One pass: retention, then tokens. Failures are logged and retried next pass. */
+static void sweeper_pass(pp_sweeper_t *sweeper)
+{
+	char error[512];
+	pp_retention_stats_t stats;
+	/* Batches keep each pass short; a backlog drains over the following passes at once. */
+	do {
+		if (retention_sweep(sweeper->core, RETENTION_BATCH_DEFAULT, &stats, error,
+				    sizeof(error)) < 0) {
+			log_error("retention.failed error=\"%s\" action=\"will retry next pass\"",
+				  error);
+			break;
+		}
+		if (stats.jobs_expired + stats.files_deleted + stats.jobs_purged +
+			    stats.accounting_purged >
+		    0)
+			log_info("retention.swept expired=%zu files_deleted=%zu jobs_purged=%zu "
+				 "accounting_purged=%zu",
+				 stats.jobs_expired, stats.files_deleted, stats.jobs_purged,
+				 stats.accounting_purged);
+	} while (stats.is_more && !sweeper_is_stopping(sweeper));
+
+	int64_t purged = 0;
+	if (tokens_purge_expired(sweeper->core, &purged, error, sizeof(error)) < 0)
+		log_error("tokens.purge_failed error=\"%s\"", error);
+	else if (purged > 0)
+		log_info("tokens.purged count=%lld", (long long)purged);
+}
+
+static void *sweeper_main(void *arg)
+{
+	pp_sweeper_t *sweeper = arg;
+	for (;;) {
+		sweeper_pass(sweeper);
+
+		struct timespec deadline;
+		if (clock_gettime(CLOCK_MONOTONIC, &deadline) < 0)
+			abort(); /* CLOCK_MONOTONIC always exists on Linux */
+		deadline.tv_sec += sweeper->interval_s;
+
+		if (pthread_mutex_lock(&sweeper->lock) != 0)
+			abort();
+		while (!sweeper->is_stopping) {
+			int rc = pthread_cond_timedwait(&sweeper->wake, &sweeper->lock, &deadline);
+			if (rc == ETIMEDOUT)
+				break;
+		}
+		bool is_stopping = sweeper->is_stopping;
+		(void)pthread_mutex_unlock(&sweeper->lock);
+		if (is_stopping)
+			return NULL;
+	}
+}
+
+int sweeper_start(pp_core_t *core, unsigned interval_s, pp_sweeper_t **sweeper_r, char *error,
+		  size_t error_size)
+{
+	pp_sweeper_t *sweeper = calloc(1, sizeof(*sweeper));
+	if (sweeper == NULL) {
+		(void)str_format(error, error_size, "sweeper: out of memory");
+		return -1;
+	}
+	sweeper->core = core;
+	sweeper->interval_s = interval_s;
+
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+	if (rc == 0)
+		rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&sweeper->wake, &attr);
+	if (rc == 0)
+		(void)pthread_condattr_destroy(&attr);
+	if (rc == 0)
+		rc = pthread_mutex_init(&sweeper->lock, NULL);
+	if (rc == 0)
+		rc = pthread_create(&sweeper->thread, NULL, sweeper_main, sweeper);
+	if (rc != 0) {
+		(void)str_format(error, error_size, "sweeper: cannot start thread: %s",
+				 strerror(rc));
+		free(sweeper);
+		return -1;
+	}
+	*sweeper_r = sweeper;
+	return 0;
+}
+
+void sweeper_stop(pp_sweeper_t **sweeper_p)
+{
+	pp_sweeper_t *sweeper = *sweeper_p;
+	if (sweeper == NULL)
+		return;
+	if (pthread_mutex_lock(&sweeper->lock) != 0)
+		abort();
+	sweeper->is_stopping = true;
+	(void)pthread_cond_signal(&sweeper->wake);
+	(void)pthread_mutex_unlock(&sweeper->lock);
+	(void)pthread_join(sweeper->thread, NULL);
+	(void)pthread_cond_destroy(&sweeper->wake);
+	(void)pthread_mutex_destroy(&sweeper->lock);
+	free(sweeper);
+	*sweeper_p = NULL;
+}

@@ -1,0 +1,19 @@
+/*
+ * sweeper.h - the background thread that applies retention: expires unprinted jobs, deletes
+ * printed documents per policy, purges expired tokens — every interval, and once at start.
+ */
+#ifndef PP_SWEEPER_H
+#define PP_SWEEPER_H
+
+#include "core/core.h"
+
+typedef struct pp_sweeper pp_sweeper_t;
+
+/* Starts the thread. core is borrowed and must outlive the sweeper. Returns 0 or -1. */
+int sweeper_start(pp_core_t *core, unsigned interval_s, pp_sweeper_t **sweeper_r, char *error,
+		  size_t error_size);
+
+/* Asks the thread to stop after its current batch, joins it and frees. NULL-safe. */
+void sweeper_stop(pp_sweeper_t **sweeper);
+
+#endif

@@ -1,0 +1,237 @@
+/*
+ * spool-writer.c - streaming a document into the spool: one chunk buffer, records sealed as
+ * they fill, published atomically at the end. See spool-private.h for the format.
+ */
+#include "spool/spool-private.h"
+
+#include "lib/crypto.h"
+#include "lib/fault.h"
+#include "lib/fsutil.h"
+#include "lib/str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct pp_spool_writer {
+	pp_spool_t *spool; /* borrowed */
+	char id[SPOOL_ID_LEN + 1];
+	char tmp_path[PATH_MAX];
+	int fd;
+	uint8_t header[SPOOL_HEADER_LEN];
+	crypto_secretstream_xchacha20poly1305_state state;
+	uint8_t chunk[SPOOL_CHUNK]; /* plain bytes not yet sealed */
+	size_t chunk_len;
+	uint64_t records; /* sealed so far */
+	uint64_t total_bytes; /* plain bytes accepted */
+	uint8_t record[4 + SPOOL_RECORD_MAX];
+	bool is_failed;
+};
+
+static int spool_writer_fail(pp_spool_writer_t *writer, char *error, size_t error_size,
+			     const char *call)
+{
+	writer->is_failed = true;
+	(void)str_format(error, error_size, "%s(%s) failed: %s%s", call, writer->tmp_path,
+			 strerror(errno),
+			 errno == ENOSPC ? " — free space or lower the retention" : "");
+	return -1;
+}
+
+/* Seals the buffered chunk as one record and writes it. */
+static int spool_writer_seal(pp_spool_writer_t *writer, bool is_final, char *error,
+			     size_t error_size)
+{
+	uint8_t *payload = writer->record + 4;
+	size_t payload_len;
+	if (writer->spool->is_encrypted) {
+		uint8_t ad[SPOOL_AD_LEN];
+		spool_additional_data(writer->header, writer->id, ad);
+		unsigned long long out_len = 0;
+		(void)crypto_secretstream_xchacha20poly1305_push(
+			&writer->state, payload, &out_len, writer->chunk, writer->chunk_len, ad,
+			sizeof(ad),
+			is_final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+		payload_len = (size_t)out_len;
+	} else {
+		uint8_t flags = is_final ? SPOOL_RECORD_FINAL : 0;
+		payload[0] = flags;
+		memcpy(payload + 1, writer->chunk, writer->chunk_len);
+		spool_plain_hash(writer->id, writer->records, flags, writer->chunk,
+				 writer->chunk_len, payload + 1 + writer->chunk_len);
+		payload_len = 1 + writer->chunk_len + SPOOL_PLAIN_HASH_LEN;
+	}
+	writer->record[0] = (uint8_t)(payload_len >> 24);
+	writer->record[1] = (uint8_t)(payload_len >> 16);
+	writer->record[2] = (uint8_t)(payload_len >> 8);
+	writer->record[3] = (uint8_t)payload_len;
+	if (fs_write_full(writer->fd, writer->record, 4 + payload_len) < 0)
+		return spool_writer_fail(writer, error, error_size, "write");
+	if (writer->records == 0)
+		fault_point("spool.after_first_chunk");
+	writer->records++;
+	writer->chunk_len = 0;
+	return 0;
+}
+
+int spool_writer_open(pp_spool_t *spool, pp_spool_writer_t **writer_r, char *error,
+		      size_t error_size)
+{
+	pp_spool_writer_t *writer = calloc(1, sizeof(*writer));
+	if (writer == NULL) {
+		(void)str_format(error, error_size, "spool: out of memory");
+		return -1;
+	}
+	writer->spool = spool;
+	writer->fd = -1;
+	crypto_random_id(writer->id);
+	if (!str_format(writer->tmp_path, sizeof(writer->tmp_path), "%s/%s", spool->tmp_dir,
+			writer->id)) {
+		(void)str_format(error, error_size, "spool: path too long");
+		free(writer);
+		return -1;
+	}
+	writer->fd = open(writer->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			  0600);
+	if (writer->fd < 0) {
+		(void)str_format(error, error_size, "open(%s) failed: %s", writer->tmp_path,
+				 strerror(errno));
+		free(writer);
+		return -1;
+	}
+	fault_point("spool.after_create");
+
+	memcpy(writer->header, SPOOL_MAGIC, SPOOL_MAGIC_LEN);
+	writer->header[SPOOL_MAGIC_LEN] = SPOOL_VERSION;
+	writer->header[SPOOL_MAGIC_LEN + 1] = spool->is_encrypted ? SPOOL_FLAG_ENCRYPTED : 0;
+	uint8_t prologue[SPOOL_HEADER_LEN + crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+	size_t prologue_len = SPOOL_HEADER_LEN;
+	memcpy(prologue, writer->header, SPOOL_HEADER_LEN);
+	if (spool->is_encrypted) {
+		uint8_t key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
+		spool_file_key(spool, writer->id, key);
+		(void)crypto_secretstream_xchacha20poly1305_init_push(
+			&writer->state, prologue + SPOOL_HEADER_LEN, key);
+		sodium_memzero(key, sizeof(key));
+		prologue_len += crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+	}
+	if (fs_write_full(writer->fd, prologue, prologue_len) < 0) {
+		(void)spool_writer_fail(writer, error, error_size, "write");
+		spool_writer_abort(&writer);
+		return -1;
+	}
+	*writer_r = writer;
+	return 0;
+}
+
+int spool_writer_write(pp_spool_writer_t *writer, const void *data, size_t len, char *error,
+		       size_t error_size)
+{
+	if (writer->is_failed) {
+		(void)str_format(error, error_size, "spool: writer already failed");
+		return -1;
+	}
+	if (len > writer->spool->max_file_bytes - writer->total_bytes) {
+		writer->is_failed = true;
+		(void)str_format(error, error_size,
+				 "document is larger than the limit of %llu bytes — send a smaller "
+				 "file, or raise [spool] max_document_bytes",
+				 (unsigned long long)writer->spool->max_file_bytes);
+		return SPOOL_TOO_LARGE;
+	}
+	const uint8_t *p = data;
+	while (len > 0) {
+		/* Seal a full chunk only when more data follows: the last one is tagged final. */
+		if (writer->chunk_len == SPOOL_CHUNK &&
+		    spool_writer_seal(writer, false, error, error_size) < 0)
+			return -1;
+		size_t take = SPOOL_CHUNK - writer->chunk_len;
+		if (take > len)
+			take = len;
+		memcpy(writer->chunk + writer->chunk_len, p, take);
+		writer->chunk_len += take;
+		writer->total_bytes += take;
+		p += take;
+		len -= take;
+	}
+	return 0;
+}
+
+int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LEN + 1],
+			uint64_t *size_r, char *error, size_t error_size)
+{
+	pp_spool_writer_t *writer = *writer_p;
+	char path[PATH_MAX], fanout[PATH_MAX];
+	if (writer->is_failed) {
+		(void)str_format(error, error_size, "spool: writer already failed");
+		goto fail;
+	}
+	if (!spool_file_path(writer->spool, writer->id, path, sizeof(path)) ||
+	    !spool_fanout_dir(writer->spool, writer->id, fanout, sizeof(fanout))) {
+		(void)str_format(error, error_size, "spool: path too long");
+		goto fail;
+	}
+	if (spool_writer_seal(writer, true, error, error_size) < 0)
+		goto fail;
+
+	/* Durable before visible: the data reaches the disk before the name does. */
+	fault_point("spool.before_fsync");
+	if (fsync(writer->fd) < 0) {
+		(void)spool_writer_fail(writer, error, error_size, "fsync");
+		goto fail;
+	}
+	fault_point("spool.after_fsync");
+	int fd = writer->fd;
+	writer->fd = -1;
+	if (close(fd) < 0) {
+		(void)spool_writer_fail(writer, error, error_size, "close");
+		goto fail;
+	}
+	if (mkdir(fanout, 0700) == 0) {
+		if (fs_fsync_dir(writer->spool->dir, error, error_size) < 0)
+			goto fail;
+	} else if (errno != EEXIST) {
+		(void)str_format(error, error_size, "mkdir(%s) failed: %s", fanout,
+				 strerror(errno));
+		goto fail;
+	}
+	if (rename(writer->tmp_path, path) < 0) {
+		(void)str_format(error, error_size, "rename(%s, %s) failed: %s", writer->tmp_path,
+				 path, strerror(errno));
+		goto fail;
+	}
+	fault_point("spool.after_rename");
+	if (fs_fsync_dir(fanout, error, error_size) < 0) {
+		/* Published but perhaps not durable: undo so the caller does not record it. */
+		(void)unlink(path);
+		goto fail;
+	}
+	fault_point("spool.after_dir_fsync");
+
+	memcpy(file_id_r, writer->id, SPOOL_ID_LEN + 1);
+	*size_r = writer->total_bytes;
+	sodium_memzero(writer, sizeof(*writer));
+	free(writer);
+	*writer_p = NULL;
+	return 0;
+
+fail:
+	spool_writer_abort(writer_p);
+	return -1;
+}
+
+void spool_writer_abort(pp_spool_writer_t **writer_p)
+{
+	pp_spool_writer_t *writer = *writer_p;
+	if (writer == NULL)
+		return;
+	if (writer->fd >= 0)
+		(void)close(writer->fd); /* the file is being thrown away */
+	(void)unlink(writer->tmp_path); /* best effort: the sweep removes leftovers */
+	sodium_memzero(writer, sizeof(*writer));
+	free(writer);
+	*writer_p = NULL;
+}

@@ -1,0 +1,188 @@
+"""Fixtures for the end-to-end tests: the real pullprintd and pullprint binaries from the
+build directory, each server in its own temporary state directory on a free loopback port,
+stopped by PID at the end of the test.
+
+Run with Debian's pytest: /usr/bin/python3 -m pytest tests/e2e (scripts/run-tests does).
+PP_BUILD_DIR names the Meson build directory (default: build). PP_TEST_PG_URL, when set,
+names a PostgreSQL server whose databases the `backend` fixture may use.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.abspath(os.environ.get("PP_BUILD_DIR", os.path.join(ROOT, "build")))
+PULLPRINTD = os.path.join(BUILD, "src", "cmd", "pullprintd")
+PULLPRINT = os.path.join(BUILD, "src", "cmd", "pullprint")
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
+
+
+def free_port():
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Installation:
+    """One Pullprint installation: a state directory and a configuration file."""
+
+    def __init__(self, root, database=None):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        self.state_dir = os.path.join(root, "state")
+        self.config = os.path.join(root, "pullprint.conf")
+        self.https_port = free_port()
+        self.database = database
+        self.write_config()
+
+    def write_config(self, extra=""):
+        lines = ["[server]", f"state_dir = {self.state_dir}", "log_level = debug"]
+        if self.database:
+            lines.append(f"database = {self.database}")
+        lines += ["[http]", "listen_address = 127.0.0.1", f"https_port = {self.https_port}",
+                  "threads = 2"]
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n" + extra)
+
+    def cli(self, *args, check=True, input=None):
+        """Runs `pullprint --config … ARGS`; returns the CompletedProcess (text)."""
+        proc = subprocess.run([PULLPRINT, "--config", self.config, *args], capture_output=True,
+                              text=True, input=input, timeout=120)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"pullprint {' '.join(args)} exited {proc.returncode}: "
+                                 f"{proc.stderr}")
+        return proc
+
+    def cli_json(self, *args):
+        return json.loads(self.cli("--json", *args).stdout)
+
+
+class Server:
+    """A running pullprintd; stdout and stderr are kept in files for the test to read."""
+
+    def __init__(self, inst):
+        self.inst = inst
+        self.proc = None
+        self.stdout_path = os.path.join(inst.root, f"stdout-{uuid.uuid4().hex[:8]}.log")
+        self.stderr_path = self.stdout_path.replace("stdout-", "stderr-")
+
+    @property
+    def url(self):
+        return f"https://127.0.0.1:{self.inst.https_port}"
+
+    @property
+    def ca(self):
+        return os.path.join(self.inst.state_dir, "tls", "cert.pem")
+
+    def start(self, wait=True, args=()):
+        self.out = open(self.stdout_path, "w", encoding="utf-8")
+        self.err = open(self.stderr_path, "w", encoding="utf-8")
+        self.proc = subprocess.Popen([PULLPRINTD, "--config", self.inst.config, *args],
+                                     stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"pullprintd exited {self.proc.returncode}: {self.stderr()}")
+            if "server.ready" in self.stderr():
+                return
+            time.sleep(0.05)
+        raise AssertionError("pullprintd did not become ready: " + self.stderr())
+
+    def stdout(self):
+        with open(self.stdout_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stderr(self):
+        with open(self.stderr_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signals the server and waits; returns its exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("pullprintd did not stop within %ss" % timeout)
+        finally:
+            self.out.close()
+            self.err.close()
+
+    def get(self, path, **kw):
+        import requests
+        return requests.get(self.url + path, verify=self.ca, timeout=30, **kw)
+
+    def request(self, method, path, **kw):
+        import requests
+        return requests.request(method, self.url + path, verify=self.ca, timeout=30, **kw)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    url = os.environ.get("PP_TEST_PG_URL")
+    if not url:
+        pytest.fail("PP_TEST_PG_URL is not set: run the tests through scripts/run-tests")
+    return url
+
+
+def make_pg_database(admin_url):
+    """Creates a fresh database on the test PostgreSQL and returns its URL."""
+    import subprocess as sp
+    name = "pp_e2e_" + uuid.uuid4().hex[:12]
+    sp.run(["psql", admin_url, "-q", "-c", f"CREATE DATABASE {name}"], check=True,
+           capture_output=True)
+    # The harness URL ends in "/postgres" (no query string): swap the database name.
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def installation(tmp_path, backend, request):
+    database = None
+    if backend == "postgresql":
+        database = make_pg_database(request.getfixturevalue("pg_url"))
+    return Installation(str(tmp_path), database=database)
+
+
+@pytest.fixture
+def sqlite_installation(tmp_path):
+    return Installation(str(tmp_path))
+
+
+@pytest.fixture
+def server_factory():
+    servers = []
+
+    def make(inst, **kw):
+        srv = Server(inst)
+        servers.append(srv)
+        return srv.start(**kw)
+
+    yield make
+    for srv in servers:
+        try:
+            srv.stop(signal.SIGKILL, timeout=10)
+        except Exception:  # the test already reported; do not mask it
+            pass

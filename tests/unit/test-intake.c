@@ -1,0 +1,497 @@
+/*
+ * test-intake.c - storing documents (spool file, then rows), deleting them, startup recovery,
+ * and crash safety: a child process is killed at every fault point in turn and a "restarted"
+ * server must find every row pointing at a complete file and no file without a row. Runs on
+ * SQLite and PostgreSQL.
+ */
+#include "test-db-support.h"
+
+#include "core/core.h"
+#include "core/intake.h"
+#include "core/job.h"
+#include "lib/fault.h"
+#include "lib/str.h"
+#include "spool/spool.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define T0 1700000000
+#define TEST_MAX_BYTES (1024 * 1024)
+
+static int64_t test_clock(void *ctx)
+{
+	return *(int64_t *)ctx;
+}
+
+/* A "server": database handle, spool and core, as a process would open them at start. */
+typedef struct {
+	pp_db_t *db;
+	pp_spool_t *spool;
+	pp_core_t core;
+	int64_t now;
+	char spool_dir[4096];
+} server_t;
+
+static const uint8_t test_spool_key[SPOOL_KEY_BYTES] = {7, 7, 7, 7, 1, 2, 3, 4};
+
+/* Opens a server on t's database (a new handle) and t's spool. Returns 0 or -1 (no asserts:
+ * the fault-injection child uses it too). */
+static int server_open(test_db_t *t, server_t *s, char *error, size_t error_size)
+{
+	uint8_t master[CRYPTO_KEY_BYTES];
+	memset(s, 0, sizeof(*s));
+	memset(master, 0x42, sizeof(master));
+	if (!crypto_init() || !str_format(s->spool_dir, sizeof(s->spool_dir), "%s/spool", t->dir))
+		return -1;
+	if (db_open(t->url, &s->db, error, error_size) != DB_OK)
+		return -1;
+	if (spool_open(s->spool_dir, test_spool_key, true, TEST_MAX_BYTES, &s->spool, error, error_size) <
+	    0)
+		return -1;
+	if (core_init(&s->core, s->db, s->spool, master) < 0)
+		return -1;
+	s->now = T0;
+	s->core.now = test_clock;
+	s->core.clock_ctx = &s->now;
+	return 0;
+}
+
+static void server_close(server_t *s)
+{
+	core_deinit(&s->core);
+	spool_close(&s->spool);
+	db_close(&s->db);
+}
+
+/* A document in memory, handed out in chunks. */
+typedef struct {
+	const char *data;
+	size_t len;
+	size_t pos;
+	size_t chunk;
+	bool is_failing; /* the read fails half-way */
+} memdoc_t;
+
+static ssize_t memdoc_read(void *ctx, void *buf, size_t size, char *error, size_t error_size)
+{
+	memdoc_t *m = ctx;
+	if (m->is_failing && m->pos >= m->len / 2) {
+		(void)str_format(error, error_size, "client went away");
+		return -1;
+	}
+	size_t n = m->len - m->pos;
+	if (n > size)
+		n = size;
+	if (m->chunk > 0 && n > m->chunk)
+		n = m->chunk;
+	memcpy(buf, m->data + m->pos, n);
+	m->pos += n;
+	return (ssize_t)n;
+}
+
+static int64_t test_user(pp_core_t *core)
+{
+	char error[DB_ERROR_MAX];
+	pp_db_result_t *res = NULL;
+	if (db_exec(core->db,
+		    "INSERT INTO users (email, state, created_at, updated_at)"
+		    " VALUES ('ann@example.com', 'enabled', 1, 1)",
+		    NULL, 0, NULL, error, sizeof(error)) != DB_OK ||
+	    db_query(core->db, "SELECT id FROM users WHERE email = 'ann@example.com'", NULL, 0,
+		     &res, error, sizeof(error)) != DB_OK)
+		return -1;
+	int64_t id = db_result_rows(res) == 1 ? db_result_int(res, 0, 0) : -1;
+	db_result_free(&res);
+	return id;
+}
+
+static int store(server_t *s, int64_t user, const char *text, pp_intake_result_t *r,
+		 char *error, size_t error_size)
+{
+	memdoc_t m = {.data = text, .len = strlen(text), .chunk = 7};
+	pp_intake_t doc = {.user_id = user,
+			   .source = "portal",
+			   .name = "letter.txt",
+			   .content_type = "text/plain"};
+	return intake_store_document(&s->core, &doc, memdoc_read, &m, r, error, error_size);
+}
+
+/* Reads a whole spool file into buf. Returns its length or -1. */
+static ssize_t read_file(server_t *s, const char *file_id, char *buf, size_t size)
+{
+	char error[256];
+	pp_spool_reader_t *reader = NULL;
+	if (spool_reader_open(s->spool, file_id, &reader, error, sizeof(error)) < 0)
+		return -1;
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = spool_reader_read(reader, buf + len, size - 1 - len, error, sizeof(error));
+		if (n < 0) {
+			spool_reader_close(&reader);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == size - 1) {
+			spool_reader_close(&reader);
+			return -1;
+		}
+	}
+	buf[len] = '\0';
+	spool_reader_close(&reader);
+	return (ssize_t)len;
+}
+
+/* Every regular file below the spool directory (temp files included). */
+typedef struct {
+	char names[64][256];
+	char paths[64][4096];
+	size_t count;
+} file_list_t;
+
+static file_list_t *walk_list; /* nftw has no context argument; tests are single-threaded */
+
+static int walk_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	if (flag == FTW_F && walk_list->count < 64) {
+		(void)str_copy(walk_list->names[walk_list->count], 256, path + ftw->base);
+		(void)str_copy(walk_list->paths[walk_list->count], 4096, path);
+		walk_list->count++;
+	}
+	return 0;
+}
+
+static void list_files(const char *dir, file_list_t *list)
+{
+	list->count = 0;
+	walk_list = list;
+	assert_int_equal(nftw(dir, walk_entry, 16, FTW_PHYS), 0);
+	walk_list = NULL;
+}
+
+static int64_t count_rows(pp_core_t *core, const char *sql)
+{
+	char error[DB_ERROR_MAX];
+	pp_db_result_t *res = NULL;
+	if (db_query(core->db, sql, NULL, 0, &res, error, sizeof(error)) != DB_OK)
+		fail_msg("%s: %s", sql, error);
+	int64_t n = db_result_int(res, 0, 0);
+	db_result_free(&res);
+	return n;
+}
+
+/*
+ * The crash-safety invariant: every document row names a complete, readable file; every job
+ * has its original; every file in the spool (temp files included) is named by a row.
+ */
+static void assert_consistent(server_t *s, const char *label)
+{
+	char error[DB_ERROR_MAX];
+	pp_db_result_t *res = NULL;
+	assert_int_equal(db_query(s->db, "SELECT file_id FROM documents", NULL, 0, &res, error,
+				  sizeof(error)),
+			 DB_OK);
+	size_t rows = db_result_rows(res);
+	for (size_t i = 0; i < rows; i++) {
+		char buf[4096];
+		if (read_file(s, db_result_text(res, i, 0), buf, sizeof(buf)) < 0)
+			fail_msg("%s: row names file %s, which is missing or unreadable", label,
+				 db_result_text(res, i, 0));
+	}
+	if (count_rows(&s->core, "SELECT COUNT(*) FROM jobs j WHERE NOT EXISTS"
+				 " (SELECT 1 FROM documents d WHERE d.job_id = j.id)") != 0)
+		fail_msg("%s: a job has no document", label);
+
+	file_list_t *files = calloc(1, sizeof(*files));
+	assert_non_null(files);
+	list_files(s->spool_dir, files);
+	for (size_t f = 0; f < files->count; f++) {
+		bool is_named = false;
+		for (size_t i = 0; i < rows; i++) {
+			if (strcmp(files->names[f], db_result_text(res, i, 0)) == 0)
+				is_named = true;
+		}
+		if (!is_named)
+			fail_msg("%s: spool file %s is named by no row", label, files->paths[f]);
+	}
+	if (files->count != rows)
+		fail_msg("%s: %zu files for %zu rows", label, files->count, rows);
+	free(files);
+	db_result_free(&res);
+}
+
+static void test_intake_store_and_delete(void **state)
+{
+	server_t s;
+	char error[512];
+	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
+		fail_msg("open: %s", error);
+	int64_t user = test_user(&s.core);
+	assert_true(user > 0);
+
+	pp_intake_result_t r;
+	const char *text = "Dear Ann,\nplease print this letter.\n";
+	assert_int_equal(store(&s, user, text, &r, error, sizeof(error)), 0);
+	assert_true(r.job_id > 0);
+	assert_int_equal(strlen(r.uuid), 32);
+	assert_int_equal(r.size_bytes, (int64_t)strlen(text));
+
+	pp_job_t job;
+	assert_int_equal(job_get(&s.core, r.job_id, &job, error, sizeof(error)), 0);
+	assert_int_equal(job.state, PP_JOB_RECEIVED);
+	assert_string_equal(job.uuid, r.uuid);
+	assert_string_equal(job.title, "letter.txt"); /* no title: the name */
+	assert_string_equal(job.source, "portal");
+	assert_int_equal(job.size_bytes, (int64_t)strlen(text));
+	assert_int_equal(job.user_id, user);
+
+	pp_document_t *docs = NULL;
+	size_t n_docs = 0;
+	assert_int_equal(job_documents(&s.core, r.job_id, &docs, &n_docs, error, sizeof(error)), 0);
+	assert_int_equal(n_docs, 1);
+	assert_string_equal(docs[0].role, "original");
+	assert_string_equal(docs[0].file_id, r.file_id);
+	assert_string_equal(docs[0].name, "letter.txt");
+	assert_string_equal(docs[0].content_type, "text/plain");
+	job_documents_free(&docs);
+	assert_null(docs);
+
+	char buf[256];
+	assert_int_equal(read_file(&s, r.file_id, buf, sizeof(buf)), (ssize_t)strlen(text));
+	assert_string_equal(buf, text);
+	assert_consistent(&s, "after store");
+
+	/* Delete: rows and file gone. */
+	assert_int_equal(job_delete(&s.core, r.job_id, error, sizeof(error)), 0);
+	assert_int_equal(job_get(&s.core, r.job_id, &job, error, sizeof(error)), JOB_NOT_FOUND);
+	assert_int_equal(read_file(&s, r.file_id, buf, sizeof(buf)), -1);
+	assert_int_equal(job_delete(&s.core, r.job_id, error, sizeof(error)), JOB_NOT_FOUND);
+	assert_consistent(&s, "after delete");
+
+	/* A job being printed is not deleted under the delivery's feet. */
+	assert_int_equal(store(&s, user, "x", &r, error, sizeof(error)), 0);
+	pp_db_value_t p[] = {DB_INT(r.job_id)};
+	assert_int_equal(db_exec(s.db, "UPDATE jobs SET state = 'printing' WHERE id = $1", p, 1,
+				 NULL, error, sizeof(error)),
+			 DB_OK);
+	assert_int_equal(job_delete(&s.core, r.job_id, error, sizeof(error)), JOB_STATE_FORBIDDEN);
+	assert_int_equal(read_file(&s, r.file_id, buf, sizeof(buf)), 1);
+	server_close(&s);
+}
+
+/* Refused documents leave neither a file nor a row. */
+static void test_intake_refusals(void **state)
+{
+	server_t s;
+	char error[512];
+	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
+		fail_msg("open: %s", error);
+	int64_t user = test_user(&s.core);
+	pp_intake_result_t r;
+
+	assert_int_equal(store(&s, user, "", &r, error, sizeof(error)), -1);
+	assert_non_null(strstr(error, "empty"));
+
+	char *big = malloc(TEST_MAX_BYTES + 2);
+	assert_non_null(big);
+	memset(big, 'a', TEST_MAX_BYTES + 1);
+	big[TEST_MAX_BYTES + 1] = '\0';
+	memdoc_t m = {.data = big, .len = TEST_MAX_BYTES + 1};
+	pp_intake_t doc = {.user_id = user, .source = "mail", .name = "big.pdf"};
+	assert_int_equal(intake_store_document(&s.core, &doc, memdoc_read, &m, &r, error,
+					       sizeof(error)),
+			 -1);
+	free(big);
+
+	memdoc_t broken = {.data = "0123456789", .len = 10, .chunk = 2, .is_failing = true};
+	assert_int_equal(intake_store_document(&s.core, &doc, memdoc_read, &broken, &r, error,
+					       sizeof(error)),
+			 -1);
+	assert_non_null(strstr(error, "went away"));
+
+	/* The database refuses (no such user): the published file is removed again. */
+	assert_int_equal(store(&s, user + 1000, "orphan?", &r, error, sizeof(error)), -1);
+
+	pp_print_options_t bad;
+	options_default(&bad);
+	bad.number_up = 3;
+	doc.options = &bad;
+	memdoc_t small = {.data = "abc", .len = 3};
+	assert_int_equal(intake_store_document(&s.core, &doc, memdoc_read, &small, &r, error,
+					       sizeof(error)),
+			 -1);
+	assert_true(str_has_prefix(error, "number_up"));
+
+	assert_int_equal(count_rows(&s.core, "SELECT COUNT(*) FROM jobs"), 0);
+	assert_consistent(&s, "after refusals");
+	server_close(&s);
+}
+
+/* A caller that spooled the file itself; recovery removes files no row names. */
+static void test_intake_spooled_and_recover(void **state)
+{
+	server_t s;
+	char error[512];
+	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
+		fail_msg("open: %s", error);
+	int64_t user = test_user(&s.core);
+
+	pp_spool_writer_t *w = NULL;
+	char file_id[SPOOL_ID_LEN + 1];
+	uint64_t size = 0;
+	assert_int_equal(spool_writer_open(s.spool, &w, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_write(w, "%PDF-1.7", 8, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_finish(&w, file_id, &size, error, sizeof(error)), 0);
+	pp_intake_t doc = {.user_id = user, .source = "ipp", .title = "Report",
+			   .content_type = "application/pdf"};
+	pp_intake_result_t r;
+	assert_int_equal(intake_store_spooled(&s.core, &doc, file_id, (int64_t)size, &r, error,
+					      sizeof(error)),
+			 0);
+	assert_string_equal(r.file_id, file_id);
+
+	/* An orphan (published, never committed) and an abandoned temp file. */
+	char orphan[SPOOL_ID_LEN + 1];
+	assert_int_equal(spool_writer_open(s.spool, &w, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_write(w, "lost", 4, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_finish(&w, orphan, &size, error, sizeof(error)), 0);
+	pp_spool_writer_t *abandoned = NULL;
+	assert_int_equal(spool_writer_open(s.spool, &abandoned, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_write(abandoned, "half", 4, error, sizeof(error)), 0);
+
+	pp_intake_recovery_t rec;
+	assert_int_equal(intake_recover(&s.core, 0, &rec, error, sizeof(error)), 0);
+	assert_true(rec.files_removed >= 1);
+	spool_writer_abort(&abandoned);
+	char buf[64];
+	assert_int_equal(read_file(&s, orphan, buf, sizeof(buf)), -1);
+	assert_int_equal(read_file(&s, file_id, buf, sizeof(buf)), 8);
+	assert_consistent(&s, "after recover");
+
+	/* A spooled file whose rows cannot be written is deleted by intake. */
+	assert_int_equal(spool_writer_open(s.spool, &w, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_write(w, "zz", 2, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_finish(&w, orphan, &size, error, sizeof(error)), 0);
+	doc.user_id = user + 1000;
+	assert_int_equal(intake_store_spooled(&s.core, &doc, orphan, 2, &r, error, sizeof(error)),
+			 -1);
+	assert_int_equal(read_file(&s, orphan, buf, sizeof(buf)), -1);
+	assert_consistent(&s, "after failed rows");
+	server_close(&s);
+}
+
+/*
+ * Every crash point the submission and deletion paths pass: ours, and the spool's (from
+ * src/spool/ sources; a name missing here is caught by the test below, which requires each child to
+ * die at its point).
+ */
+static const char *const fault_points[] = {
+	"spool.after_create",
+	"spool.after_first_chunk",
+	"spool.before_fsync",
+	"spool.after_fsync",
+	"spool.after_rename",
+	"spool.after_dir_fsync",
+	"intake.after_spool_finish",
+	"intake.before_commit",
+	"intake.after_commit",
+	"job_delete.before_commit",
+	"job_delete.after_commit",
+	"spool.delete.before_unlink",
+	"spool.delete.after_unlink",
+};
+
+/* The child: store two documents, delete the first, store a third. Never returns. */
+static void fault_child(test_db_t *t, const char *point)
+{
+	server_t s;
+	char error[512];
+	if (setenv("PP_FAULT_POINT", point, 1) != 0 || server_open(t, &s, error, sizeof(error)) < 0)
+		_exit(2);
+	pp_db_result_t *res = NULL;
+	if (db_query(s.db, "SELECT id FROM users", NULL, 0, &res, error, sizeof(error)) != DB_OK)
+		_exit(3);
+	int64_t user = db_result_int(res, 0, 0);
+	db_result_free(&res);
+	pp_intake_result_t a, b, c;
+	if (store(&s, user, "first document", &a, error, sizeof(error)) < 0 ||
+	    store(&s, user, "second document", &b, error, sizeof(error)) < 0 ||
+	    job_delete(&s.core, a.job_id, error, sizeof(error)) != 0 ||
+	    store(&s, user, "third document", &c, error, sizeof(error)) < 0)
+		_exit(4);
+	_exit(0); /* the point was never reached */
+}
+
+static void test_intake_fault_injection(void **state)
+{
+	test_db_t *t = TEST_DB(state);
+	char error[512];
+	for (size_t i = 0; i < sizeof(fault_points) / sizeof(fault_points[0]); i++) {
+		const char *point = fault_points[i];
+		/* A fresh history per point: no jobs, no files. */
+		server_t s;
+		if (server_open(t, &s, error, sizeof(error)) < 0)
+			fail_msg("%s: open: %s", point, error);
+		assert_int_equal(db_exec(s.db, "DELETE FROM jobs", NULL, 0, NULL, error,
+					 sizeof(error)),
+				 DB_OK);
+		assert_int_equal(db_exec(s.db, "DELETE FROM users", NULL, 0, NULL, error,
+					 sizeof(error)),
+				 DB_OK);
+		assert_true(test_user(&s.core) > 0);
+		pp_intake_recovery_t rec;
+		assert_int_equal(intake_recover(&s.core, 0, &rec, error, sizeof(error)), 0);
+		server_close(&s);
+
+		fflush(stdout);
+		fflush(stderr);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			fault_child(t, point);
+		int status = 0;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != FAULT_EXIT_CODE)
+			fail_msg("%s: the child did not die at the point (status %d)", point,
+				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+		/* Restart: a new process opens the database and the spool and recovers. */
+		if (server_open(t, &s, error, sizeof(error)) < 0)
+			fail_msg("%s: reopen: %s", point, error);
+		if (intake_recover(&s.core, 0, &rec, error, sizeof(error)) < 0)
+			fail_msg("%s: recover: %s", point, error);
+		assert_consistent(&s, point);
+
+		/* And the server works on. */
+		pp_intake_result_t r;
+		pp_db_result_t *res = NULL;
+		assert_int_equal(db_query(s.db, "SELECT id FROM users", NULL, 0, &res, error,
+					  sizeof(error)),
+				 DB_OK);
+		int64_t user = db_result_int(res, 0, 0);
+		db_result_free(&res);
+		if (store(&s, user, "after the crash", &r, error, sizeof(error)) < 0)
+			fail_msg("%s: store after restart: %s", point, error);
+		assert_consistent(&s, point);
+		server_close(&s);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TEST_DB_CASE(test_intake_store_and_delete),
+		TEST_DB_CASE(test_intake_refusals),
+		TEST_DB_CASE(test_intake_spooled_and_recover),
+		TEST_DB_CASE(test_intake_fault_injection),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,270 @@
+/* test-settings.c - runtime settings: defaults, validation, storage, audit. */
+#include "test-db-support.h"
+
+#include "core/audit.h"
+#include "core/settings.h"
+#include "lib/str.h"
+
+#include <string.h>
+
+typedef struct {
+	pp_core_t core;
+	int64_t now;
+} fx_t;
+
+static int64_t fx_clock(void *ctx)
+{
+	return *(const int64_t *)ctx;
+}
+
+static void fx_init(fx_t *fx, void **state)
+{
+	assert_true(crypto_init());
+	uint8_t key[CRYPTO_KEY_BYTES];
+	crypto_random_bytes(key, sizeof(key));
+	assert_int_equal(core_init(&fx->core, TEST_DB(state)->db, NULL, key), 0);
+	fx->now = 1700000000;
+	fx->core.now = fx_clock;
+	fx->core.clock_ctx = &fx->now;
+}
+
+/* The registry's defaults, as the contract lists them. */
+static const struct {
+	const char *name;
+	const char *value;
+} default_rows[] = {
+    {"users.code_length", "6"},           {"users.unknown_sender_policy", "hold"},
+    {"users.release_auth", "code"},       {"auth.max_failures", "5"},
+    {"auth.window_seconds", "900"},       {"auth.lockout_seconds", "900"},
+    {"tokens.app_lifetime_hours", "720"}, {"tokens.session_lifetime_minutes", "60"},
+    {"jobs.retention_hours", "24"},       {"jobs.printed_policy", "delete"},
+    {"jobs.printed_keep_hours", "24"},    {"accounting.retention_days", "365"},
+};
+
+static void test_defaults(void **state)
+{
+	fx_t fx;
+	fx_init(&fx, state);
+	char error[512];
+	for (size_t i = 0; i < sizeof(default_rows) / sizeof(default_rows[0]); i++) {
+		char buf[SETTINGS_VALUE_MAX];
+		if (settings_get_string(&fx.core, default_rows[i].name, buf, sizeof(buf), error,
+		                        sizeof(error)) != 0)
+			fail_msg("row %zu %s: %s", i, default_rows[i].name, error);
+		assert_string_equal(buf, default_rows[i].value);
+	}
+	int64_t v;
+	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	                 0);
+	assert_int_equal(v, 6);
+	/* An enum is not an int; an unknown name is an error naming it. */
+	assert_int_equal(settings_get_int(&fx.core, "users.release_auth", &v, error, sizeof(error)),
+	                 -1);
+	assert_int_equal(settings_get_int(&fx.core, "users.colour", &v, error, sizeof(error)), -1);
+	assert_non_null(strstr(error, "users.colour"));
+	char small[3];
+	assert_int_equal(settings_get_string(&fx.core, "auth.window_seconds", small, sizeof(small),
+	                                     error, sizeof(error)),
+	                 -1);
+}
+
+/* Validation: NULL message means accepted; else a fragment the message must contain. */
+static const struct {
+	const char *name;
+	const char *value;
+	const char *message;
+	const char *stored; /* canonical form when accepted */
+} validate_rows[] = {
+    {"users.code_length", "4", NULL, "4"},
+    {"users.code_length", "12", NULL, "12"},
+    {"users.code_length", " 08 ", NULL, "8"},
+    {"users.code_length", "3", "4..12", NULL},
+    {"users.code_length", "13", "4..12", NULL},
+    {"users.code_length", "-5", "4..12", NULL},
+    {"users.code_length", "six", "whole number", NULL},
+    {"users.code_length", "", "4..12", NULL},
+    {"users.code_length", "99999999999999999999999", "4..12", NULL},
+    {"auth.lockout_seconds", "0", NULL, "0"},
+    {"auth.max_failures", "0", "1..100", NULL},
+    {"auth.window_seconds", "59", "60..86400", NULL},
+    {"tokens.session_lifetime_minutes", "1441", "5..1440", NULL},
+    {"accounting.retention_days", "36500", NULL, "36500"},
+    {"users.unknown_sender_policy", "accept", NULL, "accept"},
+    {"users.unknown_sender_policy", "REJECT", NULL, "reject"},
+    {"users.unknown_sender_policy", "maybe", "accept|hold|reject", NULL},
+    {"users.release_auth", "email_code", NULL, "email_code"},
+    {"users.release_auth", "password", "code|email_code|directory", NULL},
+    {"jobs.printed_policy", "keep", NULL, "keep"},
+    {"jobs.printed_policy", "", "delete|keep", NULL},
+    {"no.such_setting", "1", "unknown setting", NULL},
+    {"", "1", "unknown setting", NULL},
+};
+
+static void test_validation_table(void **state)
+{
+	fx_t fx;
+	fx_init(&fx, state);
+	for (size_t i = 0; i < sizeof(validate_rows) / sizeof(validate_rows[0]); i++) {
+		char error[512] = "";
+		int rc = settings_set(&fx.core, "admin:root", validate_rows[i].name,
+		                      validate_rows[i].value, error, sizeof(error));
+		int vrc = settings_validate(validate_rows[i].name, validate_rows[i].value, error,
+		                            sizeof(error));
+		assert_int_equal(rc, vrc);
+		if (validate_rows[i].message == NULL) {
+			if (rc != 0)
+				fail_msg("row %zu %s=%s rejected: %s", i, validate_rows[i].name,
+				         validate_rows[i].value, error);
+			char buf[SETTINGS_VALUE_MAX];
+			assert_int_equal(settings_get_string(&fx.core, validate_rows[i].name, buf,
+			                                     sizeof(buf), error, sizeof(error)),
+			                 0);
+			assert_string_equal(buf, validate_rows[i].stored);
+		} else {
+			if (rc == 0)
+				fail_msg("row %zu %s=%s accepted", i, validate_rows[i].name,
+				         validate_rows[i].value);
+			if (strstr(error, validate_rows[i].message) == NULL)
+				fail_msg("row %zu: message '%s' lacks '%s'", i, error,
+				         validate_rows[i].message);
+		}
+	}
+}
+
+static void test_set_get_and_audit(void **state)
+{
+	fx_t fx;
+	fx_init(&fx, state);
+	char error[512];
+	assert_int_equal(
+	    settings_set(&fx.core, "admin:root", "users.code_length", "8", error, sizeof(error)),
+	    0);
+	fx.now += 60;
+	assert_int_equal(
+	    settings_set(&fx.core, "cli", "users.code_length", "10", error, sizeof(error)), 0);
+	/* A rejected value changes nothing and leaves no audit row. */
+	assert_int_equal(
+	    settings_set(&fx.core, "cli", "users.code_length", "2", error, sizeof(error)), -1);
+	int64_t v;
+	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	                 0);
+	assert_int_equal(v, 10);
+
+	/* One row per name (upsert), with the time of the last change. */
+	pp_db_result_t *res = NULL;
+	assert_int_equal(db_query(fx.core.db, "SELECT value, updated_at FROM settings", NULL, 0,
+	                          &res, error, sizeof(error)),
+	                 DB_OK);
+	assert_int_equal(db_result_rows(res), 1);
+	assert_string_equal(db_result_text(res, 0, 0), "10");
+	assert_int_equal(db_result_int(res, 0, 1), 1700000060);
+	db_result_free(&res);
+
+	pp_audit_entry_t *entries = NULL;
+	size_t count = 0;
+	assert_int_equal(audit_list(&fx.core, 0, 10, &entries, &count, error, sizeof(error)), 0);
+	assert_int_equal(count, 2);
+	assert_string_equal(entries[0].actor, "admin:root");
+	assert_string_equal(entries[0].action, "setting.set");
+	assert_string_equal(entries[0].object, "users.code_length");
+	assert_string_equal(entries[0].detail, "6 -> 8");
+	assert_string_equal(entries[1].actor, "cli");
+	assert_string_equal(entries[1].detail, "8 -> 10");
+	assert_int_equal(entries[1].at, 1700000060);
+	audit_list_free(&entries);
+	/* since filters by time. */
+	assert_int_equal(
+	    audit_list(&fx.core, 1700000001, 10, &entries, &count, error, sizeof(error)), 0);
+	assert_int_equal(count, 1);
+	audit_list_free(&entries);
+
+	/* Reset brings the default back, audited too. */
+	assert_int_equal(settings_reset(&fx.core, "cli", "users.code_length", error, sizeof(error)),
+	                 0);
+	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	                 0);
+	assert_int_equal(v, 6);
+	assert_int_equal(audit_list(&fx.core, 0, 10, &entries, &count, error, sizeof(error)), 0);
+	assert_int_equal(count, 3);
+	assert_string_equal(entries[2].action, "setting.reset");
+	audit_list_free(&entries);
+	assert_int_equal(settings_reset(&fx.core, "cli", "nope", error, sizeof(error)), -1);
+}
+
+static void test_audit_failure_undoes_change(void **state)
+{
+	fx_t fx;
+	fx_init(&fx, state);
+	char error[512];
+	/* An empty actor makes the audit row fail: the setting must not change either. */
+	assert_int_equal(settings_set(&fx.core, "", "users.code_length", "9", error, sizeof(error)),
+	                 -1);
+	int64_t v;
+	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	                 0);
+	assert_int_equal(v, 6);
+}
+
+static void test_hand_edited_value_falls_back(void **state)
+{
+	fx_t fx;
+	fx_init(&fx, state);
+	char error[512];
+	assert_int_equal(db_exec(fx.core.db,
+	                         "INSERT INTO settings (name, value, updated_at) "
+	                         "VALUES ('users.code_length', '99', 1)",
+	                         NULL, 0, NULL, error, sizeof(error)),
+	                 DB_OK);
+	int64_t v;
+	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	                 0);
+	assert_int_equal(v, 6);
+}
+
+static void test_list(void **state)
+{
+	fx_t fx;
+	fx_init(&fx, state);
+	char error[512];
+	assert_int_equal(
+	    settings_set(&fx.core, "cli", "jobs.printed_policy", "keep", error, sizeof(error)), 0);
+	pp_setting_t *list = NULL;
+	size_t count = 0;
+	assert_int_equal(settings_list(&fx.core, &list, &count, error, sizeof(error)), 0);
+	assert_int_equal(count, sizeof(default_rows) / sizeof(default_rows[0]));
+	bool saw_policy = false;
+	for (size_t i = 0; i < count; i++) {
+		assert_string_equal(list[i].name, default_rows[i].name);
+		assert_string_equal(list[i].default_value, default_rows[i].value);
+		assert_non_null(list[i].description);
+		assert_true(list[i].allowed[0] != '\0');
+		if (strcmp(list[i].name, "jobs.printed_policy") == 0) {
+			saw_policy = true;
+			assert_string_equal(list[i].value, "keep");
+			assert_false(list[i].is_default);
+			assert_string_equal(list[i].allowed, "delete|keep");
+			assert_int_equal(list[i].type, PP_SETTING_ENUM);
+		} else {
+			assert_string_equal(list[i].value, default_rows[i].value);
+			assert_true(list[i].is_default);
+		}
+	}
+	assert_true(saw_policy);
+	assert_string_equal(list[0].allowed, "4..12");
+	settings_list_free(&list);
+	assert_null(list);
+	settings_list_free(&list);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    TEST_DB_CASE(test_defaults),
+	    TEST_DB_CASE(test_validation_table),
+	    TEST_DB_CASE(test_set_get_and_audit),
+	    TEST_DB_CASE(test_audit_failure_undoes_change),
+	    TEST_DB_CASE(test_hand_edited_value_falls_back),
+	    TEST_DB_CASE(test_list),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
