@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
 STATE_DIR  ?= var
 MESON_SETUP = meson setup --buildtype=debugoptimized
 
@@ -27,7 +28,7 @@ run: build
 # Every suite: unit tests on SQLite and PostgreSQL, the same under ASan+UBSan, end-to-end.
 # Ends with one line: "N passed, N failed".
 test: build
-	/usr/bin/python3 scripts/run-tests --build $(BUILD) --build-asan $(BUILD_ASAN)
+	/usr/bin/python3 scripts/run-tests --build $(BUILD) --build-asan $(BUILD_ASAN) --build-fuzz $(BUILD_FUZZ)
 
 # Unit tests only, without the sanitizer build (quick loop while developing).
 test-unit: build
@@ -37,4 +38,4 @@ bench: build
 	/usr/bin/python3 bench/run --build $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -32,7 +32,7 @@ static const cli_command_t cli_commands[] = {
 
 static void cli_usage(FILE *out)
 {
-	fprintf(out, "usage: pullprint [--config PATH] [--state-dir DIR] [--json] COMMAND [ARGS]\n\n"
+	fprintf(out, "usage: pullprint [--config PATH] [--state-dir DIR] [--json] [--verbose] COMMAND [ARGS]\n\n"
 		     "commands:\n");
 	for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
 		fprintf(out, "  %-13s %s\n", cli_commands[i].name, cli_commands[i].summary);
@@ -90,8 +90,10 @@ int cli_open(pp_cli_t *cli)
 		cli_error(cli, "%s", error);
 		return CLI_EXIT_CONFIG;
 	}
-	log_set_level(cli->rt.config.log_level > PP_LOG_WARN ? cli->rt.config.log_level
-							     : PP_LOG_WARN);
+	/* Results go to stdout; the event log stays quiet unless asked for. */
+	log_set_level(cli->is_verbose || cli->rt.config.log_level > PP_LOG_WARN
+			      ? cli->rt.config.log_level
+			      : PP_LOG_WARN);
 	if (runtime_open(&cli->rt, error, sizeof(error)) < 0) {
 		cli_error(cli, "%s", error);
 		return CLI_EXIT_FAILED;
@@ -140,6 +142,8 @@ int cli_main(int argc, char **argv, FILE *out, FILE *err)
 			cli.state_dir = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0) {
 			cli.as_json = true;
+		} else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
+			cli.is_verbose = true;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			cli_usage(out);
 			return CLI_EXIT_OK;

@@ -27,6 +27,7 @@ typedef struct pp_cli {
 	const char *config_path; /* --config, NULL = default */
 	const char *state_dir; /* --state-dir, NULL = from the configuration */
 	bool as_json; /* --json */
+	bool is_verbose; /* --verbose: log lines at the configured level, else warnings only */
 	FILE *out; /* results */
 	FILE *err; /* messages */
 	pp_runtime_t rt;

@@ -17,33 +17,32 @@
 /* One CSV line: 17 cells of at most 256 bytes, each doubled by quoting at worst. */
 #define ACCOUNTING_LINE_MAX 16384
 
-#define ACCOUNTING_COLUMNS                                                                   \
-	"id, job_uuid, user_email, department, printer_name, source, title, final_state,"    \
-	" pages_mono, pages_color, sheets, copies, sides, media, number_up, size_bytes,"     \
+#define ACCOUNTING_COLUMNS                                                                         \
+	"id, job_uuid, user_email, department, printer_name, source, title, final_state,"          \
+	" pages_mono, pages_color, sheets, copies, sides, media, number_up, size_bytes,"           \
 	" submitted_at, finished_at"
 
 int accounting_record_locked(pp_core_t *core, int64_t job_id, pp_job_state_t final_state,
-			     int64_t finished_at, char *error, size_t error_size)
+                             int64_t finished_at, char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_INT(job_id)};
 	if (db_query(core->db,
-		     "SELECT j.uuid, u.email, u.department, COALESCE(p.name, ''), j.source,"
-		     " j.title, j.options, j.pages, j.color_pages, j.size_bytes, j.created_at"
-		     " FROM jobs j JOIN users u ON u.id = j.user_id"
-		     " LEFT JOIN printers p ON p.id = j.printer_id WHERE j.id = $1",
-		     params, 1, &res, error, error_size) != DB_OK)
+	             "SELECT j.uuid, u.email, u.department, COALESCE(p.name, ''), j.source,"
+	             " j.title, j.options, j.pages, j.color_pages, j.size_bytes, j.created_at"
+	             " FROM jobs j JOIN users u ON u.id = j.user_id"
+	             " LEFT JOIN printers p ON p.id = j.printer_id WHERE j.id = $1",
+	             params, 1, &res, error, error_size) != DB_OK)
 		return -1;
 	if (db_result_rows(res) == 0) {
 		db_result_free(&res);
 		(void)str_format(error, error_size, "accounting: job %lld does not exist",
-				 (long long)job_id);
+		                 (long long)job_id);
 		return -1;
 	}
 	pp_print_options_t opts;
 	char opt_error[256];
-	if (options_from_json(db_result_text(res, 0, 6), &opts, opt_error, sizeof(opt_error)) <
-	    0) {
+	if (options_from_json(db_result_text(res, 0, 6), &opts, opt_error, sizeof(opt_error)) < 0) {
 		log_warn("accounting.bad_options job=%lld error=%s", (long long)job_id, opt_error);
 		options_default(&opts);
 	}
@@ -61,31 +60,31 @@ int accounting_record_locked(pp_core_t *core, int64_t job_id, pp_job_state_t fin
 	char title[ACCOUNTING_TEXT_MAX];
 	job_text_copy(title, sizeof(title), db_result_text(res, 0, 5));
 	pp_db_value_t row[] = {
-		DB_TEXT(db_result_text(res, 0, 0)), /* job_uuid */
-		DB_TEXT(db_result_text(res, 0, 1)), /* user_email */
-		DB_TEXT(db_result_text(res, 0, 2)), /* department */
-		DB_TEXT(db_result_text(res, 0, 3)), /* printer_name */
-		DB_TEXT(db_result_text(res, 0, 4)), /* source */
-		DB_TEXT(title),
-		DB_TEXT(job_state_name(final_state)),
-		DB_INT((pages - color) * copies),
-		DB_INT(color * copies),
-		DB_INT(options_sheets(&opts, pages)),
-		DB_INT(copies),
-		DB_TEXT(options_sides_name(opts.sides)),
-		DB_TEXT(opts.media),
-		DB_INT(opts.number_up),
-		DB_INT(db_result_int(res, 0, 9)), /* size_bytes */
-		DB_INT(db_result_int(res, 0, 10)), /* submitted_at */
-		DB_INT(finished_at),
+	    DB_TEXT(db_result_text(res, 0, 0)), /* job_uuid */
+	    DB_TEXT(db_result_text(res, 0, 1)), /* user_email */
+	    DB_TEXT(db_result_text(res, 0, 2)), /* department */
+	    DB_TEXT(db_result_text(res, 0, 3)), /* printer_name */
+	    DB_TEXT(db_result_text(res, 0, 4)), /* source */
+	    DB_TEXT(title),
+	    DB_TEXT(job_state_name(final_state)),
+	    DB_INT((pages - color) * copies),
+	    DB_INT(color * copies),
+	    DB_INT(options_sheets(&opts, pages)),
+	    DB_INT(copies),
+	    DB_TEXT(options_sides_name(opts.sides)),
+	    DB_TEXT(opts.media),
+	    DB_INT(opts.number_up),
+	    DB_INT(db_result_int(res, 0, 9)),  /* size_bytes */
+	    DB_INT(db_result_int(res, 0, 10)), /* submitted_at */
+	    DB_INT(finished_at),
 	};
 	int rc = db_exec(core->db,
-			 "INSERT INTO accounting (job_uuid, user_email, department, printer_name,"
-			 " source, title, final_state, pages_mono, pages_color, sheets, copies,"
-			 " sides, media, number_up, size_bytes, submitted_at, finished_at)"
-			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-			 " $15, $16, $17)",
-			 row, sizeof(row) / sizeof(row[0]), NULL, error, error_size);
+	                 "INSERT INTO accounting (job_uuid, user_email, department, printer_name,"
+	                 " source, title, final_state, pages_mono, pages_color, sheets, copies,"
+	                 " sides, media, number_up, size_bytes, submitted_at, finished_at)"
+	                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+	                 " $15, $16, $17)",
+	                 row, sizeof(row) / sizeof(row[0]), NULL, error, error_size);
 	db_result_free(&res);
 	return rc == DB_OK ? 0 : -1;
 }
@@ -114,12 +113,12 @@ static void accounting_from_row(const pp_db_result_t *res, size_t i, pp_accounti
 }
 
 int accounting_get(pp_core_t *core, const char *job_uuid, pp_accounting_record_t *record_r,
-		   char *error, size_t error_size)
+                   char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_TEXT(job_uuid)};
 	if (db_query(core->db, "SELECT " ACCOUNTING_COLUMNS " FROM accounting WHERE job_uuid = $1",
-		     params, 1, &res, error, error_size) != DB_OK)
+	             params, 1, &res, error, error_size) != DB_OK)
 		return JOB_ERROR;
 	int rc = JOB_OK;
 	if (db_result_rows(res) == 0) {
@@ -133,7 +132,7 @@ int accounting_get(pp_core_t *core, const char *job_uuid, pp_accounting_record_t
 }
 
 void accounting_pseudonym(const pp_core_t *core, const char *email,
-			  char out[ACCOUNTING_PSEUDONYM_LEN + 1])
+                          char out[ACCOUNTING_PSEUDONYM_LEN + 1])
 {
 	char hash[CRYPTO_HASH_HEX_LEN + 1];
 	crypto_keyed_hash_hex(core->pseudonym_key, email, strlen(email), hash);
@@ -178,7 +177,7 @@ static void accounting_put(accounting_line_t *line, const char *s, size_t len)
 static void accounting_csv_text(accounting_line_t *line, const char *value, bool is_last)
 {
 	bool is_formula = value[0] == '=' || value[0] == '+' || value[0] == '-' ||
-			  value[0] == '@' || value[0] == '\t' || value[0] == '\r';
+	                  value[0] == '@' || value[0] == '\t' || value[0] == '\r';
 	bool needs_quotes = strpbrk(value, ",\"\r\n") != NULL;
 	if (needs_quotes)
 		accounting_put(line, "\"", 1);
@@ -192,7 +191,10 @@ static void accounting_csv_text(accounting_line_t *line, const char *value, bool
 	}
 	if (needs_quotes)
 		accounting_put(line, "\"", 1);
-	accounting_put(line, is_last ? "\r\n" : ",", 2 - (is_last ? 0 : 1));
+	if (is_last)
+		accounting_put(line, "\r\n", 2);
+	else
+		accounting_put(line, ",", 1);
 }
 
 static void accounting_csv_int(accounting_line_t *line, int64_t value)
@@ -203,11 +205,11 @@ static void accounting_csv_int(accounting_line_t *line, int64_t value)
 }
 
 static const char accounting_csv_header[] =
-	"job_uuid,user,department,printer,source,title,final_state,pages_mono,pages_color,"
-	"sheets,copies,sides,media,number_up,size_bytes,submitted_at,finished_at\r\n";
+    "job_uuid,user,department,printer,source,title,final_state,pages_mono,pages_color,"
+    "sheets,copies,sides,media,number_up,size_bytes,submitted_at,finished_at\r\n";
 
-static void accounting_csv_row(const pp_accounting_record_t *r, const char *user,
-			       const char *title, accounting_line_t *line)
+static void accounting_csv_row(const pp_accounting_record_t *r, const char *user, const char *title,
+                               accounting_line_t *line)
 {
 	char submitted[32], finished[32];
 	accounting_time(r->submitted_at, submitted);
@@ -232,8 +234,8 @@ static void accounting_csv_row(const pp_accounting_record_t *r, const char *user
 }
 
 /* One JSON object (compact, keys in column order). Returns -1 when out of memory. */
-static int accounting_json_row(const pp_accounting_record_t *r, const char *user,
-			       const char *title, accounting_line_t *line)
+static int accounting_json_row(const pp_accounting_record_t *r, const char *user, const char *title,
+                               accounting_line_t *line)
 {
 	char submitted[32], finished[32];
 	accounting_time(r->submitted_at, submitted);
@@ -270,7 +272,7 @@ static int accounting_json_row(const pp_accounting_record_t *r, const char *user
 
 /* Writes a finished line, or fails on a line too long or a failed write. */
 static int accounting_emit(pp_accounting_write_fn *write, void *ctx, accounting_line_t *line,
-			   char *error, size_t error_size)
+                           char *error, size_t error_size)
 {
 	if (line->is_full) {
 		(void)str_format(error, error_size, "accounting export: a record is too long");
@@ -278,8 +280,8 @@ static int accounting_emit(pp_accounting_write_fn *write, void *ctx, accounting_
 	}
 	if (line->len > 0 && write(ctx, line->data, line->len) < 0) {
 		(void)str_format(error, error_size,
-				 "accounting export: writing the output failed; check the "
-				 "destination (disk space, permissions)");
+		                 "accounting export: writing the output failed; check the "
+		                 "destination (disk space, permissions)");
 		return -1;
 	}
 	line->len = 0;
@@ -288,7 +290,7 @@ static int accounting_emit(pp_accounting_write_fn *write, void *ctx, accounting_
 }
 
 int accounting_export(pp_core_t *core, const pp_accounting_export_t *request,
-		      pp_accounting_write_fn *write, void *ctx, char *error, size_t error_size)
+                      pp_accounting_write_fn *write, void *ctx, char *error, size_t error_size)
 {
 	bool is_json = request->format == PP_ACCOUNTING_JSON;
 	int64_t since = request->since;
@@ -307,13 +309,13 @@ int accounting_export(pp_core_t *core, const pp_accounting_export_t *request,
 	for (bool is_done = false; rc == 0 && !is_done;) {
 		pp_db_result_t *res = NULL;
 		pp_db_value_t params[] = {DB_INT(since), DB_INT(until), DB_INT(last_finished),
-					  DB_INT(last_id), DB_INT(ACCOUNTING_BATCH)};
+		                          DB_INT(last_id), DB_INT(ACCOUNTING_BATCH)};
 		if (db_query(core->db,
-			     "SELECT " ACCOUNTING_COLUMNS " FROM accounting"
-			     " WHERE finished_at >= $1 AND finished_at < $2"
-			     " AND (finished_at > $3 OR (finished_at = $3 AND id > $4))"
-			     " ORDER BY finished_at, id LIMIT $5",
-			     params, 5, &res, error, error_size) != DB_OK) {
+		             "SELECT " ACCOUNTING_COLUMNS " FROM accounting"
+		             " WHERE finished_at >= $1 AND finished_at < $2"
+		             " AND (finished_at > $3 OR (finished_at = $3 AND id > $4))"
+		             " ORDER BY finished_at, id LIMIT $5",
+		             params, 5, &res, error, error_size) != DB_OK) {
 			rc = -1;
 			break;
 		}
@@ -334,7 +336,7 @@ int accounting_export(pp_core_t *core, const pp_accounting_export_t *request,
 				accounting_put(line, written == 0 ? "[\n" : ",\n", 2);
 				if (accounting_json_row(&r, user, title, line) < 0) {
 					(void)str_format(error, error_size,
-							 "accounting export: out of memory");
+					                 "accounting export: out of memory");
 					rc = -1;
 					break;
 				}
@@ -356,7 +358,7 @@ int accounting_export(pp_core_t *core, const pp_accounting_export_t *request,
 	free(line);
 	if (rc == 0)
 		log_info("accounting.exported records=%zu format=%s pseudonymised=%s", written,
-			 is_json ? "json" : "csv", request->is_pseudonymised ? "yes" : "no");
+		         is_json ? "json" : "csv", request->is_pseudonymised ? "yes" : "no");
 	return rc;
 }
 
@@ -367,15 +369,15 @@ static int accounting_file_write(void *ctx, const char *data, size_t len)
 }
 
 int accounting_export_file(pp_core_t *core, const pp_accounting_export_t *request, FILE *out,
-			   char *error, size_t error_size)
+                           char *error, size_t error_size)
 {
 	if (accounting_export(core, request, accounting_file_write, out, error, error_size) < 0)
 		return -1;
 	if (fflush(out) != 0) {
 		(void)str_format(error, error_size,
-				 "accounting export: flushing the output failed: %s; check the "
-				 "destination",
-				 strerror(errno));
+		                 "accounting export: flushing the output failed: %s; check the "
+		                 "destination",
+		                 strerror(errno));
 		return -1;
 	}
 	return 0;

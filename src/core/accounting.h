@@ -36,9 +36,9 @@ typedef struct {
 	char source[ACCOUNTING_TEXT_MAX];
 	char title[ACCOUNTING_TEXT_MAX];
 	char final_state[32];
-	int64_t pages_mono; /* all copies */
+	int64_t pages_mono;  /* all copies */
 	int64_t pages_color; /* all copies */
-	int64_t sheets; /* all copies */
+	int64_t sheets;      /* all copies */
 	int64_t copies;
 	char sides[32];
 	char media[64];
@@ -56,15 +56,15 @@ typedef struct {
  * transaction (job_transition() does). Returns 0 or -1.
  */
 int accounting_record_locked(pp_core_t *core, int64_t job_id, pp_job_state_t final_state,
-			     int64_t finished_at, char *error, size_t error_size);
+                             int64_t finished_at, char *error, size_t error_size);
 
 /* Reads the record of job_uuid. Returns 0, JOB_NOT_FOUND or -1. */
 int accounting_get(pp_core_t *core, const char *job_uuid, pp_accounting_record_t *record_r,
-		   char *error, size_t error_size);
+                   char *error, size_t error_size);
 
 /* "u-" + 16 hex digits of the keyed hash of email, into out[ACCOUNTING_PSEUDONYM_LEN + 1]. */
 void accounting_pseudonym(const pp_core_t *core, const char *email,
-			  char out[ACCOUNTING_PSEUDONYM_LEN + 1]);
+                          char out[ACCOUNTING_PSEUDONYM_LEN + 1]);
 
 typedef enum { PP_ACCOUNTING_CSV = 0, PP_ACCOUNTING_JSON } pp_accounting_format_t;
 
@@ -85,10 +85,10 @@ typedef int pp_accounting_write_fn(void *ctx, const char *data, size_t len);
  * that failed, or a database error).
  */
 int accounting_export(pp_core_t *core, const pp_accounting_export_t *request,
-		      pp_accounting_write_fn *write, void *ctx, char *error, size_t error_size);
+                      pp_accounting_write_fn *write, void *ctx, char *error, size_t error_size);
 
 /* accounting_export() into an open stream; a short write is an error. Returns 0 or -1. */
 int accounting_export_file(pp_core_t *core, const pp_accounting_export_t *request, FILE *out,
-			   char *error, size_t error_size);
+                           char *error, size_t error_size);
 
 #endif

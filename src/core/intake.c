@@ -12,25 +12,25 @@
 #define INTAKE_CHUNK 65536
 
 int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, const char *file_id,
-			 int64_t size_bytes, pp_intake_result_t *result_r, char *error,
-			 size_t error_size)
+                         int64_t size_bytes, pp_intake_result_t *result_r, char *error,
+                         size_t error_size)
 {
 	pp_job_t job;
 	memset(result_r, 0, sizeof(*result_r));
 	pp_job_new_t new_job = {
-		.user_id = doc->user_id,
-		.source = doc->source,
-		.title = doc->title != NULL ? doc->title : doc->name,
-		.options = doc->options,
-		.printer_id = doc->printer_id,
-		.size_bytes = size_bytes,
+	    .user_id = doc->user_id,
+	    .source = doc->source,
+	    .title = doc->title != NULL ? doc->title : doc->name,
+	    .options = doc->options,
+	    .printer_id = doc->printer_id,
+	    .size_bytes = size_bytes,
 	};
 	/* One transaction: the job and the row naming its file appear together or not at all. */
 	if (db_tx_begin(core->db, error, error_size) != DB_OK)
 		goto drop_file;
 	if (job_create(core, &new_job, &job, error, error_size) < 0 ||
 	    job_document_add(core, job.id, "original", file_id, doc->name, doc->content_type,
-			     size_bytes, NULL, error, error_size) != 0) {
+	                     size_bytes, NULL, error, error_size) != 0) {
 		db_tx_rollback(core->db);
 		goto drop_file;
 	}
@@ -44,7 +44,7 @@ int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, const char *fi
 	(void)str_copy(result_r->file_id, sizeof(result_r->file_id), file_id);
 	result_r->size_bytes = size_bytes;
 	log_info("job.received job=%lld source=%s size=%lld", (long long)job.id, job.source,
-		 (long long)size_bytes);
+	         (long long)size_bytes);
 	return 0;
 
 drop_file:
@@ -53,14 +53,13 @@ drop_file:
 		char spool_error[256];
 		if (spool_delete(core->spool, file_id, spool_error, sizeof(spool_error)) < 0)
 			log_warn("intake.file_left file=%s error=%s — startup recovery removes it",
-				 file_id, spool_error);
+			         file_id, spool_error);
 	}
 	return -1;
 }
 
 int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_read_fn *read,
-			  void *ctx, pp_intake_result_t *result_r, char *error,
-			  size_t error_size)
+                          void *ctx, pp_intake_result_t *result_r, char *error, size_t error_size)
 {
 	pp_spool_writer_t *writer = NULL;
 	char file_id[SPOOL_ID_LEN + 1];
@@ -71,9 +70,10 @@ int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_rea
 		return -1;
 	}
 	/* Check what the rows will need before storing anything. */
-	if (doc->source == NULL || doc->source[0] == '\0' || strlen(doc->source) >= JOB_SOURCE_MAX) {
+	if (doc->source == NULL || doc->source[0] == '\0' ||
+	    strlen(doc->source) >= JOB_SOURCE_MAX) {
 		(void)str_format(error, error_size, "intake: source must be 1..%d characters",
-				 JOB_SOURCE_MAX - 1);
+		                 JOB_SOURCE_MAX - 1);
 		return -1;
 	}
 	if (doc->options != NULL && options_validate(doc->options, error, error_size) < 0)
@@ -101,7 +101,7 @@ int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_rea
 	}
 	if (is_empty) {
 		(void)str_format(error, error_size,
-				 "intake: the document is empty; nothing to print");
+		                 "intake: the document is empty; nothing to print");
 		goto fail;
 	}
 	free(buf);
@@ -110,8 +110,7 @@ int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_rea
 	if (spool_writer_finish(&writer, file_id, &size, error, error_size) < 0)
 		return -1;
 	fault_point("intake.after_spool_finish");
-	return intake_store_spooled(core, doc, file_id, (int64_t)size, result_r, error,
-				    error_size);
+	return intake_store_spooled(core, doc, file_id, (int64_t)size, result_r, error, error_size);
 fail:
 	spool_writer_abort(&writer);
 	free(buf);
@@ -125,8 +124,8 @@ static int intake_is_referenced(const char *file_id, void *ctx, bool *is_referen
 	char error[DB_ERROR_MAX];
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_TEXT(file_id)};
-	if (db_query(core->db, "SELECT 1 FROM documents WHERE file_id = $1", params, 1, &res,
-		     error, sizeof(error)) != DB_OK) {
+	if (db_query(core->db, "SELECT 1 FROM documents WHERE file_id = $1", params, 1, &res, error,
+	             sizeof(error)) != DB_OK) {
 		log_error("intake.recover_query_failed error=%s", error);
 		return -1;
 	}
@@ -135,8 +134,8 @@ static int intake_is_referenced(const char *file_id, void *ctx, bool *is_referen
 	return 0;
 }
 
-int intake_recover(pp_core_t *core, unsigned min_age_s, pp_intake_recovery_t *stats_r,
-		   char *error, size_t error_size)
+int intake_recover(pp_core_t *core, unsigned min_age_s, pp_intake_recovery_t *stats_r, char *error,
+                   size_t error_size)
 {
 	memset(stats_r, 0, sizeof(*stats_r));
 	if (core->spool == NULL) {
@@ -145,7 +144,7 @@ int intake_recover(pp_core_t *core, unsigned min_age_s, pp_intake_recovery_t *st
 	}
 	unsigned removed = 0;
 	int rc = spool_sweep(core->spool, intake_is_referenced, core, min_age_s, &removed, error,
-			     error_size);
+	                     error_size);
 	stats_r->files_removed = removed;
 	if (removed > 0)
 		log_info("intake.recovered files_removed=%u", removed);

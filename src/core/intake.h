@@ -26,10 +26,10 @@
 
 /* The document and who sent it. */
 typedef struct {
-	int64_t user_id; /* owner; the caller has applied the sender policy already */
-	const char *source; /* ipp, mail, portal, api, cli … (1..31 bytes) */
-	const char *title; /* job title; NULL = name; cut at 255 bytes */
-	const char *name; /* document file name; may be NULL */
+	int64_t user_id;          /* owner; the caller has applied the sender policy already */
+	const char *source;       /* ipp, mail, portal, api, cli … (1..31 bytes) */
+	const char *title;        /* job title; NULL = name; cut at 255 bytes */
+	const char *name;         /* document file name; may be NULL */
 	const char *content_type; /* MIME type as sent; NULL = application/octet-stream */
 	const pp_print_options_t *options; /* NULL = defaults */
 	int64_t printer_id; /* combined flow: printer named at submission; 0 = hold */
@@ -48,7 +48,7 @@ typedef struct {
  * end, or -1 on an error (with a message in error[error_size]).
  */
 typedef ssize_t pp_intake_read_fn(void *ctx, void *buf, size_t size, char *error,
-				  size_t error_size);
+                                  size_t error_size);
 
 /*
  * Streams a document from read(ctx, …) into the spool, then creates its job and document
@@ -57,8 +57,7 @@ typedef ssize_t pp_intake_read_fn(void *ctx, void *buf, size_t size, char *error
  * row are left behind, crashes aside).
  */
 int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_read_fn *read,
-			  void *ctx, pp_intake_result_t *result_r, char *error,
-			  size_t error_size);
+                          void *ctx, pp_intake_result_t *result_r, char *error, size_t error_size);
 
 /*
  * The same for a caller that wrote the spool file itself (spool_writer_finish() gave file_id
@@ -66,8 +65,8 @@ int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_rea
  * from this call on. Returns 0 with *result_r filled, or -1 with error.
  */
 int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, const char *file_id,
-			 int64_t size_bytes, pp_intake_result_t *result_r, char *error,
-			 size_t error_size);
+                         int64_t size_bytes, pp_intake_result_t *result_r, char *error,
+                         size_t error_size);
 
 /* What intake_recover() found. */
 typedef struct {
@@ -80,7 +79,7 @@ typedef struct {
  * several servers share it). Run it before accepting work. Returns 0 or -1 (the database could
  * not answer: nothing more is removed).
  */
-int intake_recover(pp_core_t *core, unsigned min_age_s, pp_intake_recovery_t *stats_r,
-		   char *error, size_t error_size);
+int intake_recover(pp_core_t *core, unsigned min_age_s, pp_intake_recovery_t *stats_r, char *error,
+                   size_t error_size);
 
 #endif

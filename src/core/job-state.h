@@ -48,7 +48,7 @@ typedef enum {
 /* Results of job_transition() and of the job functions (job.h) besides 0 and -1. */
 #define JOB_OK 0
 #define JOB_ERROR (-1)
-#define JOB_STATE_LOST (-2) /* the job was no longer in the expected state: another won */
+#define JOB_STATE_LOST (-2)      /* the job was no longer in the expected state: another won */
 #define JOB_STATE_FORBIDDEN (-3) /* the table (or a final failure) does not allow the move */
 #define JOB_NOT_FOUND (-4)
 
@@ -71,9 +71,9 @@ bool job_state_can(pp_job_state_t from, pp_job_state_t to);
 
 /* How a transition happens. Zeroed means: system actor, reason unchanged, final failure. */
 typedef struct {
-	const char *actor; /* "system" when NULL; "admin:<name>" also writes an audit row */
+	const char *actor;  /* "system" when NULL; "admin:<name>" also writes an audit row */
 	const char *reason; /* new state_reason; NULL keeps the current one (cut at 255 bytes) */
-	bool is_retryable; /* entering failed: the job may be retried (back to held) */
+	bool is_retryable;  /* entering failed: the job may be retried (back to held) */
 	int64_t printer_id; /* entering releasing: the printer chosen (0 keeps the current) */
 	/* With has_pages: stores the page counts on the job (the converter's count on entering
 	 * held, the printed count on leaving printing): pages per copy and how many of them in
@@ -90,7 +90,7 @@ typedef struct {
  * JOB_NOT_FOUND, or JOB_ERROR with error filled.
  */
 int job_transition(pp_core_t *core, int64_t job_id, pp_job_state_t from, pp_job_state_t to,
-		   const pp_job_transition_t *how, char *error, size_t error_size);
+                   const pp_job_transition_t *how, char *error, size_t error_size);
 
 /*
  * Moves job_id from from (converting, or a retryable failed) to held; a combined-flow job
@@ -99,7 +99,7 @@ int job_transition(pp_core_t *core, int64_t job_id, pp_job_state_t from, pp_job_
  * can release it. Returns as job_transition() (the release's result for a combined job).
  */
 int job_hold(pp_core_t *core, int64_t job_id, pp_job_state_t from, const pp_job_transition_t *how,
-	     char *error, size_t error_size);
+             char *error, size_t error_size);
 
 /*
  * Releases a held job to printer_id: held -> releasing with the printer recorded. Used by the
@@ -109,7 +109,7 @@ int job_hold(pp_core_t *core, int64_t job_id, pp_job_state_t from, const pp_job_
  * Returns as job_transition().
  */
 int job_release(pp_core_t *core, int64_t job_id, int64_t printer_id,
-		const pp_print_options_t *options, const char *actor, char *error,
-		size_t error_size);
+                const pp_print_options_t *options, const char *actor, char *error,
+                size_t error_size);
 
 #endif

@@ -11,16 +11,16 @@
 #include <string.h>
 
 /* The columns job_from_row() reads, in order. */
-#define JOB_COLUMNS                                                                          \
-	"id, uuid, user_id, state, state_reason, title, source, options, printer_id,"        \
-	" is_combined, pages, color_pages, size_bytes, created_at, updated_at, released_at," \
+#define JOB_COLUMNS                                                                                \
+	"id, uuid, user_id, state, state_reason, title, source, options, printer_id,"              \
+	" is_combined, pages, color_pages, size_bytes, created_at, updated_at, released_at,"       \
 	" finished_at, expires_at"
 
 #define DOC_COLUMNS "id, job_id, role, file_id, name, content_type, size_bytes, created_at"
 
 /* The SQL text of "finished for good": files may go, nothing comes back. */
-#define JOB_FINISHED_SQL                                                              \
-	"(state IN ('completed','rejected','canceled','expired')"                   \
+#define JOB_FINISHED_SQL                                                                           \
+	"(state IN ('completed','rejected','canceled','expired')"                                  \
 	" OR (state = 'failed' AND finished_at IS NOT NULL))"
 
 void job_text_copy(char *dst, size_t size, const char *src)
@@ -57,7 +57,7 @@ static void job_from_row(const pp_db_result_t *res, size_t row, pp_job_t *job)
 	job->user_id = db_result_int(res, row, 2);
 	if (!job_state_parse(db_result_text(res, row, 3), &job->state)) {
 		log_error("job.bad_state job=%lld state=%s", (long long)job->id,
-			  db_result_text(res, row, 3));
+		          db_result_text(res, row, 3));
 		job->state = PP_JOB_FAILED;
 	}
 	job_text_copy(job->state_reason, sizeof(job->state_reason), db_result_text(res, row, 4));
@@ -83,7 +83,7 @@ static void job_from_row(const pp_db_result_t *res, size_t row, pp_job_t *job)
 
 /* Runs a query for at most one job row. */
 static int job_get_one(pp_core_t *core, const char *sql, pp_db_value_t param, pp_job_t *job_r,
-		       char *error, size_t error_size)
+                       char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	if (db_query(core->db, sql, &param, 1, &res, error, error_size) != DB_OK)
@@ -102,25 +102,25 @@ static int job_get_one(pp_core_t *core, const char *sql, pp_db_value_t param, pp
 int job_get(pp_core_t *core, int64_t id, pp_job_t *job_r, char *error, size_t error_size)
 {
 	return job_get_one(core, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1", DB_INT(id),
-			   job_r, error, error_size);
+	                   job_r, error, error_size);
 }
 
 int job_get_by_uuid(pp_core_t *core, const char *uuid, pp_job_t *job_r, char *error,
-		    size_t error_size)
+                    size_t error_size)
 {
-	return job_get_one(core, "SELECT " JOB_COLUMNS " FROM jobs WHERE uuid = $1",
-			   DB_TEXT(uuid), job_r, error, error_size);
+	return job_get_one(core, "SELECT " JOB_COLUMNS " FROM jobs WHERE uuid = $1", DB_TEXT(uuid),
+	                   job_r, error, error_size);
 }
 
 int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *error,
-	       size_t error_size)
+               size_t error_size)
 {
 	pp_print_options_t defaults;
 	const pp_print_options_t *options = job->options;
 	if (job->source == NULL || job->source[0] == '\0' ||
 	    strlen(job->source) >= JOB_SOURCE_MAX) {
 		(void)str_format(error, error_size, "job: source must be 1..%d characters",
-				 JOB_SOURCE_MAX - 1);
+		                 JOB_SOURCE_MAX - 1);
 		return -1;
 	}
 	if (options == NULL) {
@@ -143,23 +143,23 @@ int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *
 	job_text_copy(title, sizeof(title), job->title);
 	int64_t now = core_now(core);
 	pp_db_value_t params[] = {
-		DB_TEXT(uuid),
-		DB_INT(job->user_id),
-		DB_TEXT(job_state_name(PP_JOB_RECEIVED)),
-		DB_TEXT(title),
-		DB_TEXT(job->source),
-		DB_TEXT(options_json),
-		job->printer_id > 0 ? DB_INT(job->printer_id) : DB_NULL,
-		DB_INT(job->printer_id > 0 ? 1 : 0),
-		DB_INT(job->size_bytes),
-		DB_INT(now),
-		DB_INT(now + hours * 3600),
+	    DB_TEXT(uuid),
+	    DB_INT(job->user_id),
+	    DB_TEXT(job_state_name(PP_JOB_RECEIVED)),
+	    DB_TEXT(title),
+	    DB_TEXT(job->source),
+	    DB_TEXT(options_json),
+	    job->printer_id > 0 ? DB_INT(job->printer_id) : DB_NULL,
+	    DB_INT(job->printer_id > 0 ? 1 : 0),
+	    DB_INT(job->size_bytes),
+	    DB_INT(now),
+	    DB_INT(now + hours * 3600),
 	};
 	int rc = db_exec(core->db,
-			 "INSERT INTO jobs (uuid, user_id, state, title, source, options,"
-			 " printer_id, is_combined, size_bytes, created_at, updated_at, expires_at)"
-			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
-			 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
+	                 "INSERT INTO jobs (uuid, user_id, state, title, source, options,"
+	                 " printer_id, is_combined, size_bytes, created_at, updated_at, expires_at)"
+	                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+	                 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
 	free(options_json);
 	if (rc != DB_OK)
 		return -1;
@@ -169,39 +169,38 @@ int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *
 }
 
 int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const char *file_id,
-		     const char *name, const char *content_type, int64_t size_bytes,
-		     int64_t *document_id_r, char *error, size_t error_size)
+                     const char *name, const char *content_type, int64_t size_bytes,
+                     int64_t *document_id_r, char *error, size_t error_size)
 {
 	char name_cut[JOB_DOC_NAME_MAX];
 	char type_cut[JOB_CONTENT_TYPE_MAX];
 	if (role == NULL || role[0] == '\0' || strlen(role) >= JOB_DOC_ROLE_MAX ||
 	    file_id == NULL || strlen(file_id) != CRYPTO_ID_HEX_LEN) {
 		(void)str_format(error, error_size,
-				 "document: a role (1..%d characters) and a %d-digit file id are "
-				 "needed",
-				 JOB_DOC_ROLE_MAX - 1, CRYPTO_ID_HEX_LEN);
+		                 "document: a role (1..%d characters) and a %d-digit file id are "
+		                 "needed",
+		                 JOB_DOC_ROLE_MAX - 1, CRYPTO_ID_HEX_LEN);
 		return -1;
 	}
 	job_text_copy(name_cut, sizeof(name_cut), name);
 	job_text_copy(type_cut, sizeof(type_cut),
-		      content_type != NULL && content_type[0] != '\0' ? content_type
-								       : "application/octet-stream");
+	              content_type != NULL && content_type[0] != '\0' ? content_type
+	                                                              : "application/octet-stream");
 	pp_db_value_t params[] = {
-		DB_INT(job_id), DB_TEXT(role),	   DB_TEXT(file_id),
-		DB_TEXT(name_cut), DB_TEXT(type_cut), DB_INT(size_bytes),
-		DB_INT(core_now(core)),
+	    DB_INT(job_id),    DB_TEXT(role),      DB_TEXT(file_id),       DB_TEXT(name_cut),
+	    DB_TEXT(type_cut), DB_INT(size_bytes), DB_INT(core_now(core)),
 	};
 	int rc = db_exec(core->db,
-			 "INSERT INTO documents (job_id, role, file_id, name, content_type,"
-			 " size_bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-			 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
+	                 "INSERT INTO documents (job_id, role, file_id, name, content_type,"
+	                 " size_bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	                 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
 	if (rc != DB_OK)
 		return rc;
 	if (document_id_r != NULL) {
 		pp_db_result_t *res = NULL;
 		pp_db_value_t p[] = {DB_TEXT(file_id)};
 		if (db_query(core->db, "SELECT id FROM documents WHERE file_id = $1", p, 1, &res,
-			     error, error_size) != DB_OK)
+		             error, error_size) != DB_OK)
 			return -1;
 		*document_id_r = db_result_rows(res) == 1 ? db_result_int(res, 0, 0) : 0;
 		db_result_free(&res);
@@ -215,8 +214,8 @@ int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const ch
  * bound parameter.
  */
 static int job_list_query(pp_core_t *core, bool has_user, int64_t user_id, uint32_t states,
-			  size_t limit, int64_t cursor, pp_job_t **jobs_r, size_t *count_r,
-			  int64_t *next_cursor_r, char *error, size_t error_size)
+                          size_t limit, int64_t cursor, pp_job_t **jobs_r, size_t *count_r,
+                          int64_t *next_cursor_r, char *error, size_t error_size)
 {
 	char sql[1024];
 	pp_db_value_t params[4 + PP_JOB_STATE_COUNT];
@@ -226,7 +225,7 @@ static int job_list_query(pp_core_t *core, bool has_user, int64_t user_id, uint3
 	*next_cursor_r = 0;
 	if (limit == 0 || limit > JOB_LIST_MAX) {
 		(void)str_format(error, error_size, "jobs: list between 1 and %d rows",
-				 JOB_LIST_MAX);
+		                 JOB_LIST_MAX);
 		return -1;
 	}
 	size_t pos = 0;
@@ -252,7 +251,7 @@ static int job_list_query(pp_core_t *core, bool has_user, int64_t user_id, uint3
 			params[n] = DB_TEXT(job_state_name((pp_job_state_t)s));
 			n++;
 			if (!str_format(sql + pos, sizeof(sql) - pos, "%s$%zu", is_first ? "" : ",",
-					n))
+			                n))
 				return -1;
 			pos = strlen(sql);
 			is_first = false;
@@ -288,18 +287,18 @@ static int job_list_query(pp_core_t *core, bool has_user, int64_t user_id, uint3
 }
 
 int job_list_for_user(pp_core_t *core, int64_t user_id, uint32_t states, size_t limit,
-		      int64_t cursor, pp_job_t **jobs_r, size_t *count_r, int64_t *next_cursor_r,
-		      char *error, size_t error_size)
+                      int64_t cursor, pp_job_t **jobs_r, size_t *count_r, int64_t *next_cursor_r,
+                      char *error, size_t error_size)
 {
 	return job_list_query(core, true, user_id, states, limit, cursor, jobs_r, count_r,
-			      next_cursor_r, error, error_size);
+	                      next_cursor_r, error, error_size);
 }
 
 int job_list(pp_core_t *core, uint32_t states, size_t limit, int64_t cursor, pp_job_t **jobs_r,
-	     size_t *count_r, int64_t *next_cursor_r, char *error, size_t error_size)
+             size_t *count_r, int64_t *next_cursor_r, char *error, size_t error_size)
 {
-	return job_list_query(core, false, 0, states, limit, cursor, jobs_r, count_r,
-			      next_cursor_r, error, error_size);
+	return job_list_query(core, false, 0, states, limit, cursor, jobs_r, count_r, next_cursor_r,
+	                      error, error_size);
 }
 
 void job_list_free(pp_job_t **jobs)
@@ -324,15 +323,16 @@ static void job_document_from_row(const pp_db_result_t *res, size_t row, pp_docu
 }
 
 int job_documents(pp_core_t *core, int64_t job_id, pp_document_t **docs_r, size_t *count_r,
-		  char *error, size_t error_size)
+                  char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_INT(job_id)};
 	*docs_r = NULL;
 	*count_r = 0;
 	if (db_query(core->db,
-		     "SELECT " DOC_COLUMNS " FROM documents WHERE job_id = $1 ORDER BY id LIMIT 1000",
-		     params, 1, &res, error, error_size) != DB_OK)
+	             "SELECT " DOC_COLUMNS
+	             " FROM documents WHERE job_id = $1 ORDER BY id LIMIT 1000",
+	             params, 1, &res, error, error_size) != DB_OK)
 		return -1;
 	size_t rows = db_result_rows(res);
 	pp_document_t *docs = calloc(rows > 0 ? rows : 1, sizeof(*docs));
@@ -362,14 +362,14 @@ void job_documents_free(pp_document_t **docs)
  * rows. *files_r is new (free with free()), CRYPTO_ID_HEX_LEN + 1 bytes per id.
  */
 static int job_take_documents_locked(pp_core_t *core, int64_t job_id, char **files_r,
-				     size_t *count_r, char *error, size_t error_size)
+                                     size_t *count_r, char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_INT(job_id)};
 	*files_r = NULL;
 	*count_r = 0;
-	if (db_query(core->db, "SELECT file_id FROM documents WHERE job_id = $1", params, 1,
-		     &res, error, error_size) != DB_OK)
+	if (db_query(core->db, "SELECT file_id FROM documents WHERE job_id = $1", params, 1, &res,
+	             error, error_size) != DB_OK)
 		return -1;
 	size_t rows = db_result_rows(res);
 	char *files = calloc(rows > 0 ? rows : 1, CRYPTO_ID_HEX_LEN + 1);
@@ -380,10 +380,10 @@ static int job_take_documents_locked(pp_core_t *core, int64_t job_id, char **fil
 	}
 	for (size_t i = 0; i < rows; i++)
 		job_text_copy(files + i * (CRYPTO_ID_HEX_LEN + 1), CRYPTO_ID_HEX_LEN + 1,
-			      db_result_text(res, i, 0));
+		              db_result_text(res, i, 0));
 	db_result_free(&res);
 	if (db_exec(core->db, "DELETE FROM documents WHERE job_id = $1", params, 1, NULL, error,
-		    error_size) != DB_OK) {
+	            error_size) != DB_OK) {
 		free(files);
 		return -1;
 	}
@@ -399,14 +399,14 @@ static void job_remove_files(pp_core_t *core, int64_t job_id, const char *files,
 		const char *file_id = files + i * (CRYPTO_ID_HEX_LEN + 1);
 		char error[256];
 		if (core->spool == NULL) {
-			log_warn("job.file_left job=%lld file=%s reason=no_spool", (long long)job_id,
-				 file_id);
+			log_warn("job.file_left job=%lld file=%s reason=no_spool",
+			         (long long)job_id, file_id);
 			continue;
 		}
 		if (spool_delete(core->spool, file_id, error, sizeof(error)) < 0)
 			log_warn("job.file_left job=%lld file=%s error=%s — startup recovery "
-				 "removes it",
-				 (long long)job_id, file_id, error);
+			         "removes it",
+			         (long long)job_id, file_id, error);
 	}
 }
 
@@ -421,9 +421,9 @@ int job_delete(pp_core_t *core, int64_t job_id, char *error, size_t error_size)
 	/* Lock the row first (a no-op UPDATE) so no document can be added while we collect them;
 	 * a job being delivered keeps its files. */
 	if (db_exec(core->db,
-		    "UPDATE jobs SET updated_at = $2 WHERE id = $1"
-		    " AND state NOT IN ('releasing','printing')",
-		    params, 2, &changes, error, error_size) != DB_OK)
+	            "UPDATE jobs SET updated_at = $2 WHERE id = $1"
+	            " AND state NOT IN ('releasing','printing')",
+	            params, 2, &changes, error, error_size) != DB_OK)
 		goto fail;
 	if (changes == 0) {
 		pp_job_t job;
@@ -431,15 +431,14 @@ int job_delete(pp_core_t *core, int64_t job_id, char *error, size_t error_size)
 		db_tx_rollback(core->db);
 		if (rc != JOB_OK)
 			return rc;
-		(void)str_format(error, error_size,
-				 "job %lld is %s; cancel it before deleting it", (long long)job_id,
-				 job_state_name(job.state));
+		(void)str_format(error, error_size, "job %lld is %s; cancel it before deleting it",
+		                 (long long)job_id, job_state_name(job.state));
 		return JOB_STATE_FORBIDDEN;
 	}
 	if (job_take_documents_locked(core, job_id, &files, &count, error, error_size) < 0)
 		goto fail;
 	if (db_exec(core->db, "DELETE FROM jobs WHERE id = $1", params, 1, NULL, error,
-		    error_size) != DB_OK)
+	            error_size) != DB_OK)
 		goto fail;
 	fault_point("job_delete.before_commit");
 	if (db_tx_commit(core->db, error, error_size) != DB_OK) {
@@ -459,7 +458,7 @@ fail:
 }
 
 int job_drop_documents(pp_core_t *core, int64_t job_id, size_t *files_r, char *error,
-		       size_t error_size)
+                       size_t error_size)
 {
 	char *files = NULL;
 	size_t count = 0;
@@ -470,15 +469,14 @@ int job_drop_documents(pp_core_t *core, int64_t job_id, size_t *files_r, char *e
 	if (db_tx_begin(core->db, error, error_size) != DB_OK)
 		return -1;
 	/* Only a finished job loses its files; the row lock keeps the state from changing. */
-	if (db_exec(core->db,
-		    "UPDATE jobs SET updated_at = $2 WHERE id = $1 AND " JOB_FINISHED_SQL, params,
-		    2, &changes, error, error_size) != DB_OK)
+	if (db_exec(core->db, "UPDATE jobs SET updated_at = $2 WHERE id = $1 AND " JOB_FINISHED_SQL,
+	            params, 2, &changes, error, error_size) != DB_OK)
 		goto fail;
 	if (changes == 0) {
 		db_tx_rollback(core->db);
 		(void)str_format(error, error_size,
-				 "job %lld does not exist or is not finished; its files stay",
-				 (long long)job_id);
+		                 "job %lld does not exist or is not finished; its files stay",
+		                 (long long)job_id);
 		return -1;
 	}
 	if (job_take_documents_locked(core, job_id, &files, &count, error, error_size) < 0)

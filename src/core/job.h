@@ -30,7 +30,7 @@
 #define JOB_CONTENT_TYPE_MAX 128
 
 typedef struct {
-	int64_t id; /* the IPP job-id */
+	int64_t id;              /* the IPP job-id */
 	char uuid[JOB_UUID_MAX]; /* the id in URLs */
 	int64_t user_id;
 	pp_job_state_t state;
@@ -38,19 +38,19 @@ typedef struct {
 	char title[JOB_TITLE_MAX];
 	char source[JOB_SOURCE_MAX]; /* ipp, mail, portal, api, cli … */
 	pp_print_options_t options;
-	int64_t printer_id; /* 0 = none chosen yet */
-	bool is_combined; /* printer named at submission: released as soon as held */
-	int64_t pages; /* document pages; -1 until counted */
+	int64_t printer_id;  /* 0 = none chosen yet */
+	bool is_combined;    /* printer named at submission: released as soon as held */
+	int64_t pages;       /* document pages; -1 until counted */
 	int64_t color_pages; /* -1 until counted */
 	int64_t size_bytes;
-	int64_t created_at, updated_at; /* Unix seconds */
+	int64_t created_at, updated_at;               /* Unix seconds */
 	int64_t released_at, finished_at, expires_at; /* 0 when not set */
 } pp_job_t;
 
 typedef struct {
 	int64_t id;
 	int64_t job_id;
-	char role[JOB_DOC_ROLE_MAX]; /* original, pdf, print, thumb:N, preview:N */
+	char role[JOB_DOC_ROLE_MAX];         /* original, pdf, print, thumb:N, preview:N */
 	char file_id[CRYPTO_ID_HEX_LEN + 1]; /* spool file name */
 	char name[JOB_DOC_NAME_MAX];
 	char content_type[JOB_CONTENT_TYPE_MAX];
@@ -61,8 +61,8 @@ typedef struct {
 /* What job_create() needs. */
 typedef struct {
 	int64_t user_id;
-	const char *source; /* required, 1..31 bytes */
-	const char *title; /* NULL = "" */
+	const char *source;                /* required, 1..31 bytes */
+	const char *title;                 /* NULL = "" */
 	const pp_print_options_t *options; /* NULL = defaults; validated */
 	int64_t printer_id; /* combined flow: the printer named at submission; 0 = hold */
 	int64_t size_bytes;
@@ -75,7 +75,7 @@ typedef struct {
  * Returns 0 or -1.
  */
 int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *error,
-	       size_t error_size);
+               size_t error_size);
 
 /*
  * Adds a document row for spool file file_id to job_id (on the handle as it is, like
@@ -83,15 +83,15 @@ int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *
  * Returns 0 or -1 (DB_DUPLICATE for a file id already used).
  */
 int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const char *file_id,
-		     const char *name, const char *content_type, int64_t size_bytes,
-		     int64_t *document_id_r, char *error, size_t error_size);
+                     const char *name, const char *content_type, int64_t size_bytes,
+                     int64_t *document_id_r, char *error, size_t error_size);
 
 /* Reads job id into *job_r. Returns 0, JOB_NOT_FOUND or -1. */
 int job_get(pp_core_t *core, int64_t id, pp_job_t *job_r, char *error, size_t error_size);
 
 /* Reads the job with this uuid into *job_r. Returns 0, JOB_NOT_FOUND or -1. */
 int job_get_by_uuid(pp_core_t *core, const char *uuid, pp_job_t *job_r, char *error,
-		    size_t error_size);
+                    size_t error_size);
 
 /*
  * Lists user_id's jobs, newest first, through the jobs_user_state index. states is a set of
@@ -101,12 +101,12 @@ int job_get_by_uuid(pp_core_t *core, const char *uuid, pp_job_t *job_r, char *er
  * Returns 0 or -1.
  */
 int job_list_for_user(pp_core_t *core, int64_t user_id, uint32_t states, size_t limit,
-		      int64_t cursor, pp_job_t **jobs_r, size_t *count_r, int64_t *next_cursor_r,
-		      char *error, size_t error_size);
+                      int64_t cursor, pp_job_t **jobs_r, size_t *count_r, int64_t *next_cursor_r,
+                      char *error, size_t error_size);
 
 /* The same for every user (administration), newest first. */
 int job_list(pp_core_t *core, uint32_t states, size_t limit, int64_t cursor, pp_job_t **jobs_r,
-	     size_t *count_r, int64_t *next_cursor_r, char *error, size_t error_size);
+             size_t *count_r, int64_t *next_cursor_r, char *error, size_t error_size);
 
 /* Frees a list from job_list*() and sets *jobs to NULL. NULL is a no-op. */
 void job_list_free(pp_job_t **jobs);
@@ -116,7 +116,7 @@ void job_list_free(pp_job_t **jobs);
  * job_documents_free()), *count_r rows. Returns 0 or -1.
  */
 int job_documents(pp_core_t *core, int64_t job_id, pp_document_t **docs_r, size_t *count_r,
-		  char *error, size_t error_size);
+                  char *error, size_t error_size);
 
 /* Frees a list from job_documents() and sets *docs to NULL. NULL is a no-op. */
 void job_documents_free(pp_document_t **docs);
@@ -135,7 +135,7 @@ int job_delete(pp_core_t *core, int64_t job_id, char *error, size_t error_size);
  * number of documents dropped. Returns 0 or -1.
  */
 int job_drop_documents(pp_core_t *core, int64_t job_id, size_t *files_r, char *error,
-		       size_t error_size);
+                       size_t error_size);
 
 /*
  * Copies src into dst[size], cut at a UTF-8 character boundary when it does not fit (titles,

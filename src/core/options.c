@@ -14,33 +14,33 @@ typedef struct {
 } options_word_t;
 
 static const options_word_t options_sides_words[] = {
-	{PP_SIDES_ONE_SIDED, "one-sided"},
-	{PP_SIDES_TWO_SIDED_LONG_EDGE, "two-sided-long-edge"},
-	{PP_SIDES_TWO_SIDED_SHORT_EDGE, "two-sided-short-edge"},
+    {PP_SIDES_ONE_SIDED, "one-sided"},
+    {PP_SIDES_TWO_SIDED_LONG_EDGE, "two-sided-long-edge"},
+    {PP_SIDES_TWO_SIDED_SHORT_EDGE, "two-sided-short-edge"},
 };
 
 static const options_word_t options_color_words[] = {
-	{PP_COLOR_AUTO, "auto"},
-	{PP_COLOR_COLOR, "color"},
-	{PP_COLOR_MONOCHROME, "monochrome"},
+    {PP_COLOR_AUTO, "auto"},
+    {PP_COLOR_COLOR, "color"},
+    {PP_COLOR_MONOCHROME, "monochrome"},
 };
 
 static const options_word_t options_staple_words[] = {
-	{PP_STAPLE_NONE, "none"},
-	{PP_STAPLE_TOP_LEFT, "top-left"},
-	{PP_STAPLE_TOP_RIGHT, "top-right"},
-	{PP_STAPLE_BOTTOM_LEFT, "bottom-left"},
-	{PP_STAPLE_BOTTOM_RIGHT, "bottom-right"},
-	{PP_STAPLE_DUAL_LEFT, "dual-left"},
-	{PP_STAPLE_DUAL_TOP, "dual-top"},
+    {PP_STAPLE_NONE, "none"},
+    {PP_STAPLE_TOP_LEFT, "top-left"},
+    {PP_STAPLE_TOP_RIGHT, "top-right"},
+    {PP_STAPLE_BOTTOM_LEFT, "bottom-left"},
+    {PP_STAPLE_BOTTOM_RIGHT, "bottom-right"},
+    {PP_STAPLE_DUAL_LEFT, "dual-left"},
+    {PP_STAPLE_DUAL_TOP, "dual-top"},
 };
 
 static const options_word_t options_orientation_words[] = {
-	{PP_ORIENTATION_AUTO, "auto"},
-	{PP_ORIENTATION_PORTRAIT, "portrait"},
-	{PP_ORIENTATION_LANDSCAPE, "landscape"},
-	{PP_ORIENTATION_REVERSE_PORTRAIT, "reverse-portrait"},
-	{PP_ORIENTATION_REVERSE_LANDSCAPE, "reverse-landscape"},
+    {PP_ORIENTATION_AUTO, "auto"},
+    {PP_ORIENTATION_PORTRAIT, "portrait"},
+    {PP_ORIENTATION_LANDSCAPE, "landscape"},
+    {PP_ORIENTATION_REVERSE_PORTRAIT, "reverse-portrait"},
+    {PP_ORIENTATION_REVERSE_LANDSCAPE, "reverse-landscape"},
 };
 
 #define OPTIONS_WORDS(table) (table), (sizeof(table) / sizeof((table)[0]))
@@ -57,7 +57,7 @@ static const char *options_word_name(const options_word_t *words, size_t count, 
 }
 
 static bool options_word_parse(const options_word_t *words, size_t count, const char *name,
-			       int *value_r)
+                               int *value_r)
 {
 	for (size_t i = 0; i < count; i++) {
 		if (strcmp(words[i].name, name) == 0) {
@@ -69,8 +69,7 @@ static bool options_word_parse(const options_word_t *words, size_t count, const 
 }
 
 /* "a|b|c" for error messages. */
-static void options_word_list(const options_word_t *words, size_t count, char *buf,
-			      size_t size)
+static void options_word_list(const options_word_t *words, size_t count, char *buf, size_t size)
 {
 	size_t pos = 0;
 	buf[0] = '\0';
@@ -135,7 +134,7 @@ bool options_staple_parse(const char *name, pp_staple_t *staple_r)
 const char *options_orientation_name(pp_orientation_t orientation)
 {
 	const char *name =
-		options_word_name(OPTIONS_WORDS(options_orientation_words), (int)orientation);
+	    options_word_name(OPTIONS_WORDS(options_orientation_words), (int)orientation);
 	return name != NULL ? name : "auto";
 }
 
@@ -248,7 +247,7 @@ bool options_media_is_valid(const char *name)
 	/* The class must be one that uses this unit. */
 	const char *const *classes = is_inch ? in_classes : mm_classes;
 	size_t n_classes = is_inch ? sizeof(in_classes) / sizeof(in_classes[0])
-				   : sizeof(mm_classes) / sizeof(mm_classes[0]);
+	                           : sizeof(mm_classes) / sizeof(mm_classes[0]);
 	bool is_known_class = false;
 	for (size_t i = 0; i < n_classes; i++) {
 		if (strlen(classes[i]) == class_len && memcmp(classes[i], name, class_len) == 0)
@@ -269,7 +268,7 @@ static void options_skip_spaces(const char **p)
 }
 
 int options_parse_page_ranges(const char *text, pp_page_range_t *ranges_r, size_t max_ranges,
-			      size_t *count_r, char *error, size_t error_size)
+                              size_t *count_r, char *error, size_t error_size)
 {
 	const char *p = text;
 	size_t count = 0;
@@ -282,9 +281,9 @@ int options_parse_page_ranges(const char *text, pp_page_range_t *ranges_r, size_
 		options_skip_spaces(&p);
 		if (!parse_uint64(&p, OPTIONS_PAGE_MAX, &first) || first == 0) {
 			(void)str_format(error, error_size,
-					 "page_ranges: range %zu must start with a page number "
-					 "from 1 to %u (write it like \"1-3,5\")",
-					 count + 1, OPTIONS_PAGE_MAX);
+			                 "page_ranges: range %zu must start with a page number "
+			                 "from 1 to %u (write it like \"1-3,5\")",
+			                 count + 1, OPTIONS_PAGE_MAX);
 			return -1;
 		}
 		options_skip_spaces(&p);
@@ -294,30 +293,32 @@ int options_parse_page_ranges(const char *text, pp_page_range_t *ranges_r, size_
 			options_skip_spaces(&p);
 			if (!parse_uint64(&p, OPTIONS_PAGE_MAX, &last) || last == 0) {
 				(void)str_format(error, error_size,
-						 "page_ranges: range %zu needs an end page from 1 "
-						 "to %u after '-'",
-						 count + 1, OPTIONS_PAGE_MAX);
+				                 "page_ranges: range %zu needs an end page from 1 "
+				                 "to %u after '-'",
+				                 count + 1, OPTIONS_PAGE_MAX);
 				return -1;
 			}
 			options_skip_spaces(&p);
 		}
 		if (last < first) {
 			(void)str_format(error, error_size,
-					 "page_ranges: range %zu (%llu-%llu) ends before it starts",
-					 count + 1, (unsigned long long)first,
-					 (unsigned long long)last);
+			                 "page_ranges: range %zu (%llu-%llu) ends before it starts",
+			                 count + 1, (unsigned long long)first,
+			                 (unsigned long long)last);
 			return -1;
 		}
 		if (count > 0 && first <= ranges_r[count - 1].last) {
-			(void)str_format(error, error_size,
-					 "page_ranges: range %zu overlaps or comes before the one "
-					 "before it; list ranges in ascending order without overlap",
-					 count + 1);
+			(void)str_format(
+			    error, error_size,
+			    "page_ranges: range %zu overlaps or comes before the one "
+			    "before it; list ranges in ascending order without overlap",
+			    count + 1);
 			return -1;
 		}
 		if (count == max_ranges) {
 			(void)str_format(error, error_size,
-					 "page_ranges: more than %zu ranges; merge some", max_ranges);
+			                 "page_ranges: more than %zu ranges; merge some",
+			                 max_ranges);
 			return -1;
 		}
 		ranges_r[count].first = (uint32_t)first;
@@ -327,9 +328,9 @@ int options_parse_page_ranges(const char *text, pp_page_range_t *ranges_r, size_
 			break;
 		if (*p != ',') {
 			(void)str_format(error, error_size,
-					 "page_ranges: unexpected character after range %zu; "
-					 "separate ranges with ','",
-					 count);
+			                 "page_ranges: unexpected character after range %zu; "
+			                 "separate ranges with ','",
+			                 count);
 			return -1;
 		}
 		p++;
@@ -338,8 +339,7 @@ int options_parse_page_ranges(const char *text, pp_page_range_t *ranges_r, size_
 	return 0;
 }
 
-bool options_format_page_ranges(const pp_page_range_t *ranges, size_t count, char *buf,
-				size_t size)
+bool options_format_page_ranges(const pp_page_range_t *ranges, size_t count, char *buf, size_t size)
 {
 	size_t pos = 0;
 	if (size == 0)
@@ -347,11 +347,11 @@ bool options_format_page_ranges(const pp_page_range_t *ranges, size_t count, cha
 	buf[0] = '\0';
 	for (size_t i = 0; i < count; i++) {
 		char item[32];
-		bool ok = ranges[i].first == ranges[i].last
-				  ? str_format(item, sizeof(item), "%s%u", i > 0 ? "," : "",
-					       ranges[i].first)
-				  : str_format(item, sizeof(item), "%s%u-%u", i > 0 ? "," : "",
-					       ranges[i].first, ranges[i].last);
+		bool ok =
+		    ranges[i].first == ranges[i].last
+		        ? str_format(item, sizeof(item), "%s%u", i > 0 ? "," : "", ranges[i].first)
+		        : str_format(item, sizeof(item), "%s%u-%u", i > 0 ? "," : "",
+		                     ranges[i].first, ranges[i].last);
 		size_t len = strlen(item);
 		if (!ok || pos > size || size - pos <= len) {
 			buf[0] = '\0';
@@ -368,7 +368,7 @@ int options_validate(const pp_print_options_t *opts, char *error, size_t error_s
 	char words[256];
 	if (opts->copies < 1 || opts->copies > OPTIONS_COPIES_MAX) {
 		(void)str_format(error, error_size, "copies: %d is out of range 1..%d",
-				 opts->copies, OPTIONS_COPIES_MAX);
+		                 opts->copies, OPTIONS_COPIES_MAX);
 		return -1;
 	}
 	if (options_word_name(OPTIONS_WORDS(options_sides_words), (int)opts->sides) == NULL) {
@@ -384,8 +384,8 @@ int options_validate(const pp_print_options_t *opts, char *error, size_t error_s
 	if (memchr(opts->media, '\0', sizeof(opts->media)) == NULL ||
 	    !options_media_is_valid(opts->media)) {
 		(void)str_format(error, error_size,
-				 "media: not a PWG self-describing media name; use names like "
-				 "iso_a4_210x297mm or na_letter_8.5x11in");
+		                 "media: not a PWG self-describing media name; use names like "
+		                 "iso_a4_210x297mm or na_letter_8.5x11in");
 		return -1;
 	}
 	bool is_up_ok = false;
@@ -395,8 +395,8 @@ int options_validate(const pp_print_options_t *opts, char *error, size_t error_s
 	}
 	if (!is_up_ok) {
 		(void)str_format(error, error_size,
-				 "number_up: %d is not allowed; use 1, 2, 4, 6, 9 or 16",
-				 opts->number_up);
+		                 "number_up: %d is not allowed; use 1, 2, 4, 6, 9 or 16",
+		                 opts->number_up);
 		return -1;
 	}
 	if (options_word_name(OPTIONS_WORDS(options_staple_words), (int)opts->staple) == NULL) {
@@ -412,17 +412,18 @@ int options_validate(const pp_print_options_t *opts, char *error, size_t error_s
 	}
 	if (opts->n_page_ranges > OPTIONS_RANGES_MAX) {
 		(void)str_format(error, error_size, "page_ranges: more than %d ranges",
-				 OPTIONS_RANGES_MAX);
+		                 OPTIONS_RANGES_MAX);
 		return -1;
 	}
 	for (size_t i = 0; i < opts->n_page_ranges; i++) {
 		const pp_page_range_t *r = &opts->page_ranges[i];
 		if (r->first == 0 || r->last < r->first || r->last > OPTIONS_PAGE_MAX ||
 		    (i > 0 && r->first <= opts->page_ranges[i - 1].last)) {
-			(void)str_format(error, error_size,
-					 "page_ranges: range %zu is empty, out of order or overlaps "
-					 "the one before",
-					 i + 1);
+			(void)str_format(
+			    error, error_size,
+			    "page_ranges: range %zu is empty, out of order or overlaps "
+			    "the one before",
+			    i + 1);
 			return -1;
 		}
 	}
@@ -431,12 +432,12 @@ int options_validate(const pp_print_options_t *opts, char *error, size_t error_s
 
 /* Reads a keyword field of an enum table into *value_r, naming the field on error. */
 static int options_json_word(const char *key, json_t *value, const options_word_t *words,
-			     size_t count, int *value_r, char *error, size_t error_size)
+                             size_t count, int *value_r, char *error, size_t error_size)
 {
 	char list[256];
 	options_word_list(words, count, list, sizeof(list));
-	if (!json_is_string(value) || !options_word_parse(words, count, json_string_value(value),
-							   value_r)) {
+	if (!json_is_string(value) ||
+	    !options_word_parse(words, count, json_string_value(value), value_r)) {
 		(void)str_format(error, error_size, "%s: must be one of %s", key, list);
 		return -1;
 	}
@@ -445,7 +446,7 @@ static int options_json_word(const char *key, json_t *value, const options_word_
 
 /* Reads an integer field within [min, max], naming the field on error. */
 static int options_json_int(const char *key, json_t *value, int min, int max, int *value_r,
-			    char *error, size_t error_size)
+                            char *error, size_t error_size)
 {
 	if (!json_is_integer(value)) {
 		(void)str_format(error, error_size, "%s: must be a whole number", key);
@@ -454,7 +455,7 @@ static int options_json_int(const char *key, json_t *value, int min, int max, in
 	json_int_t v = json_integer_value(value);
 	if (v < min || v > max) {
 		(void)str_format(error, error_size, "%s: %lld is out of range %d..%d", key,
-				 (long long)v, min, max);
+		                 (long long)v, min, max);
 		return -1;
 	}
 	*value_r = (int)v;
@@ -462,39 +463,39 @@ static int options_json_int(const char *key, json_t *value, int min, int max, in
 }
 
 /* Applies one key of the JSON object to *opts. */
-static int options_json_field(const char *key, json_t *value, pp_print_options_t *opts,
-			      char *error, size_t error_size)
+static int options_json_field(const char *key, json_t *value, pp_print_options_t *opts, char *error,
+                              size_t error_size)
 {
 	int word;
 	if (strcmp(key, "copies") == 0)
 		return options_json_int(key, value, 1, OPTIONS_COPIES_MAX, &opts->copies, error,
-					error_size);
+		                        error_size);
 	if (strcmp(key, "number_up") == 0)
 		return options_json_int(key, value, 1, 16, &opts->number_up, error, error_size);
 	if (strcmp(key, "sides") == 0) {
 		if (options_json_word(key, value, OPTIONS_WORDS(options_sides_words), &word, error,
-				      error_size) < 0)
+		                      error_size) < 0)
 			return -1;
 		opts->sides = (pp_sides_t)word;
 		return 0;
 	}
 	if (strcmp(key, "color_mode") == 0) {
 		if (options_json_word(key, value, OPTIONS_WORDS(options_color_words), &word, error,
-				      error_size) < 0)
+		                      error_size) < 0)
 			return -1;
 		opts->color_mode = (pp_color_mode_t)word;
 		return 0;
 	}
 	if (strcmp(key, "staple") == 0) {
 		if (options_json_word(key, value, OPTIONS_WORDS(options_staple_words), &word, error,
-				      error_size) < 0)
+		                      error_size) < 0)
 			return -1;
 		opts->staple = (pp_staple_t)word;
 		return 0;
 	}
 	if (strcmp(key, "orientation") == 0) {
 		if (options_json_word(key, value, OPTIONS_WORDS(options_orientation_words), &word,
-				      error, error_size) < 0)
+		                      error, error_size) < 0)
 			return -1;
 		opts->orientation = (pp_orientation_t)word;
 		return 0;
@@ -503,8 +504,8 @@ static int options_json_field(const char *key, json_t *value, pp_print_options_t
 		if (!json_is_string(value) || !options_media_is_valid(json_string_value(value)) ||
 		    !str_copy(opts->media, sizeof(opts->media), json_string_value(value))) {
 			(void)str_format(error, error_size,
-					 "media: not a PWG self-describing media name; use names "
-					 "like iso_a4_210x297mm or na_letter_8.5x11in");
+			                 "media: not a PWG self-describing media name; use names "
+			                 "like iso_a4_210x297mm or na_letter_8.5x11in");
 			return -1;
 		}
 		return 0;
@@ -512,22 +513,23 @@ static int options_json_field(const char *key, json_t *value, pp_print_options_t
 	if (strcmp(key, "page_ranges") == 0) {
 		if (!json_is_string(value)) {
 			(void)str_format(error, error_size,
-					 "page_ranges: must be a text such as \"1-3,5\"");
+			                 "page_ranges: must be a text such as \"1-3,5\"");
 			return -1;
 		}
 		return options_parse_page_ranges(json_string_value(value), opts->page_ranges,
-						 OPTIONS_RANGES_MAX, &opts->n_page_ranges, error,
-						 error_size);
+		                                 OPTIONS_RANGES_MAX, &opts->n_page_ranges, error,
+		                                 error_size);
 	}
-	(void)str_format(error, error_size,
-			 "%.64s: unknown print option; known options are copies, sides, color_mode, "
-			 "media, number_up, staple, page_ranges, orientation",
-			 key);
+	(void)str_format(
+	    error, error_size,
+	    "%.64s: unknown print option; known options are copies, sides, color_mode, "
+	    "media, number_up, staple, page_ranges, orientation",
+	    key);
 	return -1;
 }
 
 int options_from_json_value(const void *object, pp_print_options_t *opts_r, char *error,
-			    size_t error_size)
+                            size_t error_size)
 {
 	json_t *root = (json_t *)(uintptr_t)object;
 	const char *key;
@@ -549,14 +551,13 @@ int options_from_json_value(const void *object, pp_print_options_t *opts_r, char
 	return 0;
 }
 
-int options_from_json(const char *json, pp_print_options_t *opts_r, char *error,
-		      size_t error_size)
+int options_from_json(const char *json, pp_print_options_t *opts_r, char *error, size_t error_size)
 {
 	json_error_t jerr;
 	json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		(void)str_format(error, error_size, "options: not valid JSON (line %d: %s)",
-				 jerr.line, jerr.text);
+		                 jerr.line, jerr.text);
 		return -1;
 	}
 	int rc = options_from_json_value(root, opts_r, error, error_size);
@@ -574,15 +575,15 @@ char *options_to_json(const pp_print_options_t *opts)
 	rc |= json_object_set_new(root, "copies", json_integer(opts->copies));
 	rc |= json_object_set_new(root, "sides", json_string(options_sides_name(opts->sides)));
 	rc |= json_object_set_new(root, "color_mode",
-				  json_string(options_color_mode_name(opts->color_mode)));
+	                          json_string(options_color_mode_name(opts->color_mode)));
 	rc |= json_object_set_new(root, "media", json_string(opts->media));
 	rc |= json_object_set_new(root, "number_up", json_integer(opts->number_up));
 	rc |= json_object_set_new(root, "staple", json_string(options_staple_name(opts->staple)));
 	rc |= json_object_set_new(root, "orientation",
-				  json_string(options_orientation_name(opts->orientation)));
+	                          json_string(options_orientation_name(opts->orientation)));
 	if (opts->n_page_ranges > 0) {
 		if (!options_format_page_ranges(opts->page_ranges, opts->n_page_ranges, ranges,
-						sizeof(ranges)))
+		                                sizeof(ranges)))
 			rc = -1;
 		else
 			rc |= json_object_set_new(root, "page_ranges", json_string(ranges));
@@ -618,7 +619,7 @@ int64_t options_sheets(const pp_print_options_t *opts, int64_t pages_per_copy)
 	int64_t up = opts->number_up > 0 ? opts->number_up : 1;
 	int64_t sides_per_copy = (pages_per_copy + up - 1) / up;
 	int64_t sheets_per_copy =
-		opts->sides == PP_SIDES_ONE_SIDED ? sides_per_copy : (sides_per_copy + 1) / 2;
+	    opts->sides == PP_SIDES_ONE_SIDED ? sides_per_copy : (sides_per_copy + 1) / 2;
 	int64_t copies = opts->copies > 0 ? opts->copies : 1;
 	return sheets_per_copy * copies;
 }

@@ -63,7 +63,7 @@ typedef struct {
 	pp_sides_t sides;
 	pp_color_mode_t color_mode;
 	char media[OPTIONS_MEDIA_MAX]; /* PWG 5101.1 self-describing name */
-	int number_up; /* 1, 2, 4, 6, 9 or 16 */
+	int number_up;                 /* 1, 2, 4, 6, 9 or 16 */
 	pp_staple_t staple;
 	pp_orientation_t orientation;
 	size_t n_page_ranges; /* 0 = every page */
@@ -84,15 +84,14 @@ int options_validate(const pp_print_options_t *opts, char *error, size_t error_s
  * defaults; an unknown key, a wrong type or a bad value fails with error naming the field.
  * Returns 0 or -1.
  */
-int options_from_json(const char *json, pp_print_options_t *opts_r, char *error,
-		      size_t error_size);
+int options_from_json(const char *json, pp_print_options_t *opts_r, char *error, size_t error_size);
 
 /*
  * Same as options_from_json() for an object the caller already parsed (a jansson json_t *,
  * passed as const void * so this header needs no jansson). Returns 0 or -1.
  */
 int options_from_json_value(const void *object, pp_print_options_t *opts_r, char *error,
-			    size_t error_size);
+                            size_t error_size);
 
 /*
  * Writes opts as a compact JSON object with sorted keys (stable text, so equal options give
@@ -108,14 +107,14 @@ char *options_to_json(const pp_print_options_t *opts);
  * range is wrong.
  */
 int options_parse_page_ranges(const char *text, pp_page_range_t *ranges_r, size_t max_ranges,
-			      size_t *count_r, char *error, size_t error_size);
+                              size_t *count_r, char *error, size_t error_size);
 
 /*
  * Formats ranges back to text ("1-3,5") into buf[size]; "" for none.
  * Returns false when buf is too small.
  */
 bool options_format_page_ranges(const pp_page_range_t *ranges, size_t count, char *buf,
-				size_t size);
+                                size_t size);
 
 /* True when name is a PWG 5101.1 self-describing media name ("na_letter_8.5x11in"). */
 bool options_media_is_valid(const char *name);

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PRINTERS_COLUMNS                                                                     \
-	"id, name, alias, location, description, device_uri, is_enabled, created_at,"       \
+#define PRINTERS_COLUMNS                                                                           \
+	"id, name, alias, location, description, device_uri, is_enabled, created_at,"              \
 	" updated_at"
 
 static bool printers_is_alnum(char c)
@@ -52,8 +52,8 @@ static bool printers_ipv6_is_valid(const char *host, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = host[i];
-		bool is_hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			      (c >= 'A' && c <= 'F');
+		bool is_hex =
+		    (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 		if (!is_hex && c != ':' && c != '.')
 			return false;
 	}
@@ -65,20 +65,20 @@ int printers_uri_validate(const char *uri, char *error, size_t error_size)
 	static const char *const schemes[] = {"ipp://", "ipps://", "socket://", "lpd://"};
 	if (uri == NULL || uri[0] == '\0') {
 		(void)str_format(error, error_size,
-				 "device_uri: missing; use ipp://, ipps://, socket:// or lpd://");
+		                 "device_uri: missing; use ipp://, ipps://, socket:// or lpd://");
 		return -1;
 	}
 	if (strlen(uri) >= PRINTERS_URI_MAX) {
 		(void)str_format(error, error_size, "device_uri: longer than %d characters",
-				 PRINTERS_URI_MAX - 1);
+		                 PRINTERS_URI_MAX - 1);
 		return -1;
 	}
 	for (const char *p = uri; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c <= 0x20 || c >= 0x7f) {
 			(void)str_format(error, error_size,
-					 "device_uri: spaces, control and non-ASCII characters "
-					 "must be percent-encoded");
+			                 "device_uri: spaces, control and non-ASCII characters "
+			                 "must be percent-encoded");
 			return -1;
 		}
 	}
@@ -89,14 +89,14 @@ int printers_uri_validate(const char *uri, char *error, size_t error_size)
 	}
 	if (rest == NULL) {
 		(void)str_format(error, error_size,
-				 "device_uri: the scheme must be ipp, ipps, socket or lpd "
-				 "(lower-case), as in ipp://printer.example.com/ipp/print");
+		                 "device_uri: the scheme must be ipp, ipps, socket or lpd "
+		                 "(lower-case), as in ipp://printer.example.com/ipp/print");
 		return -1;
 	}
 	size_t auth_len = strcspn(rest, "/?#");
 	if (memchr(rest, '@', auth_len) != NULL) {
 		(void)str_format(error, error_size,
-				 "device_uri: user names and passwords do not belong in the URI");
+		                 "device_uri: user names and passwords do not belong in the URI");
 		return -1;
 	}
 	const char *host = rest;
@@ -117,7 +117,7 @@ int printers_uri_validate(const char *uri, char *error, size_t error_size)
 	}
 	if (!is_host_ok) {
 		(void)str_format(error, error_size,
-				 "device_uri: the host is missing or not a valid name or address");
+		                 "device_uri: the host is missing or not a valid name or address");
 		return -1;
 	}
 	const char *auth_end = rest + auth_len;
@@ -127,14 +127,14 @@ int printers_uri_validate(const char *uri, char *error, size_t error_size)
 		size_t n = (size_t)(auth_end - after) - 1;
 		if (*after != ':' || n == 0 || n >= sizeof(digits)) {
 			(void)str_format(error, error_size,
-					 "device_uri: write the port as host:port (1..65535)");
+			                 "device_uri: write the port as host:port (1..65535)");
 			return -1;
 		}
 		memcpy(digits, after + 1, n);
 		digits[n] = '\0';
 		if (!parse_uint64_full(digits, 65535, &port) || port == 0) {
 			(void)str_format(error, error_size,
-					 "device_uri: the port must be a number from 1 to 65535");
+			                 "device_uri: the port must be a number from 1 to 65535");
 			return -1;
 		}
 	}
@@ -142,25 +142,24 @@ int printers_uri_validate(const char *uri, char *error, size_t error_size)
 }
 
 /* Validates the text fields of a printer before it is stored. */
-static int printers_check(const pp_printer_t *p, const char *alias, char *error,
-			  size_t error_size)
+static int printers_check(const pp_printer_t *p, const char *alias, char *error, size_t error_size)
 {
 	if (!printers_name_is_valid(p->name)) {
 		(void)str_format(error, error_size,
-				 "name: use 1..127 letters, digits, '-', '_' or '.', starting "
-				 "with a letter or digit");
+		                 "name: use 1..127 letters, digits, '-', '_' or '.', starting "
+		                 "with a letter or digit");
 		return -1;
 	}
 	if (!printers_name_is_valid(alias)) {
 		(void)str_format(error, error_size,
-				 "alias: use 1..127 letters, digits, '-', '_' or '.', starting "
-				 "with a letter or digit");
+		                 "alias: use 1..127 letters, digits, '-', '_' or '.', starting "
+		                 "with a letter or digit");
 		return -1;
 	}
 	if (memchr(p->location, '\0', sizeof(p->location)) == NULL ||
 	    memchr(p->description, '\0', sizeof(p->description)) == NULL) {
 		(void)str_format(error, error_size, "location and description: at most %d bytes",
-				 PRINTERS_TEXT_MAX - 1);
+		                 PRINTERS_TEXT_MAX - 1);
 		return -1;
 	}
 	return printers_uri_validate(p->device_uri, error, error_size);
@@ -180,14 +179,14 @@ static void printers_from_row(const pp_db_result_t *res, size_t i, pp_printer_t 
 	p->updated_at = db_result_int(res, i, 8);
 }
 
-int printers_add(pp_core_t *core, const char *actor, const pp_printer_t *printer,
-		 int64_t *id_r, char *error, size_t error_size)
+int printers_add(pp_core_t *core, const char *actor, const pp_printer_t *printer, int64_t *id_r,
+                 char *error, size_t error_size)
 {
 	char alias[PRINTERS_NAME_MAX];
-	if (!str_copy(alias, sizeof(alias), printer->alias[0] != '\0' ? printer->alias
-								       : printer->name)) {
+	if (!str_copy(alias, sizeof(alias),
+	              printer->alias[0] != '\0' ? printer->alias : printer->name)) {
 		(void)str_format(error, error_size, "alias: longer than %d characters",
-				 PRINTERS_NAME_MAX - 1);
+		                 PRINTERS_NAME_MAX - 1);
 		return -1;
 	}
 	str_lower_ascii(alias);
@@ -201,47 +200,50 @@ int printers_add(pp_core_t *core, const char *actor, const pp_printer_t *printer
 	/* Names and aliases share one namespace, compared without case. */
 	pp_db_value_t check[] = {DB_TEXT(printer->name), DB_TEXT(alias)};
 	if (db_query(core->db,
-		     "SELECT name FROM printers WHERE lower(name) IN (lower($1), $2)"
-		     " OR alias IN (lower($1), $2) LIMIT 1",
-		     check, 2, &res, error, error_size) != DB_OK)
+	             "SELECT name FROM printers WHERE lower(name) IN (lower($1), $2)"
+	             " OR alias IN (lower($1), $2) LIMIT 1",
+	             check, 2, &res, error, error_size) != DB_OK)
 		goto fail;
 	if (db_result_rows(res) > 0) {
 		(void)str_format(error, error_size,
-				 "printer %s or alias %s is already used by printer %.127s; "
-				 "choose another",
-				 printer->name, alias, db_result_text(res, 0, 0));
+		                 "printer %s or alias %s is already used by printer %.127s; "
+		                 "choose another",
+		                 printer->name, alias, db_result_text(res, 0, 0));
 		db_result_free(&res);
 		db_tx_rollback(core->db);
 		return PRINTERS_DUPLICATE;
 	}
 	db_result_free(&res);
 	pp_db_value_t params[] = {
-		DB_TEXT(printer->name),	       DB_TEXT(alias),
-		DB_TEXT(printer->location),    DB_TEXT(printer->description),
-		DB_TEXT(printer->device_uri), DB_INT(printer->is_enabled ? 1 : 0),
-		DB_INT(now),
+	    DB_TEXT(printer->name),
+	    DB_TEXT(alias),
+	    DB_TEXT(printer->location),
+	    DB_TEXT(printer->description),
+	    DB_TEXT(printer->device_uri),
+	    DB_INT(printer->is_enabled ? 1 : 0),
+	    DB_INT(now),
 	};
 	int rc = db_exec(core->db,
-			 "INSERT INTO printers (name, alias, location, description, device_uri,"
-			 " is_enabled, created_at, updated_at)"
-			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-			 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
+	                 "INSERT INTO printers (name, alias, location, description, device_uri,"
+	                 " is_enabled, created_at, updated_at)"
+	                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+	                 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
 	if (rc == DB_DUPLICATE) {
 		db_tx_rollback(core->db);
 		(void)str_format(error, error_size,
-				 "printer %s or alias %s is already used; choose another",
-				 printer->name, alias);
+		                 "printer %s or alias %s is already used; choose another",
+		                 printer->name, alias);
 		return PRINTERS_DUPLICATE;
 	}
 	if (rc != DB_OK)
 		goto fail;
 	if (db_query(core->db, "SELECT id FROM printers WHERE name = $1", params, 1, &res, error,
-		     error_size) != DB_OK)
+	             error_size) != DB_OK)
 		goto fail;
 	int64_t id = db_result_rows(res) == 1 ? db_result_int(res, 0, 0) : 0;
 	db_result_free(&res);
 	if (audit_record(core, actor != NULL ? actor : "system", "printer.add", printer->name,
-			 printer->device_uri, error, error_size) < 0)
+	                 printer->device_uri, error, error_size) < 0)
 		goto fail;
 	if (db_tx_commit(core->db, error, error_size) != DB_OK)
 		return -1;
@@ -255,8 +257,8 @@ fail:
 	return -1;
 }
 
-static int printers_get_one(pp_core_t *core, const char *sql, const pp_db_value_t *params,
-			    size_t n, pp_printer_t *printer_r, char *error, size_t error_size)
+static int printers_get_one(pp_core_t *core, const char *sql, const pp_db_value_t *params, size_t n,
+                            pp_printer_t *printer_r, char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	if (db_query(core->db, sql, params, n, &res, error, error_size) != DB_OK)
@@ -273,15 +275,15 @@ static int printers_get_one(pp_core_t *core, const char *sql, const pp_db_value_
 }
 
 int printers_get(pp_core_t *core, int64_t id, pp_printer_t *printer_r, char *error,
-		 size_t error_size)
+                 size_t error_size)
 {
 	pp_db_value_t params[] = {DB_INT(id)};
 	return printers_get_one(core, "SELECT " PRINTERS_COLUMNS " FROM printers WHERE id = $1",
-				params, 1, printer_r, error, error_size);
+	                        params, 1, printer_r, error, error_size);
 }
 
 int printers_find(pp_core_t *core, const char *word, pp_printer_t *printer_r, char *error,
-		  size_t error_size)
+                  size_t error_size)
 {
 	char lower[PRINTERS_NAME_MAX];
 	if (!str_copy(lower, sizeof(lower), word)) {
@@ -292,21 +294,22 @@ int printers_find(pp_core_t *core, const char *word, pp_printer_t *printer_r, ch
 	pp_db_value_t params[] = {DB_TEXT(word), DB_TEXT(lower)};
 	/* An exact name wins over an alias. */
 	return printers_get_one(core,
-				"SELECT " PRINTERS_COLUMNS " FROM printers"
-				" WHERE name = $1 OR alias = $2"
-				" ORDER BY CASE WHEN name = $1 THEN 0 ELSE 1 END LIMIT 1",
-				params, 2, printer_r, error, error_size);
+	                        "SELECT " PRINTERS_COLUMNS " FROM printers"
+	                        " WHERE name = $1 OR alias = $2"
+	                        " ORDER BY CASE WHEN name = $1 THEN 0 ELSE 1 END LIMIT 1",
+	                        params, 2, printer_r, error, error_size);
 }
 
 int printers_list(pp_core_t *core, pp_printer_t **printers_r, size_t *count_r, char *error,
-		  size_t error_size)
+                  size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_INT(PRINTERS_LIST_MAX)};
 	*printers_r = NULL;
 	*count_r = 0;
-	if (db_query(core->db, "SELECT " PRINTERS_COLUMNS " FROM printers ORDER BY lower(name), id LIMIT $1",
-		     params, 1, &res, error, error_size) != DB_OK)
+	if (db_query(core->db,
+	             "SELECT " PRINTERS_COLUMNS " FROM printers ORDER BY lower(name), id LIMIT $1",
+	             params, 1, &res, error, error_size) != DB_OK)
 		return -1;
 	size_t rows = db_result_rows(res);
 	pp_printer_t *list = calloc(rows > 0 ? rows : 1, sizeof(*list));
@@ -333,9 +336,9 @@ void printers_list_free(pp_printer_t **printers)
 
 /* Runs one change of printer id and its audit row in a transaction. */
 static int printers_change(pp_core_t *core, const char *actor, int64_t id, const char *action,
-			   const char *sql, const pp_db_value_t *params, size_t n,
-			   const char *refuse_sql, const char *refuse_message, char *error,
-			   size_t error_size)
+                           const char *sql, const pp_db_value_t *params, size_t n,
+                           const char *refuse_sql, const char *refuse_message, char *error,
+                           size_t error_size)
 {
 	pp_printer_t printer;
 	int64_t changes = 0;
@@ -355,15 +358,15 @@ static int printers_change(pp_core_t *core, const char *actor, int64_t id, const
 		db_result_free(&res);
 		if (is_refused) {
 			(void)str_format(error, error_size, "printer %s: %s", printer.name,
-					 refuse_message);
+			                 refuse_message);
 			db_tx_rollback(core->db);
 			return -1;
 		}
 	}
 	if (db_exec(core->db, sql, params, n, &changes, error, error_size) != DB_OK)
 		goto fail;
-	if (audit_record(core, actor != NULL ? actor : "system", action, printer.name, NULL,
-			 error, error_size) < 0)
+	if (audit_record(core, actor != NULL ? actor : "system", action, printer.name, NULL, error,
+	                 error_size) < 0)
 		goto fail;
 	if (db_tx_commit(core->db, error, error_size) != DB_OK)
 		return -1;
@@ -375,22 +378,20 @@ fail:
 }
 
 int printers_set_enabled(pp_core_t *core, const char *actor, int64_t id, bool is_enabled,
-			 char *error, size_t error_size)
+                         char *error, size_t error_size)
 {
 	pp_db_value_t params[] = {DB_INT(is_enabled ? 1 : 0), DB_INT(core_now(core)), DB_INT(id)};
 	return printers_change(core, actor, id, is_enabled ? "printer.enable" : "printer.disable",
-			       "UPDATE printers SET is_enabled = $1, updated_at = $2 WHERE id = $3",
-			       params, 3, NULL, NULL, error, error_size);
+	                       "UPDATE printers SET is_enabled = $1, updated_at = $2 WHERE id = $3",
+	                       params, 3, NULL, NULL, error, error_size);
 }
 
-int printers_remove(pp_core_t *core, const char *actor, int64_t id, char *error,
-		    size_t error_size)
+int printers_remove(pp_core_t *core, const char *actor, int64_t id, char *error, size_t error_size)
 {
 	pp_db_value_t params[] = {DB_INT(id)};
-	return printers_change(core, actor, id, "printer.remove",
-			       "DELETE FROM printers WHERE id = $1", params, 1,
-			       "SELECT id FROM jobs WHERE printer_id = $1"
-			       " AND state IN ('releasing','printing') LIMIT 1",
-			       "jobs are being printed on it; wait for them or cancel them first",
-			       error, error_size);
+	return printers_change(
+	    core, actor, id, "printer.remove", "DELETE FROM printers WHERE id = $1", params, 1,
+	    "SELECT id FROM jobs WHERE printer_id = $1"
+	    " AND state IN ('releasing','printing') LIMIT 1",
+	    "jobs are being printed on it; wait for them or cancel them first", error, error_size);
 }

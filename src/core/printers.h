@@ -55,39 +55,38 @@ int printers_uri_validate(const char *uri, char *error, size_t error_size);
  * Validates every field. Returns 0 with *id_r set (may be NULL), PRINTERS_DUPLICATE when the
  * name or alias is taken by any printer's name or alias (case-insensitive), or -1.
  */
-int printers_add(pp_core_t *core, const char *actor, const pp_printer_t *printer,
-		 int64_t *id_r, char *error, size_t error_size);
+int printers_add(pp_core_t *core, const char *actor, const pp_printer_t *printer, int64_t *id_r,
+                 char *error, size_t error_size);
 
 /* Reads printer id. Returns 0, PRINTERS_NOT_FOUND or -1. */
 int printers_get(pp_core_t *core, int64_t id, pp_printer_t *printer_r, char *error,
-		 size_t error_size);
+                 size_t error_size);
 
 /*
  * Finds the printer whose name (exactly) or alias (case-insensitively) is word.
  * Returns 0, PRINTERS_NOT_FOUND or -1.
  */
 int printers_find(pp_core_t *core, const char *word, pp_printer_t *printer_r, char *error,
-		  size_t error_size);
+                  size_t error_size);
 
 /*
- * Lists every printer ordered by lower-cased name (at most PRINTERS_LIST_MAX). *printers_r is new (free
- * with printers_list_free()), *count_r rows. Returns 0 or -1.
+ * Lists every printer ordered by lower-cased name (at most PRINTERS_LIST_MAX). *printers_r is new
+ * (free with printers_list_free()), *count_r rows. Returns 0 or -1.
  */
 int printers_list(pp_core_t *core, pp_printer_t **printers_r, size_t *count_r, char *error,
-		  size_t error_size);
+                  size_t error_size);
 
 /* Frees a list from printers_list() and sets *printers to NULL. NULL is a no-op. */
 void printers_list_free(pp_printer_t **printers);
 
 /* Enables or disables printer id (audited). Returns 0, PRINTERS_NOT_FOUND or -1. */
 int printers_set_enabled(pp_core_t *core, const char *actor, int64_t id, bool is_enabled,
-			 char *error, size_t error_size);
+                         char *error, size_t error_size);
 
 /*
  * Removes printer id (audited). Refused while a job is releasing or printing on it; other
  * jobs keep their rows with no printer. Returns 0, PRINTERS_NOT_FOUND or -1.
  */
-int printers_remove(pp_core_t *core, const char *actor, int64_t id, char *error,
-		    size_t error_size);
+int printers_remove(pp_core_t *core, const char *actor, int64_t id, char *error, size_t error_size);
 
 #endif

@@ -15,23 +15,23 @@
 typedef struct {
 	int64_t now;
 	int64_t printed_cutoff; /* completed jobs finished at or before this lose their files */
-	int64_t purge_cutoff; /* finished jobs and records at or before this are deleted */
+	int64_t purge_cutoff;   /* finished jobs and records at or before this are deleted */
 	size_t batch;
 } retention_plan_t;
 
 static int retention_plan(pp_core_t *core, size_t batch, retention_plan_t *plan, char *error,
-			  size_t error_size)
+                          size_t error_size)
 {
 	char policy[32];
 	int64_t keep_hours, days;
 	if (settings_get_string(core, "jobs.printed_policy", policy, sizeof(policy), error,
-				error_size) < 0 ||
+	                        error_size) < 0 ||
 	    settings_get_int(core, "jobs.printed_keep_hours", &keep_hours, error, error_size) < 0 ||
 	    settings_get_int(core, "accounting.retention_days", &days, error, error_size) < 0)
 		return -1;
 	plan->now = core_now(core);
 	plan->printed_cutoff =
-		strcmp(policy, "keep") == 0 ? plan->now - keep_hours * 3600 : plan->now;
+	    strcmp(policy, "keep") == 0 ? plan->now - keep_hours * 3600 : plan->now;
 	plan->purge_cutoff = plan->now - days * 86400;
 	plan->batch = batch == 0 ? RETENTION_BATCH_DEFAULT : batch;
 	if (plan->batch > RETENTION_BATCH_MAX)
@@ -41,16 +41,16 @@ static int retention_plan(pp_core_t *core, size_t batch, retention_plan_t *plan,
 
 /* Step 1: waiting jobs past expires_at become expired through the state machine. */
 static int retention_expire(pp_core_t *core, const retention_plan_t *plan,
-			    pp_retention_stats_t *stats, char *error, size_t error_size)
+                            pp_retention_stats_t *stats, char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_INT(plan->now), DB_INT((int64_t)plan->batch)};
 	if (db_query(core->db,
-		     "SELECT id, state FROM jobs WHERE expires_at <= $1"
-		     " AND (state IN ('received','converting','held')"
-		     " OR (state = 'failed' AND finished_at IS NULL))"
-		     " ORDER BY expires_at, id LIMIT $2",
-		     params, 2, &res, error, error_size) != DB_OK)
+	             "SELECT id, state FROM jobs WHERE expires_at <= $1"
+	             " AND (state IN ('received','converting','held')"
+	             " OR (state = 'failed' AND finished_at IS NULL))"
+	             " ORDER BY expires_at, id LIMIT $2",
+	             params, 2, &res, error, error_size) != DB_OK)
 		return -1;
 	size_t rows = db_result_rows(res);
 	int rc = 0;
@@ -77,18 +77,18 @@ static int retention_expire(pp_core_t *core, const retention_plan_t *plan,
 
 /* Step 2: finished jobs that still hold documents lose them (policy for completed ones). */
 static int retention_files(pp_core_t *core, const retention_plan_t *plan,
-			   pp_retention_stats_t *stats, char *error, size_t error_size)
+                           pp_retention_stats_t *stats, char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_INT(plan->printed_cutoff), DB_INT((int64_t)plan->batch)};
 	if (db_query(core->db,
-		     "SELECT j.id FROM jobs j WHERE EXISTS"
-		     " (SELECT 1 FROM documents d WHERE d.job_id = j.id)"
-		     " AND (j.state IN ('rejected','canceled','expired')"
-		     " OR (j.state = 'failed' AND j.finished_at IS NOT NULL)"
-		     " OR (j.state = 'completed' AND j.finished_at <= $1))"
-		     " ORDER BY j.id LIMIT $2",
-		     params, 2, &res, error, error_size) != DB_OK)
+	             "SELECT j.id FROM jobs j WHERE EXISTS"
+	             " (SELECT 1 FROM documents d WHERE d.job_id = j.id)"
+	             " AND (j.state IN ('rejected','canceled','expired')"
+	             " OR (j.state = 'failed' AND j.finished_at IS NOT NULL)"
+	             " OR (j.state = 'completed' AND j.finished_at <= $1))"
+	             " ORDER BY j.id LIMIT $2",
+	             params, 2, &res, error, error_size) != DB_OK)
 		return -1;
 	size_t rows = db_result_rows(res);
 	int rc = 0;
@@ -110,15 +110,15 @@ static int retention_files(pp_core_t *core, const retention_plan_t *plan,
 
 /* Step 3: rows of jobs finished before the accounting retention go, with any files left. */
 static int retention_purge(pp_core_t *core, const retention_plan_t *plan,
-			   pp_retention_stats_t *stats, char *error, size_t error_size)
+                           pp_retention_stats_t *stats, char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_INT(plan->purge_cutoff), DB_INT((int64_t)plan->batch)};
 	if (db_query(core->db,
-		     "SELECT id FROM jobs WHERE finished_at <= $1"
-		     " AND (state IN ('completed','rejected','canceled','expired','failed'))"
-		     " ORDER BY finished_at, id LIMIT $2",
-		     params, 2, &res, error, error_size) != DB_OK)
+	             "SELECT id FROM jobs WHERE finished_at <= $1"
+	             " AND (state IN ('completed','rejected','canceled','expired','failed'))"
+	             " ORDER BY finished_at, id LIMIT $2",
+	             params, 2, &res, error, error_size) != DB_OK)
 		return -1;
 	size_t rows = db_result_rows(res);
 	int rc = 0;
@@ -139,14 +139,14 @@ static int retention_purge(pp_core_t *core, const retention_plan_t *plan,
 
 /* Step 4: accounting records past their retention. */
 static int retention_accounting(pp_core_t *core, const retention_plan_t *plan,
-				pp_retention_stats_t *stats, char *error, size_t error_size)
+                                pp_retention_stats_t *stats, char *error, size_t error_size)
 {
 	int64_t changes = 0;
 	pp_db_value_t params[] = {DB_INT(plan->purge_cutoff), DB_INT((int64_t)plan->batch)};
 	if (db_exec(core->db,
-		    "DELETE FROM accounting WHERE id IN (SELECT id FROM accounting"
-		    " WHERE finished_at <= $1 ORDER BY finished_at, id LIMIT $2)",
-		    params, 2, &changes, error, error_size) != DB_OK)
+	            "DELETE FROM accounting WHERE id IN (SELECT id FROM accounting"
+	            " WHERE finished_at <= $1 ORDER BY finished_at, id LIMIT $2)",
+	            params, 2, &changes, error, error_size) != DB_OK)
 		return -1;
 	stats->accounting_purged = (size_t)changes;
 	if ((size_t)changes == plan->batch)
@@ -155,7 +155,7 @@ static int retention_accounting(pp_core_t *core, const retention_plan_t *plan,
 }
 
 int retention_sweep(pp_core_t *core, size_t batch, pp_retention_stats_t *stats_r, char *error,
-		    size_t error_size)
+                    size_t error_size)
 {
 	retention_plan_t plan;
 	memset(stats_r, 0, sizeof(*stats_r));
@@ -170,12 +170,12 @@ int retention_sweep(pp_core_t *core, size_t batch, pp_retention_stats_t *stats_r
 	if (rc == 0)
 		rc = retention_accounting(core, &plan, stats_r, error, error_size);
 	if (stats_r->jobs_expired + stats_r->jobs_emptied + stats_r->jobs_purged +
-		    stats_r->accounting_purged >
+	        stats_r->accounting_purged >
 	    0)
 		log_info("retention.swept expired=%zu emptied=%zu files=%zu purged=%zu "
-			 "accounting=%zu more=%s",
-			 stats_r->jobs_expired, stats_r->jobs_emptied, stats_r->files_deleted,
-			 stats_r->jobs_purged, stats_r->accounting_purged,
-			 stats_r->is_more ? "yes" : "no");
+		         "accounting=%zu more=%s",
+		         stats_r->jobs_expired, stats_r->jobs_emptied, stats_r->files_deleted,
+		         stats_r->jobs_purged, stats_r->accounting_purged,
+		         stats_r->is_more ? "yes" : "no");
 	return rc;
 }

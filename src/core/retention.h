@@ -25,7 +25,7 @@
 
 typedef struct {
 	size_t jobs_expired;
-	size_t jobs_emptied; /* finished jobs whose documents were removed */
+	size_t jobs_emptied;  /* finished jobs whose documents were removed */
 	size_t files_deleted; /* document rows (and spool files) removed */
 	size_t jobs_purged;
 	size_t accounting_purged;
@@ -38,6 +38,6 @@ typedef struct {
  * meanwhile is skipped. Returns 0, or -1 on a database error (the steps done so far stay).
  */
 int retention_sweep(pp_core_t *core, size_t batch, pp_retention_stats_t *stats_r, char *error,
-		    size_t error_size);
+                    size_t error_size);
 
 #endif

@@ -60,14 +60,12 @@ static int sink_write(void *ctx, const char *data, size_t len)
 }
 
 static char *test_export(pp_core_t *core, pp_accounting_format_t format, int64_t since,
-			 int64_t until, bool is_pseudonymised)
+                         int64_t until, bool is_pseudonymised)
 {
 	sink_t sink = {0};
 	char error[512];
-	pp_accounting_export_t req = {.format = format,
-				      .since = since,
-				      .until = until,
-				      .is_pseudonymised = is_pseudonymised};
+	pp_accounting_export_t req = {
+	    .format = format, .since = since, .until = until, .is_pseudonymised = is_pseudonymised};
 	if (accounting_export(core, &req, sink_write, &sink, error, sizeof(error)) != 0)
 		fail_msg("export: %s", error);
 	assert_non_null(sink.data);
@@ -83,75 +81,76 @@ static void test_dataset(pp_core_t *core)
 		const char *sides, *media;
 		int64_t up, size, submitted, finished;
 	} rows[] = {
-		{"a1", "ann@example.com", "Finance", "lab", "ipp", "Budget, \"final\".pdf",
-		 "completed", 10, 2, 6, 2, "two-sided-long-edge", "iso_a4_210x297mm", 1, 2048,
-		 1700000000, 1700000060},
-		{"a2", "bob@example.com", "-Sales", "hall", "mail", "=HYPERLINK(\"http://x\")",
-		 "failed", 1, 0, 1, 1, "one-sided", "na_letter_8.5x11in", 1, 10, 1700000100,
-		 1700000200},
-		{"a3", "ann@example.com", "Finance", "lab", "portal", "@SUM(A1)", "canceled", 0, 0,
-		 0, 1, "one-sided", "iso_a4_210x297mm", 1, 5, 1700003600, 1700007200},
-		{"a4", "carol@example.com", "", "", "api", "+note\nline two", "completed", 3, 0, 2,
-		 1, "one-sided", "iso_a4_210x297mm", 2, 7, 1700080000, 1700090000},
+	    {"a1", "ann@example.com", "Finance", "lab", "ipp", "Budget, \"final\".pdf", "completed",
+	     10, 2, 6, 2, "two-sided-long-edge", "iso_a4_210x297mm", 1, 2048, 1700000000,
+	     1700000060},
+	    {"a2", "bob@example.com", "-Sales", "hall", "mail", "=HYPERLINK(\"http://x\")",
+	     "failed", 1, 0, 1, 1, "one-sided", "na_letter_8.5x11in", 1, 10, 1700000100,
+	     1700000200},
+	    {"a3", "ann@example.com", "Finance", "lab", "portal", "@SUM(A1)", "canceled", 0, 0, 0,
+	     1, "one-sided", "iso_a4_210x297mm", 1, 5, 1700003600, 1700007200},
+	    {"a4", "carol@example.com", "", "", "api", "+note\nline two", "completed", 3, 0, 2, 1,
+	     "one-sided", "iso_a4_210x297mm", 2, 7, 1700080000, 1700090000},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		pp_db_value_t p[] = {
-			DB_TEXT(rows[i].uuid),	 DB_TEXT(rows[i].email),   DB_TEXT(rows[i].dept),
-			DB_TEXT(rows[i].printer), DB_TEXT(rows[i].source), DB_TEXT(rows[i].title),
-			DB_TEXT(rows[i].state),	 DB_INT(rows[i].mono),	   DB_INT(rows[i].color),
-			DB_INT(rows[i].sheets),	 DB_INT(rows[i].copies),   DB_TEXT(rows[i].sides),
-			DB_TEXT(rows[i].media),	 DB_INT(rows[i].up),	   DB_INT(rows[i].size),
-			DB_INT(rows[i].submitted), DB_INT(rows[i].finished),
+		    DB_TEXT(rows[i].uuid),     DB_TEXT(rows[i].email),   DB_TEXT(rows[i].dept),
+		    DB_TEXT(rows[i].printer),  DB_TEXT(rows[i].source),  DB_TEXT(rows[i].title),
+		    DB_TEXT(rows[i].state),    DB_INT(rows[i].mono),     DB_INT(rows[i].color),
+		    DB_INT(rows[i].sheets),    DB_INT(rows[i].copies),   DB_TEXT(rows[i].sides),
+		    DB_TEXT(rows[i].media),    DB_INT(rows[i].up),       DB_INT(rows[i].size),
+		    DB_INT(rows[i].submitted), DB_INT(rows[i].finished),
 		};
-		test_sql(core,
-			 "INSERT INTO accounting (job_uuid, user_email, department, printer_name,"
-			 " source, title, final_state, pages_mono, pages_color, sheets, copies,"
-			 " sides, media, number_up, size_bytes, submitted_at, finished_at)"
-			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-			 " $16, $17)",
-			 p, sizeof(p) / sizeof(p[0]));
+		test_sql(
+		    core,
+		    "INSERT INTO accounting (job_uuid, user_email, department, printer_name,"
+		    " source, title, final_state, pages_mono, pages_color, sheets, copies,"
+		    " sides, media, number_up, size_bytes, submitted_at, finished_at)"
+		    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+		    " $16, $17)",
+		    p, sizeof(p) / sizeof(p[0]));
 	}
 }
 
 static const char golden_csv[] =
-	"job_uuid,user,department,printer,source,title,final_state,pages_mono,pages_color,"
-	"sheets,copies,sides,media,number_up,size_bytes,submitted_at,finished_at\r\n"
-	"a1,ann@example.com,Finance,lab,ipp,\"Budget, \"\"final\"\".pdf\",completed,10,2,6,2,"
-	"two-sided-long-edge,iso_a4_210x297mm,1,2048,2023-11-14T22:13:20Z,2023-11-14T22:14:20Z\r\n"
-	"a2,bob@example.com,'-Sales,hall,mail,\"'=HYPERLINK(\"\"http://x\"\")\",failed,1,0,1,1,"
-	"one-sided,na_letter_8.5x11in,1,10,2023-11-14T22:15:00Z,2023-11-14T22:16:40Z\r\n"
-	"a3,ann@example.com,Finance,lab,portal,'@SUM(A1),canceled,0,0,0,1,one-sided,"
-	"iso_a4_210x297mm,1,5,2023-11-14T23:13:20Z,2023-11-15T00:13:20Z\r\n"
-	"a4,carol@example.com,,,api,\"'+note\nline two\",completed,3,0,2,1,one-sided,"
-	"iso_a4_210x297mm,2,7,2023-11-15T20:26:40Z,2023-11-15T23:13:20Z\r\n";
+    "job_uuid,user,department,printer,source,title,final_state,pages_mono,pages_color,"
+    "sheets,copies,sides,media,number_up,size_bytes,submitted_at,finished_at\r\n"
+    "a1,ann@example.com,Finance,lab,ipp,\"Budget, \"\"final\"\".pdf\",completed,10,2,6,2,"
+    "two-sided-long-edge,iso_a4_210x297mm,1,2048,2023-11-14T22:13:20Z,2023-11-14T22:14:20Z\r\n"
+    "a2,bob@example.com,'-Sales,hall,mail,\"'=HYPERLINK(\"\"http://x\"\")\",failed,1,0,1,1,"
+    "one-sided,na_letter_8.5x11in,1,10,2023-11-14T22:15:00Z,2023-11-14T22:16:40Z\r\n"
+    "a3,ann@example.com,Finance,lab,portal,'@SUM(A1),canceled,0,0,0,1,one-sided,"
+    "iso_a4_210x297mm,1,5,2023-11-14T23:13:20Z,2023-11-15T00:13:20Z\r\n"
+    "a4,carol@example.com,,,api,\"'+note\nline two\",completed,3,0,2,1,one-sided,"
+    "iso_a4_210x297mm,2,7,2023-11-15T20:26:40Z,2023-11-15T23:13:20Z\r\n";
 
 static const char golden_json[] =
-	"[\n"
-	"{\"job_uuid\":\"a1\",\"user\":\"ann@example.com\",\"department\":\"Finance\","
-	"\"printer\":\"lab\",\"source\":\"ipp\",\"title\":\"Budget, \\\"final\\\".pdf\","
-	"\"final_state\":\"completed\",\"pages_mono\":10,\"pages_color\":2,\"sheets\":6,"
-	"\"copies\":2,\"sides\":\"two-sided-long-edge\",\"media\":\"iso_a4_210x297mm\","
-	"\"number_up\":1,\"size_bytes\":2048,\"submitted_at\":\"2023-11-14T22:13:20Z\","
-	"\"finished_at\":\"2023-11-14T22:14:20Z\"},\n"
-	"{\"job_uuid\":\"a2\",\"user\":\"bob@example.com\",\"department\":\"-Sales\","
-	"\"printer\":\"hall\",\"source\":\"mail\",\"title\":\"=HYPERLINK(\\\"http://x\\\")\","
-	"\"final_state\":\"failed\",\"pages_mono\":1,\"pages_color\":0,\"sheets\":1,"
-	"\"copies\":1,\"sides\":\"one-sided\",\"media\":\"na_letter_8.5x11in\","
-	"\"number_up\":1,\"size_bytes\":10,\"submitted_at\":\"2023-11-14T22:15:00Z\","
-	"\"finished_at\":\"2023-11-14T22:16:40Z\"},\n"
-	"{\"job_uuid\":\"a3\",\"user\":\"ann@example.com\",\"department\":\"Finance\","
-	"\"printer\":\"lab\",\"source\":\"portal\",\"title\":\"@SUM(A1)\","
-	"\"final_state\":\"canceled\",\"pages_mono\":0,\"pages_color\":0,\"sheets\":0,"
-	"\"copies\":1,\"sides\":\"one-sided\",\"media\":\"iso_a4_210x297mm\","
-	"\"number_up\":1,\"size_bytes\":5,\"submitted_at\":\"2023-11-14T23:13:20Z\","
-	"\"finished_at\":\"2023-11-15T00:13:20Z\"},\n"
-	"{\"job_uuid\":\"a4\",\"user\":\"carol@example.com\",\"department\":\"\","
-	"\"printer\":\"\",\"source\":\"api\",\"title\":\"+note\\nline two\","
-	"\"final_state\":\"completed\",\"pages_mono\":3,\"pages_color\":0,\"sheets\":2,"
-	"\"copies\":1,\"sides\":\"one-sided\",\"media\":\"iso_a4_210x297mm\","
-	"\"number_up\":2,\"size_bytes\":7,\"submitted_at\":\"2023-11-15T20:26:40Z\","
-	"\"finished_at\":\"2023-11-15T23:13:20Z\"}\n"
-	"]\n";
+    "[\n"
+    "{\"job_uuid\":\"a1\",\"user\":\"ann@example.com\",\"department\":\"Finance\","
+    "\"printer\":\"lab\",\"source\":\"ipp\",\"title\":\"Budget, \\\"final\\\".pdf\","
+    "\"final_state\":\"completed\",\"pages_mono\":10,\"pages_color\":2,\"sheets\":6,"
+    "\"copies\":2,\"sides\":\"two-sided-long-edge\",\"media\":\"iso_a4_210x297mm\","
+    "\"number_up\":1,\"size_bytes\":2048,\"submitted_at\":\"2023-11-14T22:13:20Z\","
+    "\"finished_at\":\"2023-11-14T22:14:20Z\"},\n"
+    "{\"job_uuid\":\"a2\",\"user\":\"bob@example.com\",\"department\":\"-Sales\","
+    "\"printer\":\"hall\",\"source\":\"mail\",\"title\":\"=HYPERLINK(\\\"http://x\\\")\","
+    "\"final_state\":\"failed\",\"pages_mono\":1,\"pages_color\":0,\"sheets\":1,"
+    "\"copies\":1,\"sides\":\"one-sided\",\"media\":\"na_letter_8.5x11in\","
+    "\"number_up\":1,\"size_bytes\":10,\"submitted_at\":\"2023-11-14T22:15:00Z\","
+    "\"finished_at\":\"2023-11-14T22:16:40Z\"},\n"
+    "{\"job_uuid\":\"a3\",\"user\":\"ann@example.com\",\"department\":\"Finance\","
+    "\"printer\":\"lab\",\"source\":\"portal\",\"title\":\"@SUM(A1)\","
+    "\"final_state\":\"canceled\",\"pages_mono\":0,\"pages_color\":0,\"sheets\":0,"
+    "\"copies\":1,\"sides\":\"one-sided\",\"media\":\"iso_a4_210x297mm\","
+    "\"number_up\":1,\"size_bytes\":5,\"submitted_at\":\"2023-11-14T23:13:20Z\","
+    "\"finished_at\":\"2023-11-15T00:13:20Z\"},\n"
+    "{\"job_uuid\":\"a4\",\"user\":\"carol@example.com\",\"department\":\"\","
+    "\"printer\":\"\",\"source\":\"api\",\"title\":\"+note\\nline two\","
+    "\"final_state\":\"completed\",\"pages_mono\":3,\"pages_color\":0,\"sheets\":2,"
+    "\"copies\":1,\"sides\":\"one-sided\",\"media\":\"iso_a4_210x297mm\","
+    "\"number_up\":2,\"size_bytes\":7,\"submitted_at\":\"2023-11-15T20:26:40Z\","
+    "\"finished_at\":\"2023-11-15T23:13:20Z\"}\n"
+    "]\n";
 
 static void test_accounting_export_golden(void **state)
 {
@@ -180,7 +179,7 @@ static void test_accounting_export_golden(void **state)
 	assert_true(str_has_prefix(csv, "job_uuid,user,"));
 	assert_non_null(strstr(csv, "finished_at\r\n"));
 	assert_int_equal(strlen(csv), strlen(strstr(csv, "finished_at\r\n")) +
-					      (size_t)(strstr(csv, "finished_at\r\n") - csv));
+	                                  (size_t)(strstr(csv, "finished_at\r\n") - csv));
 	free(csv);
 	core_deinit(&core);
 }
@@ -251,10 +250,10 @@ static void test_accounting_export_batches(void **state)
 		/* Groups of equal finish times test the (finished_at, id) paging. */
 		pp_db_value_t p[] = {DB_TEXT(uuid), DB_INT(T0 + i / 7)};
 		test_sql(&core,
-			 "INSERT INTO accounting (job_uuid, user_email, source, final_state,"
-			 " submitted_at, finished_at) VALUES ($1, 'x@example.com', 'ipp',"
-			 " 'completed', $2, $2)",
-			 p, 2);
+		         "INSERT INTO accounting (job_uuid, user_email, source, final_state,"
+		         " submitted_at, finished_at) VALUES ($1, 'x@example.com', 'ipp',"
+		         " 'completed', $2, $2)",
+		         p, 2);
 	}
 	assert_int_equal(db_tx_commit(core.db, error, sizeof(error)), DB_OK);
 	char *csv = test_export(&core, PP_ACCOUNTING_CSV, 0, 0, false);
@@ -274,7 +273,7 @@ static void test_accounting_export_batches(void **state)
 	sink_t sink = {.fail_at = 3};
 	pp_accounting_export_t req = {.format = PP_ACCOUNTING_JSON};
 	assert_int_equal(accounting_export(&core, &req, sink_write, &sink, error, sizeof(error)),
-			 -1);
+	                 -1);
 	assert_int_equal(sink.calls, 3);
 	free(sink.data);
 
@@ -290,27 +289,26 @@ static void test_accounting_export_batches(void **state)
 static int64_t test_user(pp_core_t *core)
 {
 	test_sql(core,
-		 "INSERT INTO users (email, department, state, created_at, updated_at)"
-		 " VALUES ('dan@example.com', 'Legal', 'enabled', 1, 1)",
-		 NULL, 0);
+	         "INSERT INTO users (email, department, state, created_at, updated_at)"
+	         " VALUES ('dan@example.com', 'Legal', 'enabled', 1, 1)",
+	         NULL, 0);
 	test_sql(core,
-		 "INSERT INTO printers (name, alias, device_uri, created_at, updated_at)"
-		 " VALUES ('lab', 'lab', 'ipp://lab/ipp/print', 1, 1)",
-		 NULL, 0);
+	         "INSERT INTO printers (name, alias, device_uri, created_at, updated_at)"
+	         " VALUES ('lab', 'lab', 'ipp://lab/ipp/print', 1, 1)",
+	         NULL, 0);
 	pp_db_result_t *res = NULL;
 	char error[DB_ERROR_MAX];
-	assert_int_equal(db_query(core->db, "SELECT id FROM users", NULL, 0, &res, error,
-				  sizeof(error)),
-			 DB_OK);
+	assert_int_equal(
+	    db_query(core->db, "SELECT id FROM users", NULL, 0, &res, error, sizeof(error)), DB_OK);
 	int64_t id = db_result_int(res, 0, 0);
 	db_result_free(&res);
 	return id;
 }
 
 /* A job printed through the state machine, with options; returns its uuid in uuid_r. */
-static void test_print_job(pp_core_t *core, int64_t user, const char *options_json,
-			   int64_t pages, int64_t color, pp_job_state_t end, bool is_retryable,
-			   char uuid_r[JOB_UUID_MAX])
+static void test_print_job(pp_core_t *core, int64_t user, const char *options_json, int64_t pages,
+                           int64_t color, pp_job_state_t end, bool is_retryable,
+                           char uuid_r[JOB_UUID_MAX])
 {
 	char error[512];
 	pp_print_options_t opts;
@@ -320,14 +318,13 @@ static void test_print_job(pp_core_t *core, int64_t user, const char *options_js
 	assert_int_equal(job_create(core, &new_job, &job, error, sizeof(error)), 0);
 	pp_db_value_t p[] = {DB_INT(job.id)};
 	test_sql(core,
-		 "UPDATE jobs SET state = 'printing', printer_id = (SELECT id FROM printers)"
-		 " WHERE id = $1",
-		 p, 1);
+	         "UPDATE jobs SET state = 'printing', printer_id = (SELECT id FROM printers)"
+	         " WHERE id = $1",
+	         p, 1);
 	pp_job_transition_t how = {
-		.has_pages = true, .pages = pages, .color_pages = color, .is_retryable = is_retryable};
-	assert_int_equal(job_transition(core, job.id, PP_JOB_PRINTING, end, &how, error,
-					sizeof(error)),
-			 JOB_OK);
+	    .has_pages = true, .pages = pages, .color_pages = color, .is_retryable = is_retryable};
+	assert_int_equal(
+	    job_transition(core, job.id, PP_JOB_PRINTING, end, &how, error, sizeof(error)), JOB_OK);
 	memcpy(uuid_r, job.uuid, JOB_UUID_MAX);
 }
 
@@ -343,9 +340,9 @@ static void test_accounting_record_from_jobs(void **state)
 
 	/* 10 pages, 3 in colour, 2 copies, duplex, 2-up: 5 sides -> 3 sheets per copy. */
 	test_print_job(&core, user,
-		       "{\"copies\":2,\"sides\":\"two-sided-long-edge\",\"number_up\":2,"
-		       "\"media\":\"na_letter_8.5x11in\"}",
-		       10, 3, PP_JOB_COMPLETED, false, uuid);
+	               "{\"copies\":2,\"sides\":\"two-sided-long-edge\",\"number_up\":2,"
+	               "\"media\":\"na_letter_8.5x11in\"}",
+	               10, 3, PP_JOB_COMPLETED, false, uuid);
 	assert_int_equal(accounting_get(&core, uuid, &r, error, sizeof(error)), 0);
 	assert_string_equal(r.user_email, "dan@example.com");
 	assert_string_equal(r.department, "Legal");
@@ -361,7 +358,7 @@ static void test_accounting_record_from_jobs(void **state)
 
 	/* Monochrome prints no colour pages, whatever the document holds. */
 	test_print_job(&core, user, "{\"color_mode\":\"monochrome\"}", 5, 5, PP_JOB_COMPLETED,
-		       false, uuid);
+	               false, uuid);
 	assert_int_equal(accounting_get(&core, uuid, &r, error, sizeof(error)), 0);
 	assert_int_equal(r.pages_mono, 5);
 	assert_int_equal(r.pages_color, 0);
@@ -386,10 +383,10 @@ static void test_accounting_record_from_jobs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TEST_DB_CASE(test_accounting_export_golden),
-		TEST_DB_CASE(test_accounting_pseudonyms),
-		TEST_DB_CASE(test_accounting_export_batches),
-		TEST_DB_CASE(test_accounting_record_from_jobs),
+	    TEST_DB_CASE(test_accounting_export_golden),
+	    TEST_DB_CASE(test_accounting_pseudonyms),
+	    TEST_DB_CASE(test_accounting_export_batches),
+	    TEST_DB_CASE(test_accounting_record_from_jobs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,8 +51,8 @@ static int server_open(test_db_t *t, server_t *s, char *error, size_t error_size
 		return -1;
 	if (db_open(t->url, &s->db, error, error_size) != DB_OK)
 		return -1;
-	if (spool_open(s->spool_dir, test_spool_key, true, TEST_MAX_BYTES, &s->spool, error, error_size) <
-	    0)
+	if (spool_open(s->spool_dir, test_spool_key, true, TEST_MAX_BYTES, &s->spool, error,
+	               error_size) < 0)
 		return -1;
 	if (core_init(&s->core, s->db, s->spool, master) < 0)
 		return -1;
@@ -100,25 +100,25 @@ static int64_t test_user(pp_core_t *core)
 	char error[DB_ERROR_MAX];
 	pp_db_result_t *res = NULL;
 	if (db_exec(core->db,
-		    "INSERT INTO users (email, state, created_at, updated_at)"
-		    " VALUES ('ann@example.com', 'enabled', 1, 1)",
-		    NULL, 0, NULL, error, sizeof(error)) != DB_OK ||
+	            "INSERT INTO users (email, state, created_at, updated_at)"
+	            " VALUES ('ann@example.com', 'enabled', 1, 1)",
+	            NULL, 0, NULL, error, sizeof(error)) != DB_OK ||
 	    db_query(core->db, "SELECT id FROM users WHERE email = 'ann@example.com'", NULL, 0,
-		     &res, error, sizeof(error)) != DB_OK)
+	             &res, error, sizeof(error)) != DB_OK)
 		return -1;
 	int64_t id = db_result_rows(res) == 1 ? db_result_int(res, 0, 0) : -1;
 	db_result_free(&res);
 	return id;
 }
 
-static int store(server_t *s, int64_t user, const char *text, pp_intake_result_t *r,
-		 char *error, size_t error_size)
+static int store(server_t *s, int64_t user, const char *text, pp_intake_result_t *r, char *error,
+                 size_t error_size)
 {
 	memdoc_t m = {.data = text, .len = strlen(text), .chunk = 7};
 	pp_intake_t doc = {.user_id = user,
-			   .source = "portal",
-			   .name = "letter.txt",
-			   .content_type = "text/plain"};
+	                   .source = "portal",
+	                   .name = "letter.txt",
+	                   .content_type = "text/plain"};
 	return intake_store_document(&s->core, &doc, memdoc_read, &m, r, error, error_size);
 }
 
@@ -131,7 +131,8 @@ static ssize_t read_file(server_t *s, const char *file_id, char *buf, size_t siz
 		return -1;
 	size_t len = 0;
 	for (;;) {
-		ssize_t n = spool_reader_read(reader, buf + len, size - 1 - len, error, sizeof(error));
+		ssize_t n =
+		    spool_reader_read(reader, buf + len, size - 1 - len, error, sizeof(error));
 		if (n < 0) {
 			spool_reader_close(&reader);
 			return -1;
@@ -189,26 +190,27 @@ static int64_t count_rows(pp_core_t *core, const char *sql)
 }
 
 /*
- * The crash-safety invariant: every document row names a complete, readable file; every job
- * has its original; every file in the spool (temp files included) is named by a row.
+ * The crash-safety invariant: every document row names a complete, readable file; every
+ * unfinished job has its original; every file in the spool (temp files included) is named by a row.
  */
 static void assert_consistent(server_t *s, const char *label)
 {
 	char error[DB_ERROR_MAX];
 	pp_db_result_t *res = NULL;
-	assert_int_equal(db_query(s->db, "SELECT file_id FROM documents", NULL, 0, &res, error,
-				  sizeof(error)),
-			 DB_OK);
+	assert_int_equal(
+	    db_query(s->db, "SELECT file_id FROM documents", NULL, 0, &res, error, sizeof(error)),
+	    DB_OK);
 	size_t rows = db_result_rows(res);
 	for (size_t i = 0; i < rows; i++) {
 		char buf[4096];
 		if (read_file(s, db_result_text(res, i, 0), buf, sizeof(buf)) < 0)
 			fail_msg("%s: row names file %s, which is missing or unreadable", label,
-				 db_result_text(res, i, 0));
+			         db_result_text(res, i, 0));
 	}
-	if (count_rows(&s->core, "SELECT COUNT(*) FROM jobs j WHERE NOT EXISTS"
-				 " (SELECT 1 FROM documents d WHERE d.job_id = j.id)") != 0)
-		fail_msg("%s: a job has no document", label);
+	if (count_rows(&s->core,
+	               "SELECT COUNT(*) FROM jobs j WHERE j.finished_at IS NULL AND NOT EXISTS"
+	               " (SELECT 1 FROM documents d WHERE d.job_id = j.id)") != 0)
+		fail_msg("%s: an unfinished job has no document", label);
 
 	file_list_t *files = calloc(1, sizeof(*files));
 	assert_non_null(files);
@@ -280,8 +282,8 @@ static void test_intake_store_and_delete(void **state)
 	assert_int_equal(store(&s, user, "x", &r, error, sizeof(error)), 0);
 	pp_db_value_t p[] = {DB_INT(r.job_id)};
 	assert_int_equal(db_exec(s.db, "UPDATE jobs SET state = 'printing' WHERE id = $1", p, 1,
-				 NULL, error, sizeof(error)),
-			 DB_OK);
+	                         NULL, error, sizeof(error)),
+	                 DB_OK);
 	assert_int_equal(job_delete(&s.core, r.job_id, error, sizeof(error)), JOB_STATE_FORBIDDEN);
 	assert_int_equal(read_file(&s, r.file_id, buf, sizeof(buf)), 1);
 	server_close(&s);
@@ -306,15 +308,14 @@ static void test_intake_refusals(void **state)
 	big[TEST_MAX_BYTES + 1] = '\0';
 	memdoc_t m = {.data = big, .len = TEST_MAX_BYTES + 1};
 	pp_intake_t doc = {.user_id = user, .source = "mail", .name = "big.pdf"};
-	assert_int_equal(intake_store_document(&s.core, &doc, memdoc_read, &m, &r, error,
-					       sizeof(error)),
-			 -1);
+	assert_int_equal(
+	    intake_store_document(&s.core, &doc, memdoc_read, &m, &r, error, sizeof(error)), -1);
 	free(big);
 
 	memdoc_t broken = {.data = "0123456789", .len = 10, .chunk = 2, .is_failing = true};
-	assert_int_equal(intake_store_document(&s.core, &doc, memdoc_read, &broken, &r, error,
-					       sizeof(error)),
-			 -1);
+	assert_int_equal(
+	    intake_store_document(&s.core, &doc, memdoc_read, &broken, &r, error, sizeof(error)),
+	    -1);
 	assert_non_null(strstr(error, "went away"));
 
 	/* The database refuses (no such user): the published file is removed again. */
@@ -325,9 +326,9 @@ static void test_intake_refusals(void **state)
 	bad.number_up = 3;
 	doc.options = &bad;
 	memdoc_t small = {.data = "abc", .len = 3};
-	assert_int_equal(intake_store_document(&s.core, &doc, memdoc_read, &small, &r, error,
-					       sizeof(error)),
-			 -1);
+	assert_int_equal(
+	    intake_store_document(&s.core, &doc, memdoc_read, &small, &r, error, sizeof(error)),
+	    -1);
 	assert_true(str_has_prefix(error, "number_up"));
 
 	assert_int_equal(count_rows(&s.core, "SELECT COUNT(*) FROM jobs"), 0);
@@ -350,12 +351,12 @@ static void test_intake_spooled_and_recover(void **state)
 	assert_int_equal(spool_writer_open(s.spool, &w, error, sizeof(error)), 0);
 	assert_int_equal(spool_writer_write(w, "%PDF-1.7", 8, error, sizeof(error)), 0);
 	assert_int_equal(spool_writer_finish(&w, file_id, &size, error, sizeof(error)), 0);
-	pp_intake_t doc = {.user_id = user, .source = "ipp", .title = "Report",
-			   .content_type = "application/pdf"};
+	pp_intake_t doc = {
+	    .user_id = user, .source = "ipp", .title = "Report", .content_type = "application/pdf"};
 	pp_intake_result_t r;
-	assert_int_equal(intake_store_spooled(&s.core, &doc, file_id, (int64_t)size, &r, error,
-					      sizeof(error)),
-			 0);
+	assert_int_equal(
+	    intake_store_spooled(&s.core, &doc, file_id, (int64_t)size, &r, error, sizeof(error)),
+	    0);
 	assert_string_equal(r.file_id, file_id);
 
 	/* An orphan (published, never committed) and an abandoned temp file. */
@@ -382,7 +383,7 @@ static void test_intake_spooled_and_recover(void **state)
 	assert_int_equal(spool_writer_finish(&w, orphan, &size, error, sizeof(error)), 0);
 	doc.user_id = user + 1000;
 	assert_int_equal(intake_store_spooled(&s.core, &doc, orphan, 2, &r, error, sizeof(error)),
-			 -1);
+	                 -1);
 	assert_int_equal(read_file(&s, orphan, buf, sizeof(buf)), -1);
 	assert_consistent(&s, "after failed rows");
 	server_close(&s);
@@ -391,30 +392,29 @@ static void test_intake_spooled_and_recover(void **state)
 /*
  * Every crash point the submission and deletion paths pass: ours, and the spool's (from
  * src/spool/ sources; a name missing here is caught by the test below, which requires each child to
- * die at its point).
+ * die at its point). job_drop is retention's way of removing a finished job's files.
  */
 static const char *const fault_points[] = {
-	"spool.after_create",
-	"spool.after_first_chunk",
-	"spool.before_fsync",
-	"spool.after_fsync",
-	"spool.after_rename",
-	"spool.after_dir_fsync",
-	"intake.after_spool_finish",
-	"intake.before_commit",
-	"intake.after_commit",
-	"job_delete.before_commit",
-	"job_delete.after_commit",
-	"spool.delete.before_unlink",
-	"spool.delete.after_unlink",
+    "spool.after_create",        "spool.after_first_chunk", "spool.before_fsync",
+    "spool.after_fsync",         "spool.after_rename",      "spool.after_dir_fsync",
+    "intake.after_spool_finish", "intake.before_commit",    "intake.after_commit",
+    "job_delete.before_commit",  "job_delete.after_commit", "spool.delete.before_unlink",
+    "spool.delete.after_unlink",
 };
 
-/* The child: store two documents, delete the first, store a third. Never returns. */
-static void fault_child(test_db_t *t, const char *point)
+/* The test binary's path, to start the fault child as a fresh program. */
+static const char *test_argv0;
+
+/*
+ * The child (this program run with --fault-child URL DIR, PP_FAULT_POINT in its
+ * environment): store two documents, delete the first, store a third, cancel it and drop its
+ * files as retention does. Never returns.
+ */
+static void fault_child(test_db_t *t)
 {
 	server_t s;
 	char error[512];
-	if (setenv("PP_FAULT_POINT", point, 1) != 0 || server_open(t, &s, error, sizeof(error)) < 0)
+	if (server_open(t, &s, error, sizeof(error)) < 0)
 		_exit(2);
 	pp_db_result_t *res = NULL;
 	if (db_query(s.db, "SELECT id FROM users", NULL, 0, &res, error, sizeof(error)) != DB_OK)
@@ -425,7 +425,10 @@ static void fault_child(test_db_t *t, const char *point)
 	if (store(&s, user, "first document", &a, error, sizeof(error)) < 0 ||
 	    store(&s, user, "second document", &b, error, sizeof(error)) < 0 ||
 	    job_delete(&s.core, a.job_id, error, sizeof(error)) != 0 ||
-	    store(&s, user, "third document", &c, error, sizeof(error)) < 0)
+	    store(&s, user, "third document", &c, error, sizeof(error)) < 0 ||
+	    job_transition(&s.core, c.job_id, PP_JOB_RECEIVED, PP_JOB_CANCELED, NULL, error,
+	                   sizeof(error)) != JOB_OK ||
+	    job_drop_documents(&s.core, c.job_id, NULL, error, sizeof(error)) < 0)
 		_exit(4);
 	_exit(0); /* the point was never reached */
 }
@@ -440,12 +443,10 @@ static void test_intake_fault_injection(void **state)
 		server_t s;
 		if (server_open(t, &s, error, sizeof(error)) < 0)
 			fail_msg("%s: open: %s", point, error);
-		assert_int_equal(db_exec(s.db, "DELETE FROM jobs", NULL, 0, NULL, error,
-					 sizeof(error)),
-				 DB_OK);
-		assert_int_equal(db_exec(s.db, "DELETE FROM users", NULL, 0, NULL, error,
-					 sizeof(error)),
-				 DB_OK);
+		assert_int_equal(
+		    db_exec(s.db, "DELETE FROM jobs", NULL, 0, NULL, error, sizeof(error)), DB_OK);
+		assert_int_equal(
+		    db_exec(s.db, "DELETE FROM users", NULL, 0, NULL, error, sizeof(error)), DB_OK);
 		assert_true(test_user(&s.core) > 0);
 		pp_intake_recovery_t rec;
 		assert_int_equal(intake_recover(&s.core, 0, &rec, error, sizeof(error)), 0);
@@ -455,13 +456,20 @@ static void test_intake_fault_injection(void **state)
 		fflush(stderr);
 		pid_t pid = fork();
 		assert_true(pid >= 0);
-		if (pid == 0)
-			fault_child(t, point);
+		if (pid == 0) {
+			/* exec, not just fork: a new process, as after a restart, and one that
+			 * valgrind does not follow (it dies on purpose, leaking by design). */
+			char *argv[] = {(char *)test_argv0, (char *)"--fault-child", t->url, t->dir,
+			                NULL};
+			if (setenv("PP_FAULT_POINT", point, 1) == 0)
+				execv(test_argv0, argv);
+			_exit(5);
+		}
 		int status = 0;
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != FAULT_EXIT_CODE)
 			fail_msg("%s: the child did not die at the point (status %d)", point,
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
 		/* Restart: a new process opens the database and the spool and recovers. */
 		if (server_open(t, &s, error, sizeof(error)) < 0)
@@ -473,9 +481,9 @@ static void test_intake_fault_injection(void **state)
 		/* And the server works on. */
 		pp_intake_result_t r;
 		pp_db_result_t *res = NULL;
-		assert_int_equal(db_query(s.db, "SELECT id FROM users", NULL, 0, &res, error,
-					  sizeof(error)),
-				 DB_OK);
+		assert_int_equal(
+		    db_query(s.db, "SELECT id FROM users", NULL, 0, &res, error, sizeof(error)),
+		    DB_OK);
 		int64_t user = db_result_int(res, 0, 0);
 		db_result_free(&res);
 		if (store(&s, user, "after the crash", &r, error, sizeof(error)) < 0)
@@ -485,13 +493,18 @@ static void test_intake_fault_injection(void **state)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	test_argv0 = argv[0];
+	if (argc == 4 && strcmp(argv[1], "--fault-child") == 0) {
+		test_db_t child = {.url = argv[2], .dir = argv[3]};
+		fault_child(&child);
+	}
 	const struct CMUnitTest tests[] = {
-		TEST_DB_CASE(test_intake_store_and_delete),
-		TEST_DB_CASE(test_intake_refusals),
-		TEST_DB_CASE(test_intake_spooled_and_recover),
-		TEST_DB_CASE(test_intake_fault_injection),
+	    TEST_DB_CASE(test_intake_store_and_delete),
+	    TEST_DB_CASE(test_intake_refusals),
+	    TEST_DB_CASE(test_intake_spooled_and_recover),
+	    TEST_DB_CASE(test_intake_fault_injection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,8 +46,8 @@ static int64_t test_int(pp_core_t *core, const char *sql, int64_t param)
 	if (db_query(core->db, sql, p, 1, &res, error, sizeof(error)) != DB_OK)
 		fail_msg("%s: %s", sql, error);
 	int64_t n = db_result_rows(res) > 0 && !db_result_is_null(res, 0, 0)
-			    ? db_result_int(res, 0, 0)
-			    : -1;
+	                ? db_result_int(res, 0, 0)
+	                : -1;
 	db_result_free(&res);
 	return n;
 }
@@ -56,14 +56,14 @@ static int64_t test_user(pp_core_t *core, const char *email)
 {
 	pp_db_value_t p[] = {DB_TEXT(email)};
 	test_sql(core,
-		 "INSERT INTO users (email, department, state, created_at, updated_at)"
-		 " VALUES ($1, 'Finance', 'enabled', 1, 1)",
-		 p, 1);
+	         "INSERT INTO users (email, department, state, created_at, updated_at)"
+	         " VALUES ($1, 'Finance', 'enabled', 1, 1)",
+	         p, 1);
 	pp_db_result_t *res = NULL;
 	char error[DB_ERROR_MAX];
 	assert_int_equal(db_query(core->db, "SELECT id FROM users WHERE email = $1", p, 1, &res,
-				  error, sizeof(error)),
-			 DB_OK);
+	                          error, sizeof(error)),
+	                 DB_OK);
 	int64_t id = db_result_int(res, 0, 0);
 	db_result_free(&res);
 	return id;
@@ -72,15 +72,16 @@ static int64_t test_user(pp_core_t *core, const char *email)
 static int64_t test_printer(pp_core_t *core, const char *name, bool is_enabled)
 {
 	pp_db_value_t p[] = {DB_TEXT(name), DB_INT(is_enabled ? 1 : 0)};
-	test_sql(core,
-		 "INSERT INTO printers (name, alias, device_uri, is_enabled, created_at, updated_at)"
-		 " VALUES ($1, $1, 'ipp://p.example.com/ipp/print', $2, 1, 1)",
-		 p, 2);
+	test_sql(
+	    core,
+	    "INSERT INTO printers (name, alias, device_uri, is_enabled, created_at, updated_at)"
+	    " VALUES ($1, $1, 'ipp://p.example.com/ipp/print', $2, 1, 1)",
+	    p, 2);
 	pp_db_result_t *res = NULL;
 	char error[DB_ERROR_MAX];
 	assert_int_equal(db_query(core->db, "SELECT id FROM printers WHERE name = $1", p, 1, &res,
-				  error, sizeof(error)),
-			 DB_OK);
+	                          error, sizeof(error)),
+	                 DB_OK);
 	int64_t id = db_result_int(res, 0, 0);
 	db_result_free(&res);
 	return id;
@@ -91,11 +92,11 @@ static pp_job_t test_job(pp_core_t *core, int64_t user_id, int64_t printer_id)
 	pp_job_t job;
 	char error[512];
 	pp_job_new_t new_job = {
-		.user_id = user_id,
-		.source = "portal",
-		.title = "Quarterly report.pdf",
-		.printer_id = printer_id,
-		.size_bytes = 1234,
+	    .user_id = user_id,
+	    .source = "portal",
+	    .title = "Quarterly report.pdf",
+	    .printer_id = printer_id,
+	    .size_bytes = 1234,
 	};
 	if (job_create(core, &new_job, &job, error, sizeof(error)) != 0)
 		fail_msg("job_create: %s", error);
@@ -104,29 +105,28 @@ static pp_job_t test_job(pp_core_t *core, int64_t user_id, int64_t printer_id)
 
 /* Puts a job straight into a state (finished_at set for a final failure). */
 static void test_force_state(pp_core_t *core, int64_t job_id, pp_job_state_t state,
-			     bool is_final_failure)
+                             bool is_final_failure)
 {
 	pp_db_value_t p[] = {DB_TEXT(job_state_name(state)), DB_INT(job_id),
-			     is_final_failure ? DB_INT(T0) : DB_NULL};
+	                     is_final_failure ? DB_INT(T0) : DB_NULL};
 	test_sql(core, "UPDATE jobs SET state = $1, finished_at = $3 WHERE id = $2", p, 3);
 }
 
 /* The allowed moves, written out independently of the table in job-state.c. */
 static const char *const allowed[] = {
-	"received>converting", "received>rejected",  "received>canceled",
-	"received>expired",    "converting>received", "converting>held",
-	"converting>failed",   "converting>canceled", "converting>expired",
-	"held>releasing",      "held>canceled",	     "held>expired",
-	"releasing>printing",  "releasing>failed",   "releasing>canceled",
-	"printing>completed",  "printing>failed",    "printing>canceled",
-	"failed>held",	       "failed>canceled",    "failed>expired",
+    "received>converting", "received>rejected", "received>canceled",  "received>expired",
+    "converting>received", "converting>held",   "converting>failed",  "converting>canceled",
+    "converting>expired",  "held>releasing",    "held>canceled",      "held>expired",
+    "releasing>printing",  "releasing>failed",  "releasing>canceled", "printing>completed",
+    "printing>failed",     "printing>canceled", "failed>held",        "failed>canceled",
+    "failed>expired",
 };
 
 static bool test_is_allowed(pp_job_state_t from, pp_job_state_t to)
 {
 	char pair[64];
-	assert_true(str_format(pair, sizeof(pair), "%s>%s", job_state_name(from),
-			       job_state_name(to)));
+	assert_true(
+	    str_format(pair, sizeof(pair), "%s>%s", job_state_name(from), job_state_name(to)));
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
 		if (strcmp(allowed[i], pair) == 0)
 			return true;
@@ -142,9 +142,10 @@ static void test_job_state_table(void **state)
 		for (int to = 0; to < PP_JOB_STATE_COUNT; to++) {
 			bool want = test_is_allowed((pp_job_state_t)from, (pp_job_state_t)to);
 			if (job_state_can((pp_job_state_t)from, (pp_job_state_t)to) != want)
-				fail_msg("%s -> %s should be %s", job_state_name((pp_job_state_t)from),
-					 job_state_name((pp_job_state_t)to),
-					 want ? "allowed" : "forbidden");
+				fail_msg("%s -> %s should be %s",
+				         job_state_name((pp_job_state_t)from),
+				         job_state_name((pp_job_state_t)to),
+				         want ? "allowed" : "forbidden");
 			n_allowed += want;
 		}
 	}
@@ -180,16 +181,19 @@ static void test_job_state_every_pair(void **state)
 			test_force_state(&core, job.id, (pp_job_state_t)from, false);
 			pp_job_transition_t how = {.printer_id = printer, .reason = "test"};
 			int rc = job_transition(&core, job.id, (pp_job_state_t)from,
-						(pp_job_state_t)to, &how, error, sizeof(error));
+			                        (pp_job_state_t)to, &how, error, sizeof(error));
 			bool want = test_is_allowed((pp_job_state_t)from, (pp_job_state_t)to);
 			pp_job_t after;
 			assert_int_equal(job_get(&core, job.id, &after, error, sizeof(error)), 0);
 			if (want && (rc != JOB_OK || after.state != (pp_job_state_t)to))
-				fail_msg("%s -> %s refused: %d %s", job_state_name((pp_job_state_t)from),
-					 job_state_name((pp_job_state_t)to), rc, error);
-			if (!want && (rc != JOB_STATE_FORBIDDEN || after.state != (pp_job_state_t)from))
-				fail_msg("%s -> %s allowed: %d", job_state_name((pp_job_state_t)from),
-					 job_state_name((pp_job_state_t)to), rc);
+				fail_msg("%s -> %s refused: %d %s",
+				         job_state_name((pp_job_state_t)from),
+				         job_state_name((pp_job_state_t)to), rc, error);
+			if (!want &&
+			    (rc != JOB_STATE_FORBIDDEN || after.state != (pp_job_state_t)from))
+				fail_msg("%s -> %s allowed: %d",
+				         job_state_name((pp_job_state_t)from),
+				         job_state_name((pp_job_state_t)to), rc);
 		}
 	}
 	core_deinit(&core);
@@ -208,33 +212,33 @@ static void test_job_state_failed_kinds(void **state)
 	test_force_state(&core, job.id, PP_JOB_CONVERTING, false);
 	pp_job_transition_t fail_final = {.reason = "document is damaged"};
 	assert_int_equal(job_transition(&core, job.id, PP_JOB_CONVERTING, PP_JOB_FAILED,
-					&fail_final, error, sizeof(error)),
-			 JOB_OK);
+	                                &fail_final, error, sizeof(error)),
+	                 JOB_OK);
 	pp_job_t got;
 	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.finished_at, T0);
 	assert_int_equal(got.expires_at, 0);
-	assert_int_equal(job_transition(&core, job.id, PP_JOB_FAILED, PP_JOB_HELD, NULL, error,
-					sizeof(error)),
-			 JOB_STATE_FORBIDDEN);
+	assert_int_equal(
+	    job_transition(&core, job.id, PP_JOB_FAILED, PP_JOB_HELD, NULL, error, sizeof(error)),
+	    JOB_STATE_FORBIDDEN);
 	assert_int_equal(job_transition(&core, job.id, PP_JOB_FAILED, PP_JOB_CANCELED, NULL, error,
-					sizeof(error)),
-			 JOB_STATE_FORBIDDEN);
+	                                sizeof(error)),
+	                 JOB_STATE_FORBIDDEN);
 
 	pp_job_t retry = test_job(&core, user, 0);
 	test_force_state(&core, retry.id, PP_JOB_RELEASING, false);
 	now = T0 + 60;
 	pp_job_transition_t fail_retry = {.reason = "printer offline", .is_retryable = true};
 	assert_int_equal(job_transition(&core, retry.id, PP_JOB_RELEASING, PP_JOB_FAILED,
-					&fail_retry, error, sizeof(error)),
-			 JOB_OK);
+	                                &fail_retry, error, sizeof(error)),
+	                 JOB_OK);
 	assert_int_equal(job_get(&core, retry.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.finished_at, 0);
 	assert_int_equal(got.expires_at, T0 + 60 + 24 * 3600);
 	now = T0 + 120;
-	assert_int_equal(job_transition(&core, retry.id, PP_JOB_FAILED, PP_JOB_HELD, NULL, error,
-					sizeof(error)),
-			 JOB_OK);
+	assert_int_equal(
+	    job_transition(&core, retry.id, PP_JOB_FAILED, PP_JOB_HELD, NULL, error, sizeof(error)),
+	    JOB_OK);
 	assert_int_equal(job_get(&core, retry.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_HELD);
 	assert_string_equal(got.state_reason, "printer offline");
@@ -261,18 +265,18 @@ static void test_job_state_timestamps(void **state)
 	assert_int_equal(job.expires_at, T0 + 24 * 3600);
 	assert_false(job.is_combined);
 
-	assert_int_equal(settings_set(&core, "admin:root", "jobs.retention_hours", "2", error,
-				      sizeof(error)),
-			 0);
+	assert_int_equal(
+	    settings_set(&core, "admin:root", "jobs.retention_hours", "2", error, sizeof(error)),
+	    0);
 	now = T0 + 10;
 	assert_int_equal(job_transition(&core, job.id, PP_JOB_RECEIVED, PP_JOB_CONVERTING, NULL,
-					error, sizeof(error)),
-			 JOB_OK);
+	                                error, sizeof(error)),
+	                 JOB_OK);
 	now = T0 + 20;
 	pp_job_transition_t counted = {.has_pages = true, .pages = 4, .color_pages = 1};
 	assert_int_equal(job_transition(&core, job.id, PP_JOB_CONVERTING, PP_JOB_HELD, &counted,
-					error, sizeof(error)),
-			 JOB_OK);
+	                                error, sizeof(error)),
+	                 JOB_OK);
 	pp_job_t got;
 	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.expires_at, T0 + 20 + 2 * 3600);
@@ -282,8 +286,8 @@ static void test_job_state_timestamps(void **state)
 	assert_int_equal(got.released_at, 0);
 
 	now = T0 + 30;
-	assert_int_equal(job_release(&core, job.id, printer, NULL, "user:ann", error, sizeof(error)),
-			 JOB_OK);
+	assert_int_equal(
+	    job_release(&core, job.id, printer, NULL, "user:ann", error, sizeof(error)), JOB_OK);
 	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_RELEASING);
 	assert_int_equal(got.released_at, T0 + 30);
@@ -291,14 +295,14 @@ static void test_job_state_timestamps(void **state)
 
 	now = T0 + 40;
 	assert_int_equal(job_transition(&core, job.id, PP_JOB_RELEASING, PP_JOB_PRINTING, NULL,
-					error, sizeof(error)),
-			 JOB_OK);
+	                                error, sizeof(error)),
+	                 JOB_OK);
 	assert_int_equal(test_int(&core, "SELECT COUNT(*) FROM accounting WHERE 0 = $1", 0), 0);
 	now = T0 + 50;
 	pp_job_transition_t done = {.actor = "admin:root", .reason = "printed"};
 	assert_int_equal(job_transition(&core, job.id, PP_JOB_PRINTING, PP_JOB_COMPLETED, &done,
-					error, sizeof(error)),
-			 JOB_OK);
+	                                error, sizeof(error)),
+	                 JOB_OK);
 	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.finished_at, T0 + 50);
 	assert_int_equal(got.expires_at, 0);
@@ -317,15 +321,15 @@ static void test_job_state_timestamps(void **state)
 	assert_int_equal(rec.finished_at, T0 + 50);
 
 	/* Audit rows for the admin's move only (plus the setting change). */
+	assert_int_equal(
+	    test_int(&core, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'job.%' AND 0 = $1",
+	             0),
+	    1);
 	assert_int_equal(test_int(&core,
-				  "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'job.%' AND 0 = $1",
-				  0),
-			 1);
-	assert_int_equal(test_int(&core,
-				  "SELECT COUNT(*) FROM audit_log WHERE action = 'job.completed'"
-				  " AND actor = 'admin:root' AND at = $1",
-				  T0 + 50),
-			 1);
+	                          "SELECT COUNT(*) FROM audit_log WHERE action = 'job.completed'"
+	                          " AND actor = 'admin:root' AND at = $1",
+	                          T0 + 50),
+	                 1);
 	core_deinit(&core);
 }
 
@@ -343,11 +347,12 @@ static void test_job_state_release(void **state)
 	pp_job_t job = test_job(&core, user, 0);
 	test_force_state(&core, job.id, PP_JOB_HELD, false);
 	assert_int_equal(job_release(&core, job.id, off, NULL, NULL, error, sizeof(error)),
-			 JOB_ERROR);
+	                 JOB_ERROR);
 	assert_non_null(strstr(error, "disabled"));
 	assert_int_equal(job_release(&core, job.id, 9999, NULL, NULL, error, sizeof(error)),
-			 JOB_ERROR);
-	assert_int_equal(job_release(&core, job.id, 0, NULL, NULL, error, sizeof(error)), JOB_ERROR);
+	                 JOB_ERROR);
+	assert_int_equal(job_release(&core, job.id, 0, NULL, NULL, error, sizeof(error)),
+	                 JOB_ERROR);
 	pp_job_t got;
 	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_HELD);
@@ -356,7 +361,7 @@ static void test_job_state_release(void **state)
 	options_default(&opts);
 	opts.copies = 0;
 	assert_int_equal(job_release(&core, job.id, on, &opts, NULL, error, sizeof(error)),
-			 JOB_ERROR);
+	                 JOB_ERROR);
 	assert_true(str_has_prefix(error, "copies"));
 	opts.copies = 3;
 	opts.color_mode = PP_COLOR_MONOCHROME;
@@ -367,17 +372,17 @@ static void test_job_state_release(void **state)
 	assert_int_equal(got.options.color_mode, PP_COLOR_MONOCHROME);
 	/* A second release of the same job loses. */
 	assert_int_equal(job_release(&core, job.id, on, NULL, NULL, error, sizeof(error)),
-			 JOB_STATE_LOST);
+	                 JOB_STATE_LOST);
 	assert_int_equal(job_release(&core, 123456, on, NULL, NULL, error, sizeof(error)),
-			 JOB_NOT_FOUND);
+	                 JOB_NOT_FOUND);
 
 	/* Combined flow: the printer named at submission; held -> releasing at once. */
 	pp_job_t combined = test_job(&core, user, on);
 	assert_true(combined.is_combined);
 	assert_int_equal(combined.printer_id, on);
 	test_force_state(&core, combined.id, PP_JOB_CONVERTING, false);
-	assert_int_equal(job_hold(&core, combined.id, PP_JOB_CONVERTING, NULL, error, sizeof(error)),
-			 JOB_OK);
+	assert_int_equal(
+	    job_hold(&core, combined.id, PP_JOB_CONVERTING, NULL, error, sizeof(error)), JOB_OK);
 	assert_int_equal(job_get(&core, combined.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_RELEASING);
 	assert_int_equal(got.released_at, T0);
@@ -386,7 +391,7 @@ static void test_job_state_release(void **state)
 	pp_job_t plain = test_job(&core, user, 0);
 	test_force_state(&core, plain.id, PP_JOB_CONVERTING, false);
 	assert_int_equal(job_hold(&core, plain.id, PP_JOB_CONVERTING, NULL, error, sizeof(error)),
-			 JOB_OK);
+	                 JOB_OK);
 	assert_int_equal(job_get(&core, plain.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_HELD);
 	core_deinit(&core);
@@ -469,50 +474,50 @@ static void test_job_state_list(void **state)
 	pp_job_t *jobs = NULL;
 	size_t count = 0;
 	int64_t cursor = 0;
-	assert_int_equal(job_list_for_user(&core, ann, 0, 3, 0, &jobs, &count, &cursor, error,
-					   sizeof(error)),
-			 0);
+	assert_int_equal(
+	    job_list_for_user(&core, ann, 0, 3, 0, &jobs, &count, &cursor, error, sizeof(error)),
+	    0);
 	assert_int_equal(count, 3);
 	assert_int_equal(jobs[0].id, ids[6]);
 	assert_int_equal(jobs[2].id, ids[4]);
 	assert_int_equal(cursor, ids[4]);
 	job_list_free(&jobs);
 	assert_int_equal(job_list_for_user(&core, ann, 0, 3, cursor, &jobs, &count, &cursor, error,
-					   sizeof(error)),
-			 0);
+	                                   sizeof(error)),
+	                 0);
 	assert_int_equal(count, 3);
 	assert_int_equal(jobs[0].id, ids[3]);
 	job_list_free(&jobs);
 	assert_int_equal(job_list_for_user(&core, ann, 0, 3, cursor, &jobs, &count, &cursor, error,
-					   sizeof(error)),
-			 0);
+	                                   sizeof(error)),
+	                 0);
 	assert_int_equal(count, 1);
 	assert_int_equal(jobs[0].id, ids[0]);
 	assert_int_equal(cursor, 0);
 	job_list_free(&jobs);
 
 	assert_int_equal(job_list_for_user(&core, ann, JOB_STATE_BIT(PP_JOB_HELD), 100, 0, &jobs,
-					   &count, &cursor, error, sizeof(error)),
-			 0);
+	                                   &count, &cursor, error, sizeof(error)),
+	                 0);
 	assert_int_equal(count, 3);
 	for (size_t i = 0; i < count; i++)
 		assert_int_equal(jobs[i].state, PP_JOB_HELD);
 	assert_string_equal(jobs[0].title, "Quarterly report.pdf");
 	job_list_free(&jobs);
-	assert_int_equal(job_list_for_user(&core, ann,
-					   JOB_STATE_BIT(PP_JOB_HELD) |
-						   JOB_STATE_BIT(PP_JOB_RECEIVED),
-					   100, 0, &jobs, &count, &cursor, error, sizeof(error)),
-			 0);
+	assert_int_equal(
+	    job_list_for_user(&core, ann,
+	                      JOB_STATE_BIT(PP_JOB_HELD) | JOB_STATE_BIT(PP_JOB_RECEIVED), 100, 0,
+	                      &jobs, &count, &cursor, error, sizeof(error)),
+	    0);
 	assert_int_equal(count, 7);
 	job_list_free(&jobs);
 	assert_int_equal(job_list(&core, 0, 100, 0, &jobs, &count, &cursor, error, sizeof(error)),
-			 0);
+	                 0);
 	assert_int_equal(count, 8);
 	job_list_free(&jobs);
-	assert_int_equal(job_list_for_user(&core, ann, 0, 0, 0, &jobs, &count, &cursor, error,
-					   sizeof(error)),
-			 -1);
+	assert_int_equal(
+	    job_list_for_user(&core, ann, 0, 0, 0, &jobs, &count, &cursor, error, sizeof(error)),
+	    -1);
 	core_deinit(&core);
 }
 
@@ -544,14 +549,10 @@ static void test_job_state_title_cut(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_job_state_table),
-		TEST_DB_CASE(test_job_state_every_pair),
-		TEST_DB_CASE(test_job_state_failed_kinds),
-		TEST_DB_CASE(test_job_state_timestamps),
-		TEST_DB_CASE(test_job_state_release),
-		TEST_DB_CASE(test_job_state_race),
-		TEST_DB_CASE(test_job_state_list),
-		TEST_DB_CASE(test_job_state_title_cut),
+	    cmocka_unit_test(test_job_state_table),    TEST_DB_CASE(test_job_state_every_pair),
+	    TEST_DB_CASE(test_job_state_failed_kinds), TEST_DB_CASE(test_job_state_timestamps),
+	    TEST_DB_CASE(test_job_state_release),      TEST_DB_CASE(test_job_state_race),
+	    TEST_DB_CASE(test_job_state_list),         TEST_DB_CASE(test_job_state_title_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

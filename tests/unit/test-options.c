@@ -15,52 +15,52 @@ typedef struct {
 } options_json_case_t;
 
 static const options_json_case_t json_cases[] = {
-	{"{}", NULL},
-	{"{\"copies\":1}", NULL},
-	{"{\"copies\":999}", NULL},
-	{"{\"copies\":0}", "copies"},
-	{"{\"copies\":1000}", "copies"},
-	{"{\"copies\":\"2\"}", "copies"},
-	{"{\"copies\":2.5}", "copies"},
-	{"{\"sides\":\"one-sided\"}", NULL},
-	{"{\"sides\":\"two-sided-long-edge\"}", NULL},
-	{"{\"sides\":\"two-sided-short-edge\"}", NULL},
-	{"{\"sides\":\"duplex\"}", "sides"},
-	{"{\"sides\":2}", "sides"},
-	{"{\"color_mode\":\"auto\"}", NULL},
-	{"{\"color_mode\":\"color\"}", NULL},
-	{"{\"color_mode\":\"monochrome\"}", NULL},
-	{"{\"color_mode\":\"grey\"}", "color_mode"},
-	{"{\"media\":\"iso_a4_210x297mm\"}", NULL},
-	{"{\"media\":\"na_letter_8.5x11in\"}", NULL},
-	{"{\"media\":\"a4\"}", "media"},
-	{"{\"media\":\"iso_a4_297x210mm\"}", "media"},
-	{"{\"number_up\":1}", NULL},
-	{"{\"number_up\":2}", NULL},
-	{"{\"number_up\":4}", NULL},
-	{"{\"number_up\":6}", NULL},
-	{"{\"number_up\":9}", NULL},
-	{"{\"number_up\":16}", NULL},
-	{"{\"number_up\":3}", "number_up"},
-	{"{\"number_up\":32}", "number_up"},
-	{"{\"staple\":\"none\"}", NULL},
-	{"{\"staple\":\"top-left\"}", NULL},
-	{"{\"staple\":\"dual-left\"}", NULL},
-	{"{\"staple\":\"middle\"}", "staple"},
-	{"{\"orientation\":\"portrait\"}", NULL},
-	{"{\"orientation\":\"landscape\"}", NULL},
-	{"{\"orientation\":\"reverse-portrait\"}", NULL},
-	{"{\"orientation\":\"reverse-landscape\"}", NULL},
-	{"{\"orientation\":\"auto\"}", NULL},
-	{"{\"orientation\":\"sideways\"}", "orientation"},
-	{"{\"page_ranges\":\"1-3,5\"}", NULL},
-	{"{\"page_ranges\":\"\"}", NULL},
-	{"{\"page_ranges\":\"3-1\"}", "page_ranges"},
-	{"{\"page_ranges\":[1,3]}", "page_ranges"},
-	{"{\"duplex\":true}", "duplex"},
-	{"[]", "options"},
-	{"{\"copies\":", "options"},
-	{"{\"copies\":1,\"copies\":2}", "options"},
+    {"{}", NULL},
+    {"{\"copies\":1}", NULL},
+    {"{\"copies\":999}", NULL},
+    {"{\"copies\":0}", "copies"},
+    {"{\"copies\":1000}", "copies"},
+    {"{\"copies\":\"2\"}", "copies"},
+    {"{\"copies\":2.5}", "copies"},
+    {"{\"sides\":\"one-sided\"}", NULL},
+    {"{\"sides\":\"two-sided-long-edge\"}", NULL},
+    {"{\"sides\":\"two-sided-short-edge\"}", NULL},
+    {"{\"sides\":\"duplex\"}", "sides"},
+    {"{\"sides\":2}", "sides"},
+    {"{\"color_mode\":\"auto\"}", NULL},
+    {"{\"color_mode\":\"color\"}", NULL},
+    {"{\"color_mode\":\"monochrome\"}", NULL},
+    {"{\"color_mode\":\"grey\"}", "color_mode"},
+    {"{\"media\":\"iso_a4_210x297mm\"}", NULL},
+    {"{\"media\":\"na_letter_8.5x11in\"}", NULL},
+    {"{\"media\":\"a4\"}", "media"},
+    {"{\"media\":\"iso_a4_297x210mm\"}", "media"},
+    {"{\"number_up\":1}", NULL},
+    {"{\"number_up\":2}", NULL},
+    {"{\"number_up\":4}", NULL},
+    {"{\"number_up\":6}", NULL},
+    {"{\"number_up\":9}", NULL},
+    {"{\"number_up\":16}", NULL},
+    {"{\"number_up\":3}", "number_up"},
+    {"{\"number_up\":32}", "number_up"},
+    {"{\"staple\":\"none\"}", NULL},
+    {"{\"staple\":\"top-left\"}", NULL},
+    {"{\"staple\":\"dual-left\"}", NULL},
+    {"{\"staple\":\"middle\"}", "staple"},
+    {"{\"orientation\":\"portrait\"}", NULL},
+    {"{\"orientation\":\"landscape\"}", NULL},
+    {"{\"orientation\":\"reverse-portrait\"}", NULL},
+    {"{\"orientation\":\"reverse-landscape\"}", NULL},
+    {"{\"orientation\":\"auto\"}", NULL},
+    {"{\"orientation\":\"sideways\"}", "orientation"},
+    {"{\"page_ranges\":\"1-3,5\"}", NULL},
+    {"{\"page_ranges\":\"\"}", NULL},
+    {"{\"page_ranges\":\"3-1\"}", "page_ranges"},
+    {"{\"page_ranges\":[1,3]}", "page_ranges"},
+    {"{\"duplex\":true}", "duplex"},
+    {"[]", "options"},
+    {"{\"copies\":", "options"},
+    {"{\"copies\":1,\"copies\":2}", "options"},
 };
 
 static void test_options_json_table(void **state)
@@ -76,10 +76,12 @@ static void test_options_json_table(void **state)
 				fail_msg("row %zu %s: refused: %s", i, c->json, error);
 		} else {
 			if (rc == 0)
-				fail_msg("row %zu %s: accepted, should name %s", i, c->json, c->field);
+				fail_msg("row %zu %s: accepted, should name %s", i, c->json,
+				         c->field);
 			if (strncmp(error, c->field, strlen(c->field)) != 0)
-				fail_msg("row %zu %s: message \"%s\" does not start with the field %s",
-					 i, c->json, error, c->field);
+				fail_msg(
+				    "row %zu %s: message \"%s\" does not start with the field %s",
+				    i, c->json, error, c->field);
 		}
 	}
 }
@@ -104,9 +106,10 @@ static void test_options_defaults(void **state)
 static void test_options_json_round_trip(void **state)
 {
 	(void)state;
-	const char *in = "{\"color_mode\":\"monochrome\",\"copies\":3,\"media\":\"na_letter_8.5x11in\","
-			 "\"number_up\":4,\"orientation\":\"landscape\",\"page_ranges\":\"1-3,5,9-12\","
-			 "\"sides\":\"two-sided-short-edge\",\"staple\":\"top-right\"}";
+	const char *in =
+	    "{\"color_mode\":\"monochrome\",\"copies\":3,\"media\":\"na_letter_8.5x11in\","
+	    "\"number_up\":4,\"orientation\":\"landscape\",\"page_ranges\":\"1-3,5,9-12\","
+	    "\"sides\":\"two-sided-short-edge\",\"staple\":\"top-right\"}";
 	pp_print_options_t opts, again;
 	char error[256];
 	assert_int_equal(options_from_json(in, &opts, error, sizeof(error)), 0);
@@ -134,28 +137,28 @@ typedef struct {
 } range_case_t;
 
 static const range_case_t range_cases[] = {
-	{"", 0, {{0, 0}}},
-	{"1", 1, {{1, 1}}},
-	{"1-3,5", 2, {{1, 3}, {5, 5}}},
-	{" 1 - 3 , 5 ", 2, {{1, 3}, {5, 5}}},
-	{"1-3,4-6", 2, {{1, 3}, {4, 6}}},
-	{"2-2", 1, {{2, 2}}},
-	{"1,3,5,7", 4, {{1, 1}, {3, 3}, {5, 5}, {7, 7}}},
-	{"2147483647", 1, {{2147483647u, 2147483647u}}},
-	{"0", -1, {{0, 0}}},
-	{"0-3", -1, {{0, 0}}},
-	{"3-1", -1, {{0, 0}}},
-	{"1-3,2-5", -1, {{0, 0}}},
-	{"5,1", -1, {{0, 0}}},
-	{"1,1", -1, {{0, 0}}},
-	{"1-", -1, {{0, 0}}},
-	{"-3", -1, {{0, 0}}},
-	{"1,,2", -1, {{0, 0}}},
-	{"1,", -1, {{0, 0}}},
-	{"a", -1, {{0, 0}}},
-	{"1;2", -1, {{0, 0}}},
-	{"2147483648", -1, {{0, 0}}},
-	{"+1", -1, {{0, 0}}},
+    {"", 0, {{0, 0}}},
+    {"1", 1, {{1, 1}}},
+    {"1-3,5", 2, {{1, 3}, {5, 5}}},
+    {" 1 - 3 , 5 ", 2, {{1, 3}, {5, 5}}},
+    {"1-3,4-6", 2, {{1, 3}, {4, 6}}},
+    {"2-2", 1, {{2, 2}}},
+    {"1,3,5,7", 4, {{1, 1}, {3, 3}, {5, 5}, {7, 7}}},
+    {"2147483647", 1, {{2147483647u, 2147483647u}}},
+    {"0", -1, {{0, 0}}},
+    {"0-3", -1, {{0, 0}}},
+    {"3-1", -1, {{0, 0}}},
+    {"1-3,2-5", -1, {{0, 0}}},
+    {"5,1", -1, {{0, 0}}},
+    {"1,1", -1, {{0, 0}}},
+    {"1-", -1, {{0, 0}}},
+    {"-3", -1, {{0, 0}}},
+    {"1,,2", -1, {{0, 0}}},
+    {"1,", -1, {{0, 0}}},
+    {"a", -1, {{0, 0}}},
+    {"1;2", -1, {{0, 0}}},
+    {"2147483648", -1, {{0, 0}}},
+    {"+1", -1, {{0, 0}}},
 };
 
 static void test_options_page_ranges_table(void **state)
@@ -167,25 +170,25 @@ static void test_options_page_ranges_table(void **state)
 		size_t count = 99;
 		char error[256] = "";
 		int rc = options_parse_page_ranges(c->text, ranges, OPTIONS_RANGES_MAX, &count,
-						   error, sizeof(error));
+		                                   error, sizeof(error));
 		if (c->count < 0) {
 			if (rc == 0)
 				fail_msg("row %zu \"%s\": accepted", i, c->text);
 			if (strstr(error, "page_ranges") == NULL)
-				fail_msg("row %zu \"%s\": message \"%s\" does not name page_ranges", i,
-					 c->text, error);
+				fail_msg("row %zu \"%s\": message \"%s\" does not name page_ranges",
+				         i, c->text, error);
 			continue;
 		}
 		if (rc != 0)
 			fail_msg("row %zu \"%s\": refused: %s", i, c->text, error);
 		if (count != (size_t)c->count)
 			fail_msg("row %zu \"%s\": %zu ranges, expected %d", i, c->text, count,
-				 c->count);
+			         c->count);
 		for (size_t k = 0; k < count; k++) {
 			if (ranges[k].first != c->ranges[k].first ||
 			    ranges[k].last != c->ranges[k].last)
 				fail_msg("row %zu \"%s\": range %zu is %u-%u", i, c->text, k,
-					 ranges[k].first, ranges[k].last);
+				         ranges[k].first, ranges[k].last);
 		}
 	}
 }
@@ -205,8 +208,8 @@ static void test_options_page_ranges_limit(void **state)
 			size_t count;
 			char error[256];
 			assert_int_equal(options_parse_page_ranges(text, ranges, OPTIONS_RANGES_MAX,
-								   &count, error, sizeof(error)),
-					 0);
+			                                           &count, error, sizeof(error)),
+			                 0);
 			assert_int_equal(count, 100);
 			char back[OPTIONS_RANGES_TEXT_MAX];
 			assert_true(options_format_page_ranges(ranges, count, back, sizeof(back)));
@@ -217,8 +220,8 @@ static void test_options_page_ranges_limit(void **state)
 	size_t count;
 	char error[256];
 	assert_int_equal(options_parse_page_ranges(text, ranges, OPTIONS_RANGES_MAX, &count, error,
-						   sizeof(error)),
-			 -1);
+	                                           sizeof(error)),
+	                 -1);
 	assert_non_null(strstr(error, "more than 100"));
 }
 
@@ -228,32 +231,32 @@ typedef struct {
 } media_case_t;
 
 static const media_case_t media_cases[] = {
-	{"iso_a4_210x297mm", true},
-	{"iso_a3_297x420mm", true},
-	{"iso_a5_148x210mm", true},
-	{"na_letter_8.5x11in", true},
-	{"na_legal_8.5x14in", true},
-	{"na_number-10_4.125x9.5in", true},
-	{"jis_b5_182x257mm", true},
-	{"om_small-photo_100x150mm", true},
-	{"oe_photo-l_3.5x5in", true},
-	{"custom_max_16x24in", true},
-	{"custom_wide_300x100mm", true},
-	{"iso_a4_210x297in", false},
-	{"na_letter_216x279mm", false},
-	{"iso_a4_297x210mm", false},
-	{"ISO_A4_210x297mm", false},
-	{"iso__210x297mm", false},
-	{"iso_a4_210x297", false},
-	{"iso_a4_210mm", false},
-	{"iso_a4_x297mm", false},
-	{"iso_a4_210.x297mm", false},
-	{"iso_a4_0x297mm", false},
-	{"xyz_a4_210x297mm", false},
-	{"a4", false},
-	{"", false},
-	{"iso_a4_210x297mm ", false},
-	{"iso_-a4_210x297mm", false},
+    {"iso_a4_210x297mm", true},
+    {"iso_a3_297x420mm", true},
+    {"iso_a5_148x210mm", true},
+    {"na_letter_8.5x11in", true},
+    {"na_legal_8.5x14in", true},
+    {"na_number-10_4.125x9.5in", true},
+    {"jis_b5_182x257mm", true},
+    {"om_small-photo_100x150mm", true},
+    {"oe_photo-l_3.5x5in", true},
+    {"custom_max_16x24in", true},
+    {"custom_wide_300x100mm", true},
+    {"iso_a4_210x297in", false},
+    {"na_letter_216x279mm", false},
+    {"iso_a4_297x210mm", false},
+    {"ISO_A4_210x297mm", false},
+    {"iso__210x297mm", false},
+    {"iso_a4_210x297", false},
+    {"iso_a4_210mm", false},
+    {"iso_a4_x297mm", false},
+    {"iso_a4_210.x297mm", false},
+    {"iso_a4_0x297mm", false},
+    {"xyz_a4_210x297mm", false},
+    {"a4", false},
+    {"", false},
+    {"iso_a4_210x297mm ", false},
+    {"iso_-a4_210x297mm", false},
 };
 
 static void test_options_media_table(void **state)
@@ -262,7 +265,7 @@ static void test_options_media_table(void **state)
 	for (size_t i = 0; i < sizeof(media_cases) / sizeof(media_cases[0]); i++) {
 		if (options_media_is_valid(media_cases[i].name) != media_cases[i].is_valid)
 			fail_msg("row %zu \"%s\": expected %s", i, media_cases[i].name,
-				 media_cases[i].is_valid ? "valid" : "invalid");
+			         media_cases[i].is_valid ? "valid" : "invalid");
 	}
 }
 
@@ -306,9 +309,9 @@ static void test_options_sheets(void **state)
 	assert_int_equal(options_selected_pages(&opts, 10), 10);
 	char error[256];
 	assert_int_equal(options_parse_page_ranges("1-3,5,9-20", opts.page_ranges,
-						   OPTIONS_RANGES_MAX, &opts.n_page_ranges, error,
-						   sizeof(error)),
-			 0);
+	                                           OPTIONS_RANGES_MAX, &opts.n_page_ranges, error,
+	                                           sizeof(error)),
+	                 0);
 	assert_int_equal(options_selected_pages(&opts, 10), 3 + 1 + 2);
 	assert_int_equal(options_selected_pages(&opts, 4), 3);
 	assert_int_equal(options_selected_pages(&opts, 0), 0);
@@ -317,14 +320,14 @@ static void test_options_sheets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_options_json_table),
-		cmocka_unit_test(test_options_defaults),
-		cmocka_unit_test(test_options_json_round_trip),
-		cmocka_unit_test(test_options_page_ranges_table),
-		cmocka_unit_test(test_options_page_ranges_limit),
-		cmocka_unit_test(test_options_media_table),
-		cmocka_unit_test(test_options_validate_struct),
-		cmocka_unit_test(test_options_sheets),
+	    cmocka_unit_test(test_options_json_table),
+	    cmocka_unit_test(test_options_defaults),
+	    cmocka_unit_test(test_options_json_round_trip),
+	    cmocka_unit_test(test_options_page_ranges_table),
+	    cmocka_unit_test(test_options_page_ranges_limit),
+	    cmocka_unit_test(test_options_media_table),
+	    cmocka_unit_test(test_options_validate_struct),
+	    cmocka_unit_test(test_options_sheets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,7 +82,7 @@ static void test_printers_add_list_remove(void **state)
 	assert_int_equal(printers_find(&core, "HALL.MONO", &got, error, sizeof(error)), 0);
 	assert_int_equal(got.id, id_b);
 	assert_int_equal(printers_find(&core, "nowhere", &got, error, sizeof(error)),
-			 PRINTERS_NOT_FOUND);
+	                 PRINTERS_NOT_FOUND);
 
 	pp_printer_t *list = NULL;
 	size_t count = 0;
@@ -95,8 +95,8 @@ static void test_printers_add_list_remove(void **state)
 	printers_list_free(&list);
 
 	now += 10;
-	assert_int_equal(printers_set_enabled(&core, "admin:bob", id_b, false, error, sizeof(error)),
-			 0);
+	assert_int_equal(
+	    printers_set_enabled(&core, "admin:bob", id_b, false, error, sizeof(error)), 0);
 	assert_int_equal(printers_get(&core, id_b, &got, error, sizeof(error)), 0);
 	assert_false(got.is_enabled);
 	assert_int_equal(got.updated_at, now);
@@ -104,16 +104,17 @@ static void test_printers_add_list_remove(void **state)
 	assert_int_equal(printers_remove(&core, "admin:bob", id_a, error, sizeof(error)), 0);
 	assert_int_equal(printers_get(&core, id_a, &got, error, sizeof(error)), PRINTERS_NOT_FOUND);
 	assert_int_equal(printers_remove(&core, "admin:bob", id_a, error, sizeof(error)),
-			 PRINTERS_NOT_FOUND);
+	                 PRINTERS_NOT_FOUND);
 	assert_int_equal(printers_set_enabled(&core, "admin:bob", 9999, true, error, sizeof(error)),
-			 PRINTERS_NOT_FOUND);
+	                 PRINTERS_NOT_FOUND);
 
 	/* Every change left a trace. */
-	assert_int_equal(test_count(&core, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'printer.%'"),
-			 4);
-	assert_int_equal(test_count(&core, "SELECT COUNT(*) FROM audit_log WHERE action = 'printer.remove'"
-					   " AND actor = 'admin:bob' AND object = 'Lab-Color_1'"),
-			 1);
+	assert_int_equal(
+	    test_count(&core, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'printer.%'"), 4);
+	assert_int_equal(test_count(&core,
+	                            "SELECT COUNT(*) FROM audit_log WHERE action = 'printer.remove'"
+	                            " AND actor = 'admin:bob' AND object = 'Lab-Color_1'"),
+	                 1);
 	core_deinit(&core);
 }
 
@@ -129,15 +130,16 @@ static void test_printers_duplicates(void **state)
 
 	/* Each row collides with "first"/"lobby" on name or alias, whatever the case. */
 	static const char *const clashes[][2] = {
-		{"second", "lobby"}, {"second", "LOBBY"}, {"second", "First"},
-		{"FIRST", "other"},  {"lobby", "other"},  {"first", "other"},
+	    {"second", "lobby"}, {"second", "LOBBY"}, {"second", "First"},
+	    {"FIRST", "other"},  {"lobby", "other"},  {"first", "other"},
 	};
 	for (size_t i = 0; i < sizeof(clashes) / sizeof(clashes[0]); i++) {
-		pp_printer_t b = test_printer(clashes[i][0], clashes[i][1], "lpd://p2.example.com/q");
+		pp_printer_t b =
+		    test_printer(clashes[i][0], clashes[i][1], "lpd://p2.example.com/q");
 		int rc = printers_add(&core, "cli", &b, NULL, error, sizeof(error));
 		if (rc != PRINTERS_DUPLICATE)
-			fail_msg("row %zu %s/%s: got %d (%s), expected a duplicate", i, clashes[i][0],
-				 clashes[i][1], rc, error);
+			fail_msg("row %zu %s/%s: got %d (%s), expected a duplicate", i,
+			         clashes[i][0], clashes[i][1], rc, error);
 	}
 	assert_int_equal(test_count(&core, "SELECT COUNT(*) FROM printers"), 1);
 	core_deinit(&core);
@@ -152,13 +154,13 @@ static void test_printers_bad_input(void **state)
 	static const struct {
 		const char *name, *alias, *uri, *field;
 	} rows[] = {
-		{"", "a", "ipp://h/", "name"},
-		{"-dash", "a", "ipp://h/", "name"},
-		{"has space", "a", "ipp://h/", "name"},
-		{"semi;colon", "a", "ipp://h/", "name"},
-		{"ok", "bad/alias", "ipp://h/", "alias"},
-		{"ok", "a", "http://h/", "device_uri"},
-		{"ok", "a", "", "device_uri"},
+	    {"", "a", "ipp://h/", "name"},
+	    {"-dash", "a", "ipp://h/", "name"},
+	    {"has space", "a", "ipp://h/", "name"},
+	    {"semi;colon", "a", "ipp://h/", "name"},
+	    {"ok", "bad/alias", "ipp://h/", "alias"},
+	    {"ok", "a", "http://h/", "device_uri"},
+	    {"ok", "a", "", "device_uri"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		pp_printer_t p = test_printer(rows[i].name, rows[i].alias, rows[i].uri);
@@ -187,40 +189,40 @@ static void test_printers_uri_table(void **state)
 		const char *uri;
 		bool is_valid;
 	} rows[] = {
-		{"ipp://printer.example.com/ipp/print", true},
-		{"ipps://printer.example.com:631/ipp/print", true},
-		{"socket://10.1.2.3:9100", true},
-		{"socket://10.1.2.3", true},
-		{"lpd://printserver/queue1", true},
-		{"ipp://[fe80::1]:631/ipp/print", true},
-		{"ipp://[2001:db8::7]/printers/x", true},
-		{"ipp://printer", true},
-		{"http://printer/", false},
-		{"IPP://printer/", false},
-		{"ipp:/printer", false},
-		{"ipp://", false},
-		{"ipp:///path", false},
-		{"ipp://:631/", false},
-		{"ipp://user:secret@printer/", false},
-		{"ipp://printer:0/", false},
-		{"ipp://printer:65536/", false},
-		{"ipp://printer:abc/", false},
-		{"ipp://printer:/", false},
-		{"ipp://pri nter/", false},
-		{"ipp://printer/a b", false},
-		{"ipp://printer/\n", false},
-		{"ipp://[fe80::1/", false},
-		{"ipp://[zz::1]/", false},
-		{"ipp://under_score/", false},
-		{"file:///etc/passwd", false},
-		{"socket://-host:9100", false},
+	    {"ipp://printer.example.com/ipp/print", true},
+	    {"ipps://printer.example.com:631/ipp/print", true},
+	    {"socket://10.1.2.3:9100", true},
+	    {"socket://10.1.2.3", true},
+	    {"lpd://printserver/queue1", true},
+	    {"ipp://[fe80::1]:631/ipp/print", true},
+	    {"ipp://[2001:db8::7]/printers/x", true},
+	    {"ipp://printer", true},
+	    {"http://printer/", false},
+	    {"IPP://printer/", false},
+	    {"ipp:/printer", false},
+	    {"ipp://", false},
+	    {"ipp:///path", false},
+	    {"ipp://:631/", false},
+	    {"ipp://user:secret@printer/", false},
+	    {"ipp://printer:0/", false},
+	    {"ipp://printer:65536/", false},
+	    {"ipp://printer:abc/", false},
+	    {"ipp://printer:/", false},
+	    {"ipp://pri nter/", false},
+	    {"ipp://printer/a b", false},
+	    {"ipp://printer/\n", false},
+	    {"ipp://[fe80::1/", false},
+	    {"ipp://[zz::1]/", false},
+	    {"ipp://under_score/", false},
+	    {"file:///etc/passwd", false},
+	    {"socket://-host:9100", false},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char error[256] = "";
 		int rc = printers_uri_validate(rows[i].uri, error, sizeof(error));
 		if ((rc == 0) != rows[i].is_valid)
 			fail_msg("row %zu %s: expected %s (%s)", i, rows[i].uri,
-				 rows[i].is_valid ? "valid" : "invalid", error);
+			         rows[i].is_valid ? "valid" : "invalid", error);
 		if (rc != 0 && !str_has_prefix(error, "device_uri"))
 			fail_msg("row %zu: message \"%s\" does not name device_uri", i, error);
 	}
@@ -238,34 +240,34 @@ static void test_printers_remove_busy(void **state)
 	assert_int_equal(printers_add(&core, "cli", &a, &id, error, sizeof(error)), 0);
 	pp_db_value_t p[] = {DB_INT(id)};
 	assert_int_equal(db_exec(core.db,
-				 "INSERT INTO users (email, state, created_at, updated_at)"
-				 " VALUES ('ann@example.com', 'enabled', 1, 1)",
-				 NULL, 0, NULL, error, sizeof(error)),
-			 DB_OK);
-	assert_int_equal(db_exec(core.db,
-				 "INSERT INTO jobs (uuid, user_id, state, source, printer_id,"
-				 " created_at, updated_at) SELECT 'u1', id, 'printing', 'ipp', $1, 1, 1"
-				 " FROM users",
-				 p, 1, NULL, error, sizeof(error)),
-			 DB_OK);
+	                         "INSERT INTO users (email, state, created_at, updated_at)"
+	                         " VALUES ('ann@example.com', 'enabled', 1, 1)",
+	                         NULL, 0, NULL, error, sizeof(error)),
+	                 DB_OK);
+	assert_int_equal(
+	    db_exec(core.db,
+	            "INSERT INTO jobs (uuid, user_id, state, source, printer_id,"
+	            " created_at, updated_at) SELECT 'u1', id, 'printing', 'ipp', $1, 1, 1"
+	            " FROM users",
+	            p, 1, NULL, error, sizeof(error)),
+	    DB_OK);
 	assert_int_equal(printers_remove(&core, "cli", id, error, sizeof(error)), -1);
 	assert_non_null(strstr(error, "cancel"));
 	assert_int_equal(db_exec(core.db, "UPDATE jobs SET state = 'completed'", NULL, 0, NULL,
-				 error, sizeof(error)),
-			 DB_OK);
+	                         error, sizeof(error)),
+	                 DB_OK);
 	assert_int_equal(printers_remove(&core, "cli", id, error, sizeof(error)), 0);
-	assert_int_equal(test_count(&core, "SELECT COUNT(*) FROM jobs WHERE printer_id IS NULL"), 1);
+	assert_int_equal(test_count(&core, "SELECT COUNT(*) FROM jobs WHERE printer_id IS NULL"),
+	                 1);
 	core_deinit(&core);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_printers_uri_table),
-		TEST_DB_CASE(test_printers_add_list_remove),
-		TEST_DB_CASE(test_printers_duplicates),
-		TEST_DB_CASE(test_printers_bad_input),
-		TEST_DB_CASE(test_printers_remove_busy),
+	    cmocka_unit_test(test_printers_uri_table), TEST_DB_CASE(test_printers_add_list_remove),
+	    TEST_DB_CASE(test_printers_duplicates),    TEST_DB_CASE(test_printers_bad_input),
+	    TEST_DB_CASE(test_printers_remove_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
