@@ -62,6 +62,7 @@ static const config_setting_t config_settings[] = {
 
 	PATHS("spool", "spool_dir", spool_dir, ""),
 	BOOL("spool", "encrypt", spool_encrypt, "yes"),
+	BOOL("spool", "shared", spool_is_shared, "no"),
 	BYTES("spool", "max_document_bytes", max_document_bytes, 1 * KIB, 64 * GIB, "1G"),
 
 	UINT("jobs", "sweep_interval_s", sweep_interval_s, 1, 86400, "60"),

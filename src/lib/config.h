@@ -44,6 +44,7 @@ typedef struct pp_config {
 	/* [spool] */
 	char spool_dir[PATH_MAX]; /* "" = <state_dir>/spool */
 	bool spool_encrypt;
+	bool spool_is_shared; /* several server hosts use this spool directory */
 	uint64_t max_document_bytes;
 
 	/* [jobs] */

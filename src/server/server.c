@@ -174,10 +174,15 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 		 server->rt.config.state_dir,
 		 db_backend(server->rt.db) == PP_DB_SQLITE ? "sqlite" : "postgresql");
 
-	/* Undo what a crash interrupted before anything new arrives. */
+	/*
+	 * Undo what a crash interrupted before anything new arrives. With a spool shared by
+	 * several hosts, a young file may be another host's upload in progress: leave it to the
+	 * sweeper's hourly pass.
+	 */
 	pp_intake_recovery_t recovery;
-	if (intake_recover(&server->rt.core, db_backend(server->rt.db) == PP_DB_SQLITE ? 0 : 3600,
-			   &recovery, error, error_size) < 0)
+	if (intake_recover(&server->rt.core,
+			   server->rt.config.spool_is_shared ? SWEEPER_ORPHAN_AGE_S : 0, &recovery,
+			   error, error_size) < 0)
 		goto fail;
 	if (recovery.files_removed > 0)
 		log_info("spool.recovered files_removed=%u", recovery.files_removed);

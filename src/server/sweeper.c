@@ -1,6 +1,7 @@
 /* sweeper.c - the retention thread; see sweeper.h. */
 #include "server/sweeper.h"
 
+#include "core/intake.h"
 #include "core/retention.h"
 #include "core/tokens.h"
 #include "lib/log.h"
@@ -20,6 +21,7 @@ struct pp_sweeper {
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* signalled to stop early */
 	bool is_stopping;
+	int64_t last_recovery; /* monotonic seconds of the last orphan pass */
 };
 
 static bool sweeper_is_stopping(pp_sweeper_t *sweeper)
@@ -52,6 +54,18 @@ static void sweeper_pass(pp_sweeper_t *sweeper)
 				 stats.jobs_expired, stats.files_deleted, stats.jobs_purged,
 				 stats.accounting_purged);
 	} while (stats.is_more && !sweeper_is_stopping(sweeper));
+
+	struct timespec now;
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
+	    now.tv_sec - sweeper->last_recovery >= SWEEPER_ORPHAN_AGE_S) {
+		sweeper->last_recovery = now.tv_sec;
+		pp_intake_recovery_t recovery;
+		if (intake_recover(sweeper->core, SWEEPER_ORPHAN_AGE_S, &recovery, error,
+				   sizeof(error)) < 0)
+			log_error("spool.recovery_failed error=\"%s\"", error);
+		else if (recovery.files_removed > 0)
+			log_info("spool.recovered files_removed=%u", recovery.files_removed);
+	}
 
 	int64_t purged = 0;
 	if (tokens_purge_expired(sweeper->core, &purged, error, sizeof(error)) < 0)
@@ -95,6 +109,10 @@ int sweeper_start(pp_core_t *core, unsigned interval_s, pp_sweeper_t **sweeper_r
 	}
 	sweeper->core = core;
 	sweeper->interval_s = interval_s;
+	struct timespec now;
+	/* The server ran a recovery at start: the first hourly pass comes an hour later. */
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == 0)
+		sweeper->last_recovery = now.tv_sec;
 
 	pthread_condattr_t attr;
 	int rc = pthread_condattr_init(&attr);

@@ -1,11 +1,16 @@
 /*
  * sweeper.h - the background thread that applies retention: expires unprinted jobs, deletes
- * printed documents per policy, purges expired tokens — every interval, and once at start.
+ * printed documents per policy, purges expired tokens — every interval, and once at start —
+ * and once an hour removes spool files that no row names (what a crash of another process,
+ * such as `pullprint jobs submit`, left behind while the server ran).
  */
 #ifndef PP_SWEEPER_H
 #define PP_SWEEPER_H
 
 #include "core/core.h"
+
+/* Unreferenced spool files older than this are removed by the hourly recovery pass. */
+#define SWEEPER_ORPHAN_AGE_S 3600
 
 typedef struct pp_sweeper pp_sweeper_t;
 

@@ -84,11 +84,17 @@ int spool_reader_open(pp_spool_t *spool, const char *file_id, pp_spool_reader_t 
 		return -1;
 	}
 
+	/*
+	 * The reserved header bytes must be zero (the writer leaves them so): a plain file's
+	 * checksums do not cover the header, so this is what catches a flipped bit there.
+	 */
+	static const uint8_t zeros[SPOOL_HEADER_LEN - SPOOL_MAGIC_LEN - 2] = {0};
 	size_t got = 0;
 	if (spool_read_exact(reader->fd, reader->header, SPOOL_HEADER_LEN, &got) < 0 ||
 	    got != SPOOL_HEADER_LEN || memcmp(reader->header, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0 ||
 	    reader->header[SPOOL_MAGIC_LEN] != SPOOL_VERSION ||
-	    (reader->header[SPOOL_MAGIC_LEN + 1] & ~SPOOL_FLAG_ENCRYPTED) != 0) {
+	    (reader->header[SPOOL_MAGIC_LEN + 1] & ~SPOOL_FLAG_ENCRYPTED) != 0 ||
+	    memcmp(reader->header + SPOOL_MAGIC_LEN + 2, zeros, sizeof(zeros)) != 0) {
 		(void)spool_reader_fail(reader, error, error_size, "bad header");
 		spool_reader_close(&reader);
 		return -1;
