@@ -184,8 +184,6 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 			   server->rt.config.spool_is_shared ? SWEEPER_ORPHAN_AGE_S : 0, &recovery,
 			   error, error_size) < 0)
 		goto fail;
-	if (recovery.files_removed > 0)
-		log_info("spool.recovered files_removed=%u", recovery.files_removed);
 
 	server->metrics = metrics_new();
 	if (server->metrics == NULL) {

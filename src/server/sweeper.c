@@ -63,8 +63,6 @@ static void sweeper_pass(pp_sweeper_t *sweeper)
 		if (intake_recover(sweeper->core, SWEEPER_ORPHAN_AGE_S, &recovery, error,
 				   sizeof(error)) < 0)
 			log_error("spool.recovery_failed error=\"%s\"", error);
-		else if (recovery.files_removed > 0)
-			log_info("spool.recovered files_removed=%u", recovery.files_removed);
 	}
 
 	int64_t purged = 0;

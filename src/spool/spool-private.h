@@ -7,9 +7,10 @@
  *   encrypted: secretstream ciphertext of up to SPOOL_CHUNK plain bytes (+17 bytes), the
  *              last one tagged FINAL; additional data = the file header + the file id, so a
  *              flipped header bit or a file renamed to another id fails to decrypt.
- *   plain:     a flags byte (1 = final), the data, and BLAKE2b-256 of (file id, record index,
- *              flags, data). This catches corruption, truncation and renames; it is not a
- *              MAC (anyone may recompute it): only encryption defends against tampering.
+ *   plain:     a flags byte (1 = final), the data, and a keyed BLAKE2b-256 MAC (under the
+ *              spool key) of (a label, the file id, the header, the record index, flags,
+ *              data). Without the key nobody can forge a plain file, so turning encryption
+ *              off gives up confidentiality only, not integrity.
  *
  * Every record is checked before any of its bytes are handed out, and nothing may follow the
  * final record.
@@ -57,8 +58,9 @@ void spool_file_key(const pp_spool_t *spool, const char *id,
 void spool_additional_data(const uint8_t header[SPOOL_HEADER_LEN], const char *id,
 			   uint8_t ad_r[SPOOL_AD_LEN]);
 
-/* The checksum of a plain record. */
-void spool_plain_hash(const char *id, uint64_t index, uint8_t flags, const uint8_t *data,
+/* The MAC of a plain record, keyed with the spool key. */
+void spool_plain_hash(const pp_spool_t *spool, const uint8_t header[SPOOL_HEADER_LEN],
+		      const char *id, uint64_t index, uint8_t flags, const uint8_t *data,
 		      size_t len, uint8_t hash_r[SPOOL_PLAIN_HASH_LEN]);
 
 #endif

@@ -48,18 +48,18 @@ static int spool_read_exact(int fd, uint8_t *buf, size_t len, size_t *got_r)
 }
 
 static ssize_t spool_reader_fail(pp_spool_reader_t *reader, char *error, size_t error_size,
-				 const char *what)
+                                 const char *what)
 {
 	reader->is_failed = true;
 	(void)str_format(error, error_size,
-			 "spool file %s is damaged (%s) — the document cannot be used; delete the "
-			 "job and send it again",
-			 reader->id, what);
+	                 "spool file %s is damaged (%s) — the document cannot be used; delete the "
+	                 "job and send it again",
+	                 reader->id, what);
 	return -1;
 }
 
 int spool_reader_open(pp_spool_t *spool, const char *file_id, pp_spool_reader_t **reader_r,
-		      char *error, size_t error_size)
+                      char *error, size_t error_size)
 {
 	char path[PATH_MAX];
 	if (!spool_id_is_valid(file_id)) {
@@ -107,7 +107,7 @@ int spool_reader_open(pp_spool_t *spool, const char *file_id, pp_spool_reader_t 
 		int rc = spool_read_exact(reader->fd, stream_header, sizeof(stream_header), &got);
 		if (rc == 0 && got == sizeof(stream_header))
 			rc = crypto_secretstream_xchacha20poly1305_init_pull(&reader->state,
-									     stream_header, key);
+			                                                     stream_header, key);
 		else
 			rc = -1;
 		sodium_memzero(key, sizeof(key));
@@ -128,7 +128,7 @@ static int spool_reader_next(pp_spool_reader_t *reader, char *error, size_t erro
 	size_t got = 0;
 	if (spool_read_exact(reader->fd, prefix, sizeof(prefix), &got) < 0) {
 		(void)str_format(error, error_size, "read(spool %s) failed: %s", reader->id,
-				 strerror(errno));
+		                 strerror(errno));
 		reader->is_failed = true;
 		return -1;
 	}
@@ -139,10 +139,10 @@ static int spool_reader_next(pp_spool_reader_t *reader, char *error, size_t erro
 	if (got != sizeof(prefix))
 		return (int)spool_reader_fail(reader, error, error_size, "truncated");
 
-	size_t len = (size_t)prefix[0] << 24 | (size_t)prefix[1] << 16 | (size_t)prefix[2] << 8 |
-		     prefix[3];
+	size_t len =
+	    (size_t)prefix[0] << 24 | (size_t)prefix[1] << 16 | (size_t)prefix[2] << 8 | prefix[3];
 	size_t overhead = reader->is_encrypted ? crypto_secretstream_xchacha20poly1305_ABYTES
-					       : 1 + SPOOL_PLAIN_HASH_LEN;
+	                                       : 1 + SPOOL_PLAIN_HASH_LEN;
 	if (len < overhead || len - overhead > SPOOL_CHUNK)
 		return (int)spool_reader_fail(reader, error, error_size, "bad record length");
 	if (spool_read_exact(reader->fd, reader->record, len, &got) < 0 || got != len)
@@ -153,10 +153,10 @@ static int spool_reader_next(pp_spool_reader_t *reader, char *error, size_t erro
 		unsigned long long plain_len = 0;
 		spool_additional_data(reader->header, reader->id, ad);
 		if (crypto_secretstream_xchacha20poly1305_pull(&reader->state, reader->plain,
-							       &plain_len, &tag, reader->record,
-							       len, ad, sizeof(ad)) != 0)
+		                                               &plain_len, &tag, reader->record,
+		                                               len, ad, sizeof(ad)) != 0)
 			return (int)spool_reader_fail(reader, error, error_size,
-						      "authentication failed");
+			                              "authentication failed");
 		reader->plain_len = (size_t)plain_len;
 		reader->is_final_seen = (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL);
 		if (tag != 0 && !reader->is_final_seen)
@@ -165,12 +165,12 @@ static int spool_reader_next(pp_spool_reader_t *reader, char *error, size_t erro
 		uint8_t flags = reader->record[0];
 		size_t data_len = len - overhead;
 		uint8_t hash[SPOOL_PLAIN_HASH_LEN];
-		spool_plain_hash(reader->id, reader->records, flags, reader->record + 1, data_len,
-				 hash);
+		spool_plain_hash(reader->spool, reader->header, reader->id, reader->records, flags,
+		                 reader->record + 1, data_len, hash);
 		if ((flags & ~SPOOL_RECORD_FINAL) != 0 ||
 		    sodium_memcmp(hash, reader->record + 1 + data_len, sizeof(hash)) != 0)
 			return (int)spool_reader_fail(reader, error, error_size,
-						      "checksum mismatch");
+			                              "checksum mismatch");
 		memcpy(reader->plain, reader->record + 1, data_len);
 		reader->plain_len = data_len;
 		reader->is_final_seen = (flags & SPOOL_RECORD_FINAL) != 0;
@@ -181,11 +181,16 @@ static int spool_reader_next(pp_spool_reader_t *reader, char *error, size_t erro
 }
 
 ssize_t spool_reader_read(pp_spool_reader_t *reader, void *buf, size_t len, char *error,
-			  size_t error_size)
+                          size_t error_size)
 {
+	if (len == 0) {
+		/* 0 means "verified end": a zero-length read must not be mistaken for it. */
+		(void)str_format(error, error_size, "spool: read of 0 bytes");
+		return -1;
+	}
 	if (reader->is_failed) {
 		(void)str_format(error, error_size, "spool file %s: reader already failed",
-				 reader->id);
+		                 reader->id);
 		return -1;
 	}
 	while (reader->plain_pos == reader->plain_len) {

@@ -16,6 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * Every this many bytes the writer asks the kernel to start writing the file out
+ * (sync_file_range), so the disk works while the next chunks are being encrypted and the
+ * fsync in finish has little left to wait for.
+ */
+#define SPOOL_WRITEBACK_BYTES ((uint64_t)8 << 20)
+
 struct pp_spool_writer {
 	pp_spool_t *spool; /* borrowed */
 	char id[SPOOL_ID_LEN + 1];
@@ -25,25 +32,49 @@ struct pp_spool_writer {
 	crypto_secretstream_xchacha20poly1305_state state;
 	uint8_t chunk[SPOOL_CHUNK]; /* plain bytes not yet sealed */
 	size_t chunk_len;
-	uint64_t records; /* sealed so far */
+	uint64_t records;     /* sealed so far */
 	uint64_t total_bytes; /* plain bytes accepted */
 	uint8_t record[4 + SPOOL_RECORD_MAX];
+	uint64_t file_bytes;     /* written to the temp file */
+	uint64_t writeback_from; /* file offset not yet handed to writeback */
+	bool is_writeback_off;   /* the file system cannot start writeback early */
 	bool is_failed;
 };
 
 static int spool_writer_fail(pp_spool_writer_t *writer, char *error, size_t error_size,
-			     const char *call)
+                             const char *call)
 {
 	writer->is_failed = true;
 	(void)str_format(error, error_size, "%s(%s) failed: %s%s", call, writer->tmp_path,
-			 strerror(errno),
-			 errno == ENOSPC ? " — free space or lower the retention" : "");
+	                 strerror(errno),
+	                 errno == ENOSPC ? " — free space or lower the retention" : "");
 	return -1;
 }
 
-/* Seals the buffered chunk as one record and writes it. */
-static int spool_writer_seal(pp_spool_writer_t *writer, bool is_final, char *error,
-			     size_t error_size)
+/*
+ * Starts writeback of what was written since the last call, without waiting for it. A file
+ * system that cannot (EINVAL, ENOSYS, EOPNOTSUPP) only loses the overlap: finish fsyncs all.
+ */
+static int spool_writer_start_writeback(pp_spool_writer_t *writer, char *error, size_t error_size)
+{
+	if (writer->is_writeback_off)
+		return 0;
+	if (sync_file_range(writer->fd, (off_t)writer->writeback_from,
+	                    (off_t)(writer->file_bytes - writer->writeback_from),
+	                    SYNC_FILE_RANGE_WRITE) < 0) {
+		if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == ESPIPE) {
+			writer->is_writeback_off = true;
+			return 0;
+		}
+		return spool_writer_fail(writer, error, error_size, "sync_file_range");
+	}
+	writer->writeback_from = writer->file_bytes;
+	return 0;
+}
+
+/* Seals data[len] (len <= SPOOL_CHUNK) as the next record and writes it. */
+static int spool_writer_seal(pp_spool_writer_t *writer, const uint8_t *data, size_t len,
+                             bool is_final, char *error, size_t error_size)
 {
 	uint8_t *payload = writer->record + 4;
 	size_t payload_len;
@@ -52,17 +83,16 @@ static int spool_writer_seal(pp_spool_writer_t *writer, bool is_final, char *err
 		spool_additional_data(writer->header, writer->id, ad);
 		unsigned long long out_len = 0;
 		(void)crypto_secretstream_xchacha20poly1305_push(
-			&writer->state, payload, &out_len, writer->chunk, writer->chunk_len, ad,
-			sizeof(ad),
-			is_final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
+		    &writer->state, payload, &out_len, data, len, ad, sizeof(ad),
+		    is_final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
 		payload_len = (size_t)out_len;
 	} else {
 		uint8_t flags = is_final ? SPOOL_RECORD_FINAL : 0;
 		payload[0] = flags;
-		memcpy(payload + 1, writer->chunk, writer->chunk_len);
-		spool_plain_hash(writer->id, writer->records, flags, writer->chunk,
-				 writer->chunk_len, payload + 1 + writer->chunk_len);
-		payload_len = 1 + writer->chunk_len + SPOOL_PLAIN_HASH_LEN;
+		memcpy(payload + 1, data, len);
+		spool_plain_hash(writer->spool, writer->header, writer->id, writer->records, flags,
+		                 data, len, payload + 1 + len);
+		payload_len = 1 + len + SPOOL_PLAIN_HASH_LEN;
 	}
 	writer->record[0] = (uint8_t)(payload_len >> 24);
 	writer->record[1] = (uint8_t)(payload_len >> 16);
@@ -73,12 +103,14 @@ static int spool_writer_seal(pp_spool_writer_t *writer, bool is_final, char *err
 	if (writer->records == 0)
 		fault_point("spool.after_first_chunk");
 	writer->records++;
-	writer->chunk_len = 0;
+	writer->file_bytes += 4 + payload_len;
+	if (!is_final && writer->file_bytes - writer->writeback_from >= SPOOL_WRITEBACK_BYTES)
+		return spool_writer_start_writeback(writer, error, error_size);
 	return 0;
 }
 
 int spool_writer_open(pp_spool_t *spool, pp_spool_writer_t **writer_r, char *error,
-		      size_t error_size)
+                      size_t error_size)
 {
 	pp_spool_writer_t *writer = calloc(1, sizeof(*writer));
 	if (writer == NULL) {
@@ -89,16 +121,16 @@ int spool_writer_open(pp_spool_t *spool, pp_spool_writer_t **writer_r, char *err
 	writer->fd = -1;
 	crypto_random_id(writer->id);
 	if (!str_format(writer->tmp_path, sizeof(writer->tmp_path), "%s/%s", spool->tmp_dir,
-			writer->id)) {
+	                writer->id)) {
 		(void)str_format(error, error_size, "spool: path too long");
 		free(writer);
 		return -1;
 	}
-	writer->fd = open(writer->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			  0600);
+	writer->fd =
+	    open(writer->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (writer->fd < 0) {
 		(void)str_format(error, error_size, "open(%s) failed: %s", writer->tmp_path,
-				 strerror(errno));
+		                 strerror(errno));
 		free(writer);
 		return -1;
 	}
@@ -114,7 +146,7 @@ int spool_writer_open(pp_spool_t *spool, pp_spool_writer_t **writer_r, char *err
 		uint8_t key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
 		spool_file_key(spool, writer->id, key);
 		(void)crypto_secretstream_xchacha20poly1305_init_push(
-			&writer->state, prologue + SPOOL_HEADER_LEN, key);
+		    &writer->state, prologue + SPOOL_HEADER_LEN, key);
 		sodium_memzero(key, sizeof(key));
 		prologue_len += crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 	}
@@ -123,12 +155,13 @@ int spool_writer_open(pp_spool_t *spool, pp_spool_writer_t **writer_r, char *err
 		spool_writer_abort(&writer);
 		return -1;
 	}
+	writer->file_bytes = prologue_len;
 	*writer_r = writer;
 	return 0;
 }
 
 int spool_writer_write(pp_spool_writer_t *writer, const void *data, size_t len, char *error,
-		       size_t error_size)
+                       size_t error_size)
 {
 	if (writer->is_failed) {
 		(void)str_format(error, error_size, "spool: writer already failed");
@@ -137,17 +170,29 @@ int spool_writer_write(pp_spool_writer_t *writer, const void *data, size_t len, 
 	if (len > writer->spool->max_file_bytes - writer->total_bytes) {
 		writer->is_failed = true;
 		(void)str_format(error, error_size,
-				 "document is larger than the limit of %llu bytes — send a smaller "
-				 "file, or raise [spool] max_document_bytes",
-				 (unsigned long long)writer->spool->max_file_bytes);
+		                 "document is larger than the limit of %llu bytes — send a smaller "
+		                 "file, or raise [spool] max_document_bytes",
+		                 (unsigned long long)writer->spool->max_file_bytes);
 		return SPOOL_TOO_LARGE;
 	}
 	const uint8_t *p = data;
 	while (len > 0) {
 		/* Seal a full chunk only when more data follows: the last one is tagged final. */
-		if (writer->chunk_len == SPOOL_CHUNK &&
-		    spool_writer_seal(writer, false, error, error_size) < 0)
-			return -1;
+		if (writer->chunk_len == SPOOL_CHUNK) {
+			if (spool_writer_seal(writer, writer->chunk, SPOOL_CHUNK, false, error,
+			                      error_size) < 0)
+				return -1;
+			writer->chunk_len = 0;
+		}
+		/* A whole chunk of the caller's data with more behind it: seal it in place. */
+		if (writer->chunk_len == 0 && len > SPOOL_CHUNK) {
+			if (spool_writer_seal(writer, p, SPOOL_CHUNK, false, error, error_size) < 0)
+				return -1;
+			writer->total_bytes += SPOOL_CHUNK;
+			p += SPOOL_CHUNK;
+			len -= SPOOL_CHUNK;
+			continue;
+		}
 		size_t take = SPOOL_CHUNK - writer->chunk_len;
 		if (take > len)
 			take = len;
@@ -161,7 +206,7 @@ int spool_writer_write(pp_spool_writer_t *writer, const void *data, size_t len, 
 }
 
 int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LEN + 1],
-			uint64_t *size_r, char *error, size_t error_size)
+                        uint64_t *size_r, char *error, size_t error_size)
 {
 	pp_spool_writer_t *writer = *writer_p;
 	char path[PATH_MAX], fanout[PATH_MAX];
@@ -174,7 +219,8 @@ int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LE
 		(void)str_format(error, error_size, "spool: path too long");
 		goto fail;
 	}
-	if (spool_writer_seal(writer, true, error, error_size) < 0)
+	if (spool_writer_seal(writer, writer->chunk, writer->chunk_len, true, error, error_size) <
+	    0)
 		goto fail;
 
 	/* Durable before visible: the data reaches the disk before the name does. */
@@ -195,12 +241,12 @@ int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LE
 			goto fail;
 	} else if (errno != EEXIST) {
 		(void)str_format(error, error_size, "mkdir(%s) failed: %s", fanout,
-				 strerror(errno));
+		                 strerror(errno));
 		goto fail;
 	}
 	if (rename(writer->tmp_path, path) < 0) {
 		(void)str_format(error, error_size, "rename(%s, %s) failed: %s", writer->tmp_path,
-				 path, strerror(errno));
+		                 path, strerror(errno));
 		goto fail;
 	}
 	fault_point("spool.after_rename");
@@ -230,7 +276,7 @@ void spool_writer_abort(pp_spool_writer_t **writer_p)
 		return;
 	if (writer->fd >= 0)
 		(void)close(writer->fd); /* the file is being thrown away */
-	(void)unlink(writer->tmp_path); /* best effort: the sweep removes leftovers */
+	(void)unlink(writer->tmp_path);  /* best effort: the sweep removes leftovers */
 	sodium_memzero(writer, sizeof(*writer));
 	free(writer);
 	*writer_p = NULL;

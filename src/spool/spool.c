@@ -40,36 +40,41 @@ bool spool_file_path(const pp_spool_t *spool, const char *id, char *path, size_t
 }
 
 void spool_file_key(const pp_spool_t *spool, const char *id,
-		    uint8_t key_r[crypto_secretstream_xchacha20poly1305_KEYBYTES])
+                    uint8_t key_r[crypto_secretstream_xchacha20poly1305_KEYBYTES])
 {
 	(void)crypto_generichash(key_r, crypto_secretstream_xchacha20poly1305_KEYBYTES,
-				 (const uint8_t *)id, SPOOL_ID_LEN, spool->key, SPOOL_KEY_BYTES);
+	                         (const uint8_t *)id, SPOOL_ID_LEN, spool->key, SPOOL_KEY_BYTES);
 }
 
 void spool_additional_data(const uint8_t header[SPOOL_HEADER_LEN], const char *id,
-			   uint8_t ad_r[SPOOL_AD_LEN])
+                           uint8_t ad_r[SPOOL_AD_LEN])
 {
 	memcpy(ad_r, header, SPOOL_HEADER_LEN);
 	memcpy(ad_r + SPOOL_HEADER_LEN, id, SPOOL_ID_LEN);
 }
 
-void spool_plain_hash(const char *id, uint64_t index, uint8_t flags, const uint8_t *data,
-		      size_t len, uint8_t hash_r[SPOOL_PLAIN_HASH_LEN])
+void spool_plain_hash(const pp_spool_t *spool, const uint8_t header[SPOOL_HEADER_LEN],
+                      const char *id, uint64_t index, uint8_t flags, const uint8_t *data,
+                      size_t len, uint8_t hash_r[SPOOL_PLAIN_HASH_LEN])
 {
+	/* The label keeps these inputs apart from the per-file key derivation (id alone). */
+	static const char label[] = "pullprint plain record";
 	crypto_generichash_state state;
 	uint8_t prefix[9];
 	for (int i = 0; i < 8; i++)
 		prefix[i] = (uint8_t)(index >> (56 - 8 * i));
 	prefix[8] = flags;
-	(void)crypto_generichash_init(&state, NULL, 0, SPOOL_PLAIN_HASH_LEN);
+	(void)crypto_generichash_init(&state, spool->key, SPOOL_KEY_BYTES, SPOOL_PLAIN_HASH_LEN);
+	(void)crypto_generichash_update(&state, (const uint8_t *)label, sizeof(label));
 	(void)crypto_generichash_update(&state, (const uint8_t *)id, SPOOL_ID_LEN);
+	(void)crypto_generichash_update(&state, header, SPOOL_HEADER_LEN);
 	(void)crypto_generichash_update(&state, prefix, sizeof(prefix));
 	(void)crypto_generichash_update(&state, data, len);
 	(void)crypto_generichash_final(&state, hash_r, SPOOL_PLAIN_HASH_LEN);
 }
 
 int spool_open(const char *dir, const uint8_t key[SPOOL_KEY_BYTES], bool encrypt_new,
-	       uint64_t max_file_bytes, pp_spool_t **spool_r, char *error, size_t error_size)
+               uint64_t max_file_bytes, pp_spool_t **spool_r, char *error, size_t error_size)
 {
 	if (sodium_init() < 0) {
 		(void)str_format(error, error_size, "spool: libsodium failed to start");
@@ -129,7 +134,7 @@ int spool_delete(pp_spool_t *spool, const char *file_id, char *error, size_t err
 	return fs_fsync_dir(dir, error, error_size);
 }
 
-/* True when path was last modified at least min_age_s ago (or cannot be stat'ed). */
+/* True when name was last modified at least min_age_s ago; false if it cannot be stat'ed. */
 static bool spool_is_old(int dir_fd, const char *name, unsigned min_age_s, time_t now)
 {
 	struct stat st;
@@ -140,12 +145,12 @@ static bool spool_is_old(int dir_fd, const char *name, unsigned min_age_s, time_
 
 /* Removes every old enough file in the temp directory. */
 static int spool_sweep_tmp(pp_spool_t *spool, unsigned min_age_s, time_t now, unsigned *removed,
-			   char *error, size_t error_size)
+                           char *error, size_t error_size)
 {
 	DIR *d = opendir(spool->tmp_dir);
 	if (d == NULL) {
 		(void)str_format(error, error_size, "opendir(%s) failed: %s", spool->tmp_dir,
-				 strerror(errno));
+		                 strerror(errno));
 		return -1;
 	}
 	for (struct dirent *e; (e = readdir(d)) != NULL;) {
@@ -155,7 +160,7 @@ static int spool_sweep_tmp(pp_spool_t *spool, unsigned min_age_s, time_t now, un
 			(*removed)++;
 		else
 			log_warn("spool.sweep_failed file=tmp/%s error=\"%s\"", e->d_name,
-				 strerror(errno));
+			         strerror(errno));
 	}
 	(void)closedir(d);
 	return 0;
@@ -163,9 +168,9 @@ static int spool_sweep_tmp(pp_spool_t *spool, unsigned min_age_s, time_t now, un
 
 /* Removes unreferenced files in one fan-out directory. */
 static int spool_sweep_fanout(pp_spool_t *spool, const char *fanout,
-			      pp_spool_is_referenced_fn is_referenced, void *ctx,
-			      unsigned min_age_s, time_t now, unsigned *removed, char *error,
-			      size_t error_size)
+                              pp_spool_is_referenced_fn is_referenced, void *ctx,
+                              unsigned min_age_s, time_t now, unsigned *removed, char *error,
+                              size_t error_size)
 {
 	char path[PATH_MAX];
 	if (!str_format(path, sizeof(path), "%s/%s", spool->dir, fanout)) {
@@ -175,7 +180,7 @@ static int spool_sweep_fanout(pp_spool_t *spool, const char *fanout,
 	DIR *d = opendir(path);
 	if (d == NULL) {
 		(void)str_format(error, error_size, "opendir(%s) failed: %s", path,
-				 strerror(errno));
+		                 strerror(errno));
 		return -1;
 	}
 	int rc = 0;
@@ -184,8 +189,8 @@ static int spool_sweep_fanout(pp_spool_t *spool, const char *fanout,
 			continue;
 		if (!spool_id_is_valid(e->d_name) || strncmp(e->d_name, fanout, 2) != 0) {
 			log_warn("spool.stray_file file=%s/%s action=\"remove it by hand if it is "
-				 "not yours\"",
-				 fanout, e->d_name);
+			         "not yours\"",
+			         fanout, e->d_name);
 			continue;
 		}
 		if (!spool_is_old(dirfd(d), e->d_name, min_age_s, now))
@@ -193,8 +198,8 @@ static int spool_sweep_fanout(pp_spool_t *spool, const char *fanout,
 		bool is_named = true;
 		if (is_referenced(e->d_name, ctx, &is_named) < 0) {
 			(void)str_format(error, error_size,
-					 "spool sweep stopped: cannot ask the database about %s",
-					 e->d_name);
+			                 "spool sweep stopped: cannot ask the database about %s",
+			                 e->d_name);
 			rc = -1;
 			break;
 		}
@@ -204,14 +209,14 @@ static int spool_sweep_fanout(pp_spool_t *spool, const char *fanout,
 			(*removed)++;
 		else
 			log_warn("spool.sweep_failed file=%s error=\"%s\"", e->d_name,
-				 strerror(errno));
+			         strerror(errno));
 	}
 	(void)closedir(d);
 	return rc;
 }
 
 int spool_sweep(pp_spool_t *spool, pp_spool_is_referenced_fn is_referenced, void *ctx,
-		unsigned min_age_s, unsigned *removed_r, char *error, size_t error_size)
+                unsigned min_age_s, unsigned *removed_r, char *error, size_t error_size)
 {
 	unsigned removed = 0;
 	time_t now = time(NULL);
@@ -220,16 +225,16 @@ int spool_sweep(pp_spool_t *spool, pp_spool_is_referenced_fn is_referenced, void
 	DIR *d = rc == 0 ? opendir(spool->dir) : NULL;
 	if (rc == 0 && d == NULL) {
 		(void)str_format(error, error_size, "opendir(%s) failed: %s", spool->dir,
-				 strerror(errno));
+		                 strerror(errno));
 		rc = -1;
 	}
 	for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
-		bool is_fanout = strlen(e->d_name) == 2 &&
-				 strspn(e->d_name, "0123456789abcdef") == 2;
+		bool is_fanout =
+		    strlen(e->d_name) == 2 && strspn(e->d_name, "0123456789abcdef") == 2;
 		if (!is_fanout)
 			continue;
 		rc = spool_sweep_fanout(spool, e->d_name, is_referenced, ctx, min_age_s, now,
-					&removed, error, error_size);
+		                        &removed, error, error_size);
 	}
 	if (d != NULL)
 		(void)closedir(d);

@@ -70,8 +70,8 @@ int spool_reader_open(pp_spool_t *spool, const char *file_id, pp_spool_reader_t 
 		      char *error, size_t error_size);
 
 /*
- * Reads up to len plain bytes. Returns the count (> 0), 0 at the verified end, or -1 with
- * error (tampered, truncated, wrong key, I/O).
+ * Reads up to len (>= 1) plain bytes. Returns the count (> 0), 0 at the verified end, or -1
+ * with error (tampered, truncated, wrong key, I/O).
  */
 ssize_t spool_reader_read(pp_spool_reader_t *reader, void *buf, size_t len, char *error,
 			  size_t error_size);

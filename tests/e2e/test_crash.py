@@ -51,7 +51,7 @@ def test_kill_during_intake_then_restart(installation, server_factory, tmp_path)
     assert [j["id"] for j in inst.cli_json("jobs")] == [before[0]["id"]]
 
     srv = server_factory(inst)
-    assert "spool.recovered" in srv.stderr()
+    assert "intake.recovered files_removed=1" in srv.stderr()
     assert os.listdir(os.path.join(inst.state_dir, "spool", "tmp")) == []
     assert sorted(spool_files(inst.state_dir)) == sorted(files_before)
     srv.stop()
