@@ -93,9 +93,7 @@ static int admin_list_print(pp_cli_t *cli)
 		if (table_add_row(table, cells) < 0)
 			rc = CLI_EXIT_FAILED;
 	}
-	if (rc == CLI_EXIT_OK && table_print(table, cli->out, cli->as_json) < 0)
-		rc = CLI_EXIT_FAILED;
-	table_free(&table);
+	rc = cli_table_finish(cli, &table, rc);
 	admin_list_free(&admins);
 	return rc;
 }
@@ -191,9 +189,7 @@ int cli_audit(pp_cli_t *cli, int argc, char **argv)
 		if (table_add_row(table, cells) < 0)
 			rc = CLI_EXIT_FAILED;
 	}
-	if (rc == CLI_EXIT_OK && table_print(table, cli->out, cli->as_json) < 0)
-		rc = CLI_EXIT_FAILED;
-	table_free(&table);
+	rc = cli_table_finish(cli, &table, rc);
 	audit_list_free(&entries);
 	return rc;
 }

@@ -3,6 +3,8 @@
  */
 #include "cli/cli.h"
 
+#include "cli/table.h"
+
 #include "lib/str.h"
 #include "pp-build-config.h"
 
@@ -56,6 +58,14 @@ void cli_done(pp_cli_t *cli, const char *message)
 		fprintf(cli->out, "{\"ok\": true}\n");
 	else
 		fprintf(cli->out, "%s\n", message);
+}
+
+int cli_table_finish(pp_cli_t *cli, pp_table_t **table, int rc)
+{
+	if (rc == CLI_EXIT_OK && table_print(*table, cli->out, cli->as_json) < 0)
+		rc = CLI_EXIT_FAILED;
+	table_free(table);
+	return rc;
 }
 
 void cli_format_time(int64_t at, char out[32])

@@ -40,9 +40,7 @@ static int printers_print(pp_cli_t *cli, const pp_printer_t *printers, size_t co
 		if (table_add_row(table, cells) < 0)
 			rc = CLI_EXIT_FAILED;
 	}
-	if (rc == CLI_EXIT_OK && table_print(table, cli->out, cli->as_json) < 0)
-		rc = CLI_EXIT_FAILED;
-	table_free(&table);
+	rc = cli_table_finish(cli, &table, rc);
 	return rc;
 }
 

@@ -34,9 +34,7 @@ static int rules_list(pp_cli_t *cli)
 		if (table_add_row(table, cells) < 0)
 			rc = CLI_EXIT_FAILED;
 	}
-	if (rc == CLI_EXIT_OK && table_print(table, cli->out, cli->as_json) < 0)
-		rc = CLI_EXIT_FAILED;
-	table_free(&table);
+	rc = cli_table_finish(cli, &table, rc);
 	sender_rule_list_free(&rules);
 	return rc;
 }

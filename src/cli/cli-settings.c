@@ -38,9 +38,7 @@ static int settings_print_list(pp_cli_t *cli)
 		if (table_add_row(table, cells) < 0)
 			rc = CLI_EXIT_FAILED;
 	}
-	if (rc == CLI_EXIT_OK && table_print(table, cli->out, cli->as_json) < 0)
-		rc = CLI_EXIT_FAILED;
-	table_free(&table);
+	rc = cli_table_finish(cli, &table, rc);
 	settings_list_free(&settings);
 	return rc;
 }

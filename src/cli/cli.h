@@ -52,6 +52,13 @@ void cli_done(pp_cli_t *cli, const char *message);
 /* Formats Unix seconds as UTC "YYYY-MM-DD HH:MM:SS"; "" for 0 or an impossible time. */
 void cli_format_time(int64_t at, char out[32]);
 
+struct pp_table;
+/*
+ * Prints *table (as a table or JSON) when rc is CLI_EXIT_OK, frees it either way, and returns
+ * the exit code: rc, or CLI_EXIT_FAILED when printing failed.
+ */
+int cli_table_finish(pp_cli_t *cli, struct pp_table **table, int rc);
+
 /* The actor name written to the audit log for this command line run ("cli:<login>"). */
 const char *cli_actor(void);
 

@@ -205,8 +205,8 @@ void test_http_exchange(const test_http_peer_t *peer, bool is_tls, const char *h
 	test_http_client_t c;
 	test_http_client_open(&c, peer, is_tls);
 	char req[4096];
-	assert_true(str_format(req, sizeof(req), "%s\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-			       head));
+	assert_true(str_format(req, sizeof(req),
+			       "%s\r\nHost: localhost\r\nConnection: close\r\n\r\n", head));
 	test_http_client_write(&c, req, strlen(req));
 	if (body_len > 0)
 		test_http_client_write(&c, body, body_len);
