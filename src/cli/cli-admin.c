@@ -158,8 +158,8 @@ int cli_audit(pp_cli_t *cli, int argc, char **argv)
 {
 	uint64_t limit = 50;
 	if (argc == 3 && strcmp(argv[1], "--limit") == 0) {
-		if (!parse_uint64_full(argv[2], 100000, &limit) || limit == 0) {
-			cli_error(cli, "audit: --limit takes 1 to 100000");
+		if (!parse_uint64_full(argv[2], AUDIT_LIST_MAX, &limit) || limit == 0) {
+			cli_error(cli, "audit: --limit takes 1 to %d", AUDIT_LIST_MAX);
 			return CLI_EXIT_USAGE;
 		}
 	} else if (argc != 1) {
@@ -173,8 +173,8 @@ int cli_audit(pp_cli_t *cli, int argc, char **argv)
 	char error[512];
 	pp_audit_entry_t *entries = NULL;
 	size_t count = 0;
-	if (audit_list(&cli->rt.core, 0, (size_t)limit, &entries, &count, error, sizeof(error)) <
-	    0) {
+	if (audit_list_recent(&cli->rt.core, (size_t)limit, &entries, &count, error,
+			      sizeof(error)) < 0) {
 		cli_error(cli, "%s", error);
 		return CLI_EXIT_FAILED;
 	}

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AUDIT_LIST_MAX 10000
 
 /* Copies src into dst[size], cutting at a UTF-8 character boundary when it is too long. */
 static void audit_copy_cut(char *dst, size_t size, const char *src)
@@ -51,22 +50,14 @@ int audit_record(pp_core_t *core, const char *actor, const char *action, const c
 	return 0;
 }
 
-int audit_list(pp_core_t *core, int64_t since, size_t limit, pp_audit_entry_t **entries_r,
-               size_t *count_r, char *error, size_t error_size)
+/* Runs a listing query (columns id, at, actor, action, object, detail) into new entries. */
+static int audit_query(pp_core_t *core, const char *sql, const pp_db_value_t *params,
+                       size_t n_params, pp_audit_entry_t **entries_r, size_t *count_r,
+                       char *error, size_t error_size)
 {
-	*entries_r = NULL;
-	*count_r = 0;
-	if (limit == 0 || limit > AUDIT_LIST_MAX) {
-		str_format(error, error_size, "audit: limit must be 1..%d", AUDIT_LIST_MAX);
-		return -1;
-	}
-	const pp_db_value_t params[] = {DB_INT(since), DB_INT(limit)};
 	pp_db_result_t *res = NULL;
 	char db_error[DB_ERROR_MAX];
-	if (db_query(core->db,
-	             "SELECT id, at, actor, action, object, detail FROM audit_log "
-	             "WHERE at >= $1 ORDER BY at, id LIMIT $2",
-	             params, 2, &res, db_error, sizeof(db_error)) != DB_OK) {
+	if (db_query(core->db, sql, params, n_params, &res, db_error, sizeof(db_error)) != DB_OK) {
 		str_format(error, error_size, "audit: cannot list the log: %s", db_error);
 		return -1;
 	}
@@ -93,6 +84,40 @@ int audit_list(pp_core_t *core, int64_t since, size_t limit, pp_audit_entry_t **
 	*entries_r = entries;
 	*count_r = rows;
 	return 0;
+}
+
+int audit_list(pp_core_t *core, int64_t since, size_t limit, pp_audit_entry_t **entries_r,
+               size_t *count_r, char *error, size_t error_size)
+{
+	*entries_r = NULL;
+	*count_r = 0;
+	if (limit == 0 || limit > AUDIT_LIST_MAX) {
+		str_format(error, error_size, "audit: limit must be 1..%d", AUDIT_LIST_MAX);
+		return -1;
+	}
+	const pp_db_value_t params[] = {DB_INT(since), DB_INT(limit)};
+	return audit_query(core,
+	                   "SELECT id, at, actor, action, object, detail FROM audit_log "
+	                   "WHERE at >= $1 ORDER BY at, id LIMIT $2",
+	                   params, 2, entries_r, count_r, error, error_size);
+}
+
+int audit_list_recent(pp_core_t *core, size_t limit, pp_audit_entry_t **entries_r,
+                      size_t *count_r, char *error, size_t error_size)
+{
+	*entries_r = NULL;
+	*count_r = 0;
+	if (limit == 0 || limit > AUDIT_LIST_MAX) {
+		str_format(error, error_size, "audit: limit must be 1..%d", AUDIT_LIST_MAX);
+		return -1;
+	}
+	const pp_db_value_t params[] = {DB_INT(limit)};
+	/* The newest rows, shown oldest first so the list reads as a story. */
+	return audit_query(core,
+	                   "SELECT id, at, actor, action, object, detail FROM "
+	                   "(SELECT id, at, actor, action, object, detail FROM audit_log "
+	                   "ORDER BY id DESC LIMIT $1) AS recent ORDER BY id",
+	                   params, 1, entries_r, count_r, error, error_size);
 }
 
 void audit_list_free(pp_audit_entry_t **entries)

@@ -18,6 +18,7 @@
 #define AUDIT_ACTION_MAX 64
 #define AUDIT_OBJECT_MAX 320
 #define AUDIT_DETAIL_MAX 512
+#define AUDIT_LIST_MAX 10000 /* most rows one listing returns */
 
 /* One row of the audit log. */
 typedef struct {
@@ -43,6 +44,10 @@ int audit_record(pp_core_t *core, const char *actor, const char *action, const c
  */
 int audit_list(pp_core_t *core, int64_t since, size_t limit, pp_audit_entry_t **entries_r,
                size_t *count_r, char *error, size_t error_size);
+
+/* Lists the newest limit (1..10000) rows, oldest of them first. As audit_list() otherwise. */
+int audit_list_recent(pp_core_t *core, size_t limit, pp_audit_entry_t **entries_r,
+                      size_t *count_r, char *error, size_t error_size);
 
 /* Frees a list from audit_list() and sets *entries to NULL. NULL is a no-op. */
 void audit_list_free(pp_audit_entry_t **entries);

@@ -107,6 +107,9 @@ def test_admin_password_and_audit(installation, server_factory):
     actions = [e["action"] for e in inst.cli_json("audit")]
     assert any(a.startswith("user.") for a in actions), actions
     assert any(a.startswith("admin.") for a in actions), actions
+    # --limit N shows the newest N: adding Dave ended with issuing his code.
+    newest = inst.cli_json("audit", "--limit", "1")
+    assert [(e["action"], e["object"]) for e in newest] == [("code.issue", "dave@example.com")]
     audit_text = inst.cli("audit").stdout
     assert "a much longer passphrase" not in audit_text
 
