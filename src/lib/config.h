@@ -38,6 +38,7 @@ typedef struct pp_config {
 	char tls_key[PATH_MAX];
 	unsigned http_threads;
 	unsigned max_connections;
+	unsigned max_connections_per_ip; /* 0 = no limit */
 	uint64_t max_request_bytes; /* bodies other than documents */
 	unsigned request_timeout_s;
 

@@ -83,6 +83,7 @@ static int server_listen(pp_server_t *server, char *error, size_t error_size)
 		.http_port = cfg->http_port,
 		.threads = cfg->http_threads,
 		.max_connections = cfg->max_connections,
+		.max_connections_per_ip = cfg->max_connections_per_ip,
 		.max_request_bytes = cfg->max_request_bytes,
 		.request_timeout_s = cfg->request_timeout_s,
 		.metrics = server->metrics,
