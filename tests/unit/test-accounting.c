@@ -11,23 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T0 1700000000
-
-static int64_t test_clock(void *ctx)
-{
-	return *(int64_t *)ctx;
-}
-
-static void test_core(test_db_t *t, pp_core_t *core, int64_t *now, uint8_t key_byte)
-{
-	uint8_t master[CRYPTO_KEY_BYTES];
-	memset(master, key_byte, sizeof(master));
-	assert_true(crypto_init());
-	assert_int_equal(core_init(core, t->db, NULL, master), 0);
-	*now = T0;
-	core->now = test_clock;
-	core->clock_ctx = now;
-}
+#define T0 TEST_CORE_T0 /* where the fixture clock starts */
 
 static void test_sql(pp_core_t *core, const char *sql, const pp_db_value_t *params, size_t n)
 {
@@ -154,34 +138,32 @@ static const char golden_json[] =
 
 static void test_accounting_export_golden(void **state)
 {
-	pp_core_t core;
-	int64_t now;
-	test_core(TEST_DB(state), &core, &now, 0x42);
-	test_dataset(&core);
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	test_dataset(core);
 
-	char *csv = test_export(&core, PP_ACCOUNTING_CSV, 0, 0, false);
+	char *csv = test_export(core, PP_ACCOUNTING_CSV, 0, 0, false);
 	assert_string_equal(csv, golden_csv);
 	free(csv);
-	char *json = test_export(&core, PP_ACCOUNTING_JSON, 0, 0, false);
+	char *json = test_export(core, PP_ACCOUNTING_JSON, 0, 0, false);
 	assert_string_equal(json, golden_json);
 	free(json);
 
 	/* since is inclusive, until exclusive: only a2 finished in [a2, a3). */
-	csv = test_export(&core, PP_ACCOUNTING_CSV, 1700000200, 1700007200, false);
+	csv = test_export(core, PP_ACCOUNTING_CSV, 1700000200, 1700007200, false);
 	assert_non_null(strstr(csv, "\r\na2,"));
 	assert_null(strstr(csv, "\r\na1,"));
 	assert_null(strstr(csv, "\r\na3,"));
 	free(csv);
-	json = test_export(&core, PP_ACCOUNTING_JSON, 1800000000, 0, false);
+	json = test_export(core, PP_ACCOUNTING_JSON, 1800000000, 0, false);
 	assert_string_equal(json, "[]\n");
 	free(json);
-	csv = test_export(&core, PP_ACCOUNTING_CSV, 1800000000, 0, false);
+	csv = test_export(core, PP_ACCOUNTING_CSV, 1800000000, 0, false);
 	assert_true(str_has_prefix(csv, "job_uuid,user,"));
 	assert_non_null(strstr(csv, "finished_at\r\n"));
 	assert_int_equal(strlen(csv), strlen(strstr(csv, "finished_at\r\n")) +
 	                                  (size_t)(strstr(csv, "finished_at\r\n") - csv));
 	free(csv);
-	core_deinit(&core);
 }
 
 /* Count occurrences of needle in hay. */
@@ -195,20 +177,19 @@ static size_t test_count_str(const char *hay, const char *needle)
 
 static void test_accounting_pseudonyms(void **state)
 {
-	pp_core_t core;
-	int64_t now;
-	test_core(TEST_DB(state), &core, &now, 0x42);
-	test_dataset(&core);
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	test_dataset(core);
 
-	char *first = test_export(&core, PP_ACCOUNTING_CSV, 0, 0, true);
-	char *second = test_export(&core, PP_ACCOUNTING_CSV, 0, 0, true);
+	char *first = test_export(core, PP_ACCOUNTING_CSV, 0, 0, true);
+	char *second = test_export(core, PP_ACCOUNTING_CSV, 0, 0, true);
 	assert_string_equal(first, second);
 	assert_null(strstr(first, "@example.com"));
 	assert_null(strstr(first, "Budget")); /* titles dropped */
 
 	char ann[ACCOUNTING_PSEUDONYM_LEN + 1], bob[ACCOUNTING_PSEUDONYM_LEN + 1];
-	accounting_pseudonym(&core, "ann@example.com", ann);
-	accounting_pseudonym(&core, "bob@example.com", bob);
+	accounting_pseudonym(core, "ann@example.com", ann);
+	accounting_pseudonym(core, "bob@example.com", bob);
 	assert_int_equal(strlen(ann), 18);
 	assert_true(str_has_prefix(ann, "u-"));
 	assert_string_not_equal(ann, bob);
@@ -217,7 +198,7 @@ static void test_accounting_pseudonyms(void **state)
 	assert_int_equal(test_count_str(first, ann), 2);
 	assert_int_equal(test_count_str(first, bob), 1);
 
-	char *json = test_export(&core, PP_ACCOUNTING_JSON, 0, 0, true);
+	char *json = test_export(core, PP_ACCOUNTING_JSON, 0, 0, true);
 	assert_int_equal(test_count_str(json, ann), 2);
 	assert_null(strstr(json, "@example.com"));
 	free(json);
@@ -225,7 +206,7 @@ static void test_accounting_pseudonyms(void **state)
 	/* Another server key gives other pseudonyms. */
 	pp_core_t other;
 	int64_t other_now;
-	test_core(TEST_DB(state), &other, &other_now, 0x17);
+	assert_int_equal(test_core_init(&other, &other_now, tc->tdb->db, NULL, 0x17), 0);
 	char ann_other[ACCOUNTING_PSEUDONYM_LEN + 1];
 	accounting_pseudonym(&other, "ann@example.com", ann_other);
 	assert_string_not_equal(ann, ann_other);
@@ -233,30 +214,28 @@ static void test_accounting_pseudonyms(void **state)
 
 	free(first);
 	free(second);
-	core_deinit(&core);
 }
 
 /* More rows than one batch: every record is exported once, in order. */
 static void test_accounting_export_batches(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), &core, &now, 0x42);
-	assert_int_equal(db_tx_begin(core.db, error, sizeof(error)), DB_OK);
+	assert_int_equal(db_tx_begin(core->db, error, sizeof(error)), DB_OK);
 	for (int i = 0; i < 1203; i++) {
 		char uuid[32];
 		assert_true(str_format(uuid, sizeof(uuid), "job-%04d", i));
 		/* Groups of equal finish times test the (finished_at, id) paging. */
 		pp_db_value_t p[] = {DB_TEXT(uuid), DB_INT(T0 + i / 7)};
-		test_sql(&core,
+		test_sql(core,
 		         "INSERT INTO accounting (job_uuid, user_email, source, final_state,"
 		         " submitted_at, finished_at) VALUES ($1, 'x@example.com', 'ipp',"
 		         " 'completed', $2, $2)",
 		         p, 2);
 	}
-	assert_int_equal(db_tx_commit(core.db, error, sizeof(error)), DB_OK);
-	char *csv = test_export(&core, PP_ACCOUNTING_CSV, 0, 0, false);
+	assert_int_equal(db_tx_commit(core->db, error, sizeof(error)), DB_OK);
+	char *csv = test_export(core, PP_ACCOUNTING_CSV, 0, 0, false);
 	assert_int_equal(test_count_str(csv, "\r\n"), 1204);
 	const char *prev = csv;
 	for (int i = 0; i < 1203; i++) {
@@ -272,7 +251,7 @@ static void test_accounting_export_batches(void **state)
 	/* A write that fails stops the export with an error. */
 	sink_t sink = {.fail_at = 3};
 	pp_accounting_export_t req = {.format = PP_ACCOUNTING_JSON};
-	assert_int_equal(accounting_export(&core, &req, sink_write, &sink, error, sizeof(error)),
+	assert_int_equal(accounting_export(core, &req, sink_write, &sink, error, sizeof(error)),
 	                 -1);
 	assert_int_equal(sink.calls, 3);
 	free(sink.data);
@@ -280,10 +259,9 @@ static void test_accounting_export_batches(void **state)
 	/* And into a FILE*. */
 	FILE *f = tmpfile();
 	assert_non_null(f);
-	assert_int_equal(accounting_export_file(&core, &req, f, error, sizeof(error)), 0);
+	assert_int_equal(accounting_export_file(core, &req, f, error, sizeof(error)), 0);
 	assert_true(ftell(f) > 1203 * 100);
 	assert_int_equal(fclose(f), 0);
-	core_deinit(&core);
 }
 
 static int64_t test_user(pp_core_t *core)
@@ -330,20 +308,19 @@ static void test_print_job(pp_core_t *core, int64_t user, const char *options_js
 
 static void test_accounting_record_from_jobs(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
 	char uuid[JOB_UUID_MAX];
 	pp_accounting_record_t r;
-	test_core(TEST_DB(state), &core, &now, 0x42);
-	int64_t user = test_user(&core);
+	int64_t user = test_user(core);
 
 	/* 10 pages, 3 in colour, 2 copies, duplex, 2-up: 5 sides -> 3 sheets per copy. */
-	test_print_job(&core, user,
+	test_print_job(core, user,
 	               "{\"copies\":2,\"sides\":\"two-sided-long-edge\",\"number_up\":2,"
 	               "\"media\":\"na_letter_8.5x11in\"}",
 	               10, 3, PP_JOB_COMPLETED, false, uuid);
-	assert_int_equal(accounting_get(&core, uuid, &r, error, sizeof(error)), 0);
+	assert_int_equal(accounting_get(core, uuid, &r, error, sizeof(error)), 0);
 	assert_string_equal(r.user_email, "dan@example.com");
 	assert_string_equal(r.department, "Legal");
 	assert_string_equal(r.printer_name, "lab");
@@ -357,36 +334,35 @@ static void test_accounting_record_from_jobs(void **state)
 	assert_int_equal(r.number_up, 2);
 
 	/* Monochrome prints no colour pages, whatever the document holds. */
-	test_print_job(&core, user, "{\"color_mode\":\"monochrome\"}", 5, 5, PP_JOB_COMPLETED,
+	test_print_job(core, user, "{\"color_mode\":\"monochrome\"}", 5, 5, PP_JOB_COMPLETED,
 	               false, uuid);
-	assert_int_equal(accounting_get(&core, uuid, &r, error, sizeof(error)), 0);
+	assert_int_equal(accounting_get(core, uuid, &r, error, sizeof(error)), 0);
 	assert_int_equal(r.pages_mono, 5);
 	assert_int_equal(r.pages_color, 0);
 
 	/* A final failure is recorded; a retryable one is not (yet). */
-	test_print_job(&core, user, "{}", 2, 0, PP_JOB_FAILED, false, uuid);
-	assert_int_equal(accounting_get(&core, uuid, &r, error, sizeof(error)), 0);
+	test_print_job(core, user, "{}", 2, 0, PP_JOB_FAILED, false, uuid);
+	assert_int_equal(accounting_get(core, uuid, &r, error, sizeof(error)), 0);
 	assert_string_equal(r.final_state, "failed");
-	test_print_job(&core, user, "{}", 2, 0, PP_JOB_FAILED, true, uuid);
-	assert_int_equal(accounting_get(&core, uuid, &r, error, sizeof(error)), JOB_NOT_FOUND);
-	test_print_job(&core, user, "{}", 1, 0, PP_JOB_CANCELED, false, uuid);
-	assert_int_equal(accounting_get(&core, uuid, &r, error, sizeof(error)), 0);
+	test_print_job(core, user, "{}", 2, 0, PP_JOB_FAILED, true, uuid);
+	assert_int_equal(accounting_get(core, uuid, &r, error, sizeof(error)), JOB_NOT_FOUND);
+	test_print_job(core, user, "{}", 1, 0, PP_JOB_CANCELED, false, uuid);
+	assert_int_equal(accounting_get(core, uuid, &r, error, sizeof(error)), 0);
 	assert_string_equal(r.final_state, "canceled");
 
 	/* The record outlives the user. */
-	test_sql(&core, "DELETE FROM users", NULL, 0);
-	assert_int_equal(accounting_get(&core, uuid, &r, error, sizeof(error)), 0);
+	test_sql(core, "DELETE FROM users", NULL, 0);
+	assert_int_equal(accounting_get(core, uuid, &r, error, sizeof(error)), 0);
 	assert_string_equal(r.user_email, "dan@example.com");
-	core_deinit(&core);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    TEST_DB_CASE(test_accounting_export_golden),
-	    TEST_DB_CASE(test_accounting_pseudonyms),
-	    TEST_DB_CASE(test_accounting_export_batches),
-	    TEST_DB_CASE(test_accounting_record_from_jobs),
+	    TEST_CORE_CASE(test_accounting_export_golden),
+	    TEST_CORE_CASE(test_accounting_pseudonyms),
+	    TEST_CORE_CASE(test_accounting_export_batches),
+	    TEST_CORE_CASE(test_accounting_record_from_jobs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,23 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T0 1700000000
-
-static int64_t test_clock(void *ctx)
-{
-	return *(int64_t *)ctx;
-}
-
-static void test_core(test_db_t *t, pp_db_t *db, pp_core_t *core, int64_t *now)
-{
-	uint8_t master[CRYPTO_KEY_BYTES];
-	memset(master, 0x42, sizeof(master));
-	assert_true(crypto_init());
-	assert_int_equal(core_init(core, db != NULL ? db : t->db, NULL, master), 0);
-	*now = T0;
-	core->now = test_clock;
-	core->clock_ctx = now;
-}
+#define T0 TEST_CORE_T0 /* where the fixture clock starts */
 
 static void test_sql(pp_core_t *core, const char *sql, const pp_db_value_t *params, size_t n)
 {
@@ -167,24 +151,23 @@ static void test_job_state_table(void **state)
 /* Every pair on a real row: allowed moves change the row, forbidden ones leave it. */
 static void test_job_state_every_pair(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), NULL, &core, &now);
-	int64_t user = test_user(&core, "ann@example.com");
-	int64_t printer = test_printer(&core, "lab", true);
+	int64_t user = test_user(core, "ann@example.com");
+	int64_t printer = test_printer(core, "lab", true);
 
 	for (int from = 0; from < PP_JOB_STATE_COUNT; from++) {
 		for (int to = 0; to < PP_JOB_STATE_COUNT; to++) {
-			pp_job_t job = test_job(&core, user, 0);
+			pp_job_t job = test_job(core, user, 0);
 			/* A failed job here is a retryable one (finished_at NULL). */
-			test_force_state(&core, job.id, (pp_job_state_t)from, false);
+			test_force_state(core, job.id, (pp_job_state_t)from, false);
 			pp_job_transition_t how = {.printer_id = printer, .reason = "test"};
-			int rc = job_transition(&core, job.id, (pp_job_state_t)from,
+			int rc = job_transition(core, job.id, (pp_job_state_t)from,
 			                        (pp_job_state_t)to, &how, error, sizeof(error));
 			bool want = test_is_allowed((pp_job_state_t)from, (pp_job_state_t)to);
 			pp_job_t after;
-			assert_int_equal(job_get(&core, job.id, &after, error, sizeof(error)), 0);
+			assert_int_equal(job_get(core, job.id, &after, error, sizeof(error)), 0);
 			if (want && (rc != JOB_OK || after.state != (pp_job_state_t)to))
 				fail_msg("%s -> %s refused: %d %s",
 				         job_state_name((pp_job_state_t)from),
@@ -196,69 +179,65 @@ static void test_job_state_every_pair(void **state)
 				         job_state_name((pp_job_state_t)to), rc);
 		}
 	}
-	core_deinit(&core);
 }
 
 /* A final failure is final; a retryable one goes back to held with its reason. */
 static void test_job_state_failed_kinds(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), NULL, &core, &now);
-	int64_t user = test_user(&core, "ann@example.com");
+	int64_t user = test_user(core, "ann@example.com");
 
-	pp_job_t job = test_job(&core, user, 0);
-	test_force_state(&core, job.id, PP_JOB_CONVERTING, false);
+	pp_job_t job = test_job(core, user, 0);
+	test_force_state(core, job.id, PP_JOB_CONVERTING, false);
 	pp_job_transition_t fail_final = {.reason = "document is damaged"};
-	assert_int_equal(job_transition(&core, job.id, PP_JOB_CONVERTING, PP_JOB_FAILED,
+	assert_int_equal(job_transition(core, job.id, PP_JOB_CONVERTING, PP_JOB_FAILED,
 	                                &fail_final, error, sizeof(error)),
 	                 JOB_OK);
 	pp_job_t got;
-	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
+	assert_int_equal(job_get(core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.finished_at, T0);
 	assert_int_equal(got.expires_at, 0);
 	assert_int_equal(
-	    job_transition(&core, job.id, PP_JOB_FAILED, PP_JOB_HELD, NULL, error, sizeof(error)),
+	    job_transition(core, job.id, PP_JOB_FAILED, PP_JOB_HELD, NULL, error, sizeof(error)),
 	    JOB_STATE_FORBIDDEN);
-	assert_int_equal(job_transition(&core, job.id, PP_JOB_FAILED, PP_JOB_CANCELED, NULL, error,
+	assert_int_equal(job_transition(core, job.id, PP_JOB_FAILED, PP_JOB_CANCELED, NULL, error,
 	                                sizeof(error)),
 	                 JOB_STATE_FORBIDDEN);
 
-	pp_job_t retry = test_job(&core, user, 0);
-	test_force_state(&core, retry.id, PP_JOB_RELEASING, false);
-	now = T0 + 60;
+	pp_job_t retry = test_job(core, user, 0);
+	test_force_state(core, retry.id, PP_JOB_RELEASING, false);
+	tc->now = T0 + 60;
 	pp_job_transition_t fail_retry = {.reason = "printer offline", .is_retryable = true};
-	assert_int_equal(job_transition(&core, retry.id, PP_JOB_RELEASING, PP_JOB_FAILED,
+	assert_int_equal(job_transition(core, retry.id, PP_JOB_RELEASING, PP_JOB_FAILED,
 	                                &fail_retry, error, sizeof(error)),
 	                 JOB_OK);
-	assert_int_equal(job_get(&core, retry.id, &got, error, sizeof(error)), 0);
+	assert_int_equal(job_get(core, retry.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.finished_at, 0);
 	assert_int_equal(got.expires_at, T0 + 60 + 24 * 3600);
-	now = T0 + 120;
+	tc->now = T0 + 120;
 	assert_int_equal(
-	    job_transition(&core, retry.id, PP_JOB_FAILED, PP_JOB_HELD, NULL, error, sizeof(error)),
+	    job_transition(core, retry.id, PP_JOB_FAILED, PP_JOB_HELD, NULL, error, sizeof(error)),
 	    JOB_OK);
-	assert_int_equal(job_get(&core, retry.id, &got, error, sizeof(error)), 0);
+	assert_int_equal(job_get(core, retry.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_HELD);
 	assert_string_equal(got.state_reason, "printer offline");
 	assert_int_equal(got.expires_at, T0 + 120 + 24 * 3600);
 	/* No accounting: nothing ended after printing. */
-	assert_int_equal(test_int(&core, "SELECT COUNT(*) FROM accounting WHERE 0 = $1", 0), 0);
-	core_deinit(&core);
+	assert_int_equal(test_int(core, "SELECT COUNT(*) FROM accounting WHERE 0 = $1", 0), 0);
 }
 
 /* Timestamps, the retention setting, accounting on completion, audit for admins. */
 static void test_job_state_timestamps(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), NULL, &core, &now);
-	int64_t user = test_user(&core, "ann@example.com");
-	int64_t printer = test_printer(&core, "lab", true);
+	int64_t user = test_user(core, "ann@example.com");
+	int64_t printer = test_printer(core, "lab", true);
 
-	pp_job_t job = test_job(&core, user, 0);
+	pp_job_t job = test_job(core, user, 0);
 	assert_int_equal(job.state, PP_JOB_RECEIVED);
 	assert_int_equal(strlen(job.uuid), CRYPTO_ID_HEX_LEN);
 	assert_int_equal(job.created_at, T0);
@@ -266,50 +245,50 @@ static void test_job_state_timestamps(void **state)
 	assert_false(job.is_combined);
 
 	assert_int_equal(
-	    settings_set(&core, "admin:root", "jobs.retention_hours", "2", error, sizeof(error)),
+	    settings_set(core, "admin:root", "jobs.retention_hours", "2", error, sizeof(error)),
 	    0);
-	now = T0 + 10;
-	assert_int_equal(job_transition(&core, job.id, PP_JOB_RECEIVED, PP_JOB_CONVERTING, NULL,
+	tc->now = T0 + 10;
+	assert_int_equal(job_transition(core, job.id, PP_JOB_RECEIVED, PP_JOB_CONVERTING, NULL,
 	                                error, sizeof(error)),
 	                 JOB_OK);
-	now = T0 + 20;
+	tc->now = T0 + 20;
 	pp_job_transition_t counted = {.has_pages = true, .pages = 4, .color_pages = 1};
-	assert_int_equal(job_transition(&core, job.id, PP_JOB_CONVERTING, PP_JOB_HELD, &counted,
+	assert_int_equal(job_transition(core, job.id, PP_JOB_CONVERTING, PP_JOB_HELD, &counted,
 	                                error, sizeof(error)),
 	                 JOB_OK);
 	pp_job_t got;
-	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
+	assert_int_equal(job_get(core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.expires_at, T0 + 20 + 2 * 3600);
 	assert_int_equal(got.pages, 4);
 	assert_int_equal(got.color_pages, 1);
 	assert_int_equal(got.updated_at, T0 + 20);
 	assert_int_equal(got.released_at, 0);
 
-	now = T0 + 30;
+	tc->now = T0 + 30;
 	assert_int_equal(
-	    job_release(&core, job.id, printer, NULL, "user:ann", error, sizeof(error)), JOB_OK);
-	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
+	    job_release(core, job.id, printer, NULL, "user:ann", error, sizeof(error)), JOB_OK);
+	assert_int_equal(job_get(core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_RELEASING);
 	assert_int_equal(got.released_at, T0 + 30);
 	assert_int_equal(got.printer_id, printer);
 
-	now = T0 + 40;
-	assert_int_equal(job_transition(&core, job.id, PP_JOB_RELEASING, PP_JOB_PRINTING, NULL,
+	tc->now = T0 + 40;
+	assert_int_equal(job_transition(core, job.id, PP_JOB_RELEASING, PP_JOB_PRINTING, NULL,
 	                                error, sizeof(error)),
 	                 JOB_OK);
-	assert_int_equal(test_int(&core, "SELECT COUNT(*) FROM accounting WHERE 0 = $1", 0), 0);
-	now = T0 + 50;
+	assert_int_equal(test_int(core, "SELECT COUNT(*) FROM accounting WHERE 0 = $1", 0), 0);
+	tc->now = T0 + 50;
 	pp_job_transition_t done = {.actor = "admin:root", .reason = "printed"};
-	assert_int_equal(job_transition(&core, job.id, PP_JOB_PRINTING, PP_JOB_COMPLETED, &done,
+	assert_int_equal(job_transition(core, job.id, PP_JOB_PRINTING, PP_JOB_COMPLETED, &done,
 	                                error, sizeof(error)),
 	                 JOB_OK);
-	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
+	assert_int_equal(job_get(core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.finished_at, T0 + 50);
 	assert_int_equal(got.expires_at, 0);
 	assert_string_equal(got.state_reason, "printed");
 
 	pp_accounting_record_t rec;
-	assert_int_equal(accounting_get(&core, job.uuid, &rec, error, sizeof(error)), 0);
+	assert_int_equal(accounting_get(core, job.uuid, &rec, error, sizeof(error)), 0);
 	assert_string_equal(rec.user_email, "ann@example.com");
 	assert_string_equal(rec.department, "Finance");
 	assert_string_equal(rec.printer_name, "lab");
@@ -322,79 +301,76 @@ static void test_job_state_timestamps(void **state)
 
 	/* Audit rows for the admin's move only (plus the setting change). */
 	assert_int_equal(
-	    test_int(&core, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'job.%' AND 0 = $1",
+	    test_int(core, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'job.%' AND 0 = $1",
 	             0),
 	    1);
-	assert_int_equal(test_int(&core,
+	assert_int_equal(test_int(core,
 	                          "SELECT COUNT(*) FROM audit_log WHERE action = 'job.completed'"
 	                          " AND actor = 'admin:root' AND at = $1",
 	                          T0 + 50),
 	                 1);
-	core_deinit(&core);
 }
 
 /* Release checks the printer and may replace the options; the combined flow skips the wait. */
 static void test_job_state_release(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), NULL, &core, &now);
-	int64_t user = test_user(&core, "ann@example.com");
-	int64_t off = test_printer(&core, "off", false);
-	int64_t on = test_printer(&core, "on", true);
+	int64_t user = test_user(core, "ann@example.com");
+	int64_t off = test_printer(core, "off", false);
+	int64_t on = test_printer(core, "on", true);
 
-	pp_job_t job = test_job(&core, user, 0);
-	test_force_state(&core, job.id, PP_JOB_HELD, false);
-	assert_int_equal(job_release(&core, job.id, off, NULL, NULL, error, sizeof(error)),
+	pp_job_t job = test_job(core, user, 0);
+	test_force_state(core, job.id, PP_JOB_HELD, false);
+	assert_int_equal(job_release(core, job.id, off, NULL, NULL, error, sizeof(error)),
 	                 JOB_ERROR);
 	assert_non_null(strstr(error, "disabled"));
-	assert_int_equal(job_release(&core, job.id, 9999, NULL, NULL, error, sizeof(error)),
+	assert_int_equal(job_release(core, job.id, 9999, NULL, NULL, error, sizeof(error)),
 	                 JOB_ERROR);
-	assert_int_equal(job_release(&core, job.id, 0, NULL, NULL, error, sizeof(error)),
+	assert_int_equal(job_release(core, job.id, 0, NULL, NULL, error, sizeof(error)),
 	                 JOB_ERROR);
 	pp_job_t got;
-	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
+	assert_int_equal(job_get(core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_HELD);
 
 	pp_print_options_t opts;
 	options_default(&opts);
 	opts.copies = 0;
-	assert_int_equal(job_release(&core, job.id, on, &opts, NULL, error, sizeof(error)),
+	assert_int_equal(job_release(core, job.id, on, &opts, NULL, error, sizeof(error)),
 	                 JOB_ERROR);
 	assert_true(str_has_prefix(error, "copies"));
 	opts.copies = 3;
 	opts.color_mode = PP_COLOR_MONOCHROME;
-	assert_int_equal(job_release(&core, job.id, on, &opts, NULL, error, sizeof(error)), JOB_OK);
-	assert_int_equal(job_get(&core, job.id, &got, error, sizeof(error)), 0);
+	assert_int_equal(job_release(core, job.id, on, &opts, NULL, error, sizeof(error)), JOB_OK);
+	assert_int_equal(job_get(core, job.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_RELEASING);
 	assert_int_equal(got.options.copies, 3);
 	assert_int_equal(got.options.color_mode, PP_COLOR_MONOCHROME);
 	/* A second release of the same job loses. */
-	assert_int_equal(job_release(&core, job.id, on, NULL, NULL, error, sizeof(error)),
+	assert_int_equal(job_release(core, job.id, on, NULL, NULL, error, sizeof(error)),
 	                 JOB_STATE_LOST);
-	assert_int_equal(job_release(&core, 123456, on, NULL, NULL, error, sizeof(error)),
+	assert_int_equal(job_release(core, 123456, on, NULL, NULL, error, sizeof(error)),
 	                 JOB_NOT_FOUND);
 
 	/* Combined flow: the printer named at submission; held -> releasing at once. */
-	pp_job_t combined = test_job(&core, user, on);
+	pp_job_t combined = test_job(core, user, on);
 	assert_true(combined.is_combined);
 	assert_int_equal(combined.printer_id, on);
-	test_force_state(&core, combined.id, PP_JOB_CONVERTING, false);
+	test_force_state(core, combined.id, PP_JOB_CONVERTING, false);
 	assert_int_equal(
-	    job_hold(&core, combined.id, PP_JOB_CONVERTING, NULL, error, sizeof(error)), JOB_OK);
-	assert_int_equal(job_get(&core, combined.id, &got, error, sizeof(error)), 0);
+	    job_hold(core, combined.id, PP_JOB_CONVERTING, NULL, error, sizeof(error)), JOB_OK);
+	assert_int_equal(job_get(core, combined.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_RELEASING);
 	assert_int_equal(got.released_at, T0);
 
 	/* A plain job stays held. */
-	pp_job_t plain = test_job(&core, user, 0);
-	test_force_state(&core, plain.id, PP_JOB_CONVERTING, false);
-	assert_int_equal(job_hold(&core, plain.id, PP_JOB_CONVERTING, NULL, error, sizeof(error)),
+	pp_job_t plain = test_job(core, user, 0);
+	test_force_state(core, plain.id, PP_JOB_CONVERTING, false);
+	assert_int_equal(job_hold(core, plain.id, PP_JOB_CONVERTING, NULL, error, sizeof(error)),
 	                 JOB_OK);
-	assert_int_equal(job_get(&core, plain.id, &got, error, sizeof(error)), 0);
+	assert_int_equal(job_get(core, plain.id, &got, error, sizeof(error)), 0);
 	assert_int_equal(got.state, PP_JOB_HELD);
-	core_deinit(&core);
 }
 
 /* Two handles, one move each from the same state: exactly one wins. */
@@ -417,22 +393,23 @@ static void *race_thread(void *p)
 
 static void test_job_state_race(void **state)
 {
-	test_db_t *t = TEST_DB(state);
-	pp_core_t core_a, core_b;
-	int64_t now_a, now_b;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core_a = &tc->core;
+	pp_core_t core_b;
+	int64_t now_b;
 	char error[512];
+	/* The second mover holds a handle of its own, as a second server process would. */
 	pp_db_t *db_b = NULL;
-	assert_int_equal(db_open(t->url, &db_b, error, sizeof(error)), DB_OK);
-	test_core(t, NULL, &core_a, &now_a);
-	test_core(t, db_b, &core_b, &now_b);
-	int64_t user = test_user(&core_a, "ann@example.com");
+	assert_int_equal(db_open(tc->tdb->url, &db_b, error, sizeof(error)), DB_OK);
+	assert_int_equal(test_core_init(&core_b, &now_b, db_b, NULL, TEST_CORE_KEY_BYTE), 0);
+	int64_t user = test_user(core_a, "ann@example.com");
 
 	for (int round = 0; round < 10; round++) {
-		pp_job_t job = test_job(&core_a, user, 0);
-		test_force_state(&core_a, job.id, PP_JOB_HELD, false);
+		pp_job_t job = test_job(core_a, user, 0);
+		test_force_state(core_a, job.id, PP_JOB_HELD, false);
 		pthread_barrier_t barrier;
 		assert_int_equal(pthread_barrier_init(&barrier, NULL, 2), 0);
-		race_arg_t a = {&core_a, job.id, PP_JOB_CANCELED, &barrier, 99};
+		race_arg_t a = {core_a, job.id, PP_JOB_CANCELED, &barrier, 99};
 		race_arg_t b = {&core_b, job.id, PP_JOB_EXPIRED, &barrier, 99};
 		pthread_t ta, tb;
 		assert_int_equal(pthread_create(&ta, NULL, race_thread, &a), 0);
@@ -445,10 +422,9 @@ static void test_job_state_race(void **state)
 		if (wins != 1 || losses != 1)
 			fail_msg("round %d: results %d and %d", round, a.rc, b.rc);
 		pp_job_t got;
-		assert_int_equal(job_get(&core_a, job.id, &got, error, sizeof(error)), 0);
+		assert_int_equal(job_get(core_a, job.id, &got, error, sizeof(error)), 0);
 		assert_int_equal(got.state, a.rc == JOB_OK ? PP_JOB_CANCELED : PP_JOB_EXPIRED);
 	}
-	core_deinit(&core_a);
 	core_deinit(&core_b);
 	db_close(&db_b);
 }
@@ -456,39 +432,38 @@ static void test_job_state_race(void **state)
 /* The listing the portal shows: per user, newest first, by state, in pages. */
 static void test_job_state_list(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), NULL, &core, &now);
-	int64_t ann = test_user(&core, "ann@example.com");
-	int64_t bob = test_user(&core, "bob@example.com");
+	int64_t ann = test_user(core, "ann@example.com");
+	int64_t bob = test_user(core, "bob@example.com");
 	int64_t ids[7];
 	for (int i = 0; i < 7; i++) {
-		pp_job_t job = test_job(&core, ann, 0);
+		pp_job_t job = test_job(core, ann, 0);
 		ids[i] = job.id;
 		if (i % 2 == 1)
-			test_force_state(&core, job.id, PP_JOB_HELD, false);
+			test_force_state(core, job.id, PP_JOB_HELD, false);
 	}
-	(void)test_job(&core, bob, 0);
+	(void)test_job(core, bob, 0);
 
 	pp_job_t *jobs = NULL;
 	size_t count = 0;
 	int64_t cursor = 0;
 	assert_int_equal(
-	    job_list_for_user(&core, ann, 0, 3, 0, &jobs, &count, &cursor, error, sizeof(error)),
+	    job_list_for_user(core, ann, 0, 3, 0, &jobs, &count, &cursor, error, sizeof(error)),
 	    0);
 	assert_int_equal(count, 3);
 	assert_int_equal(jobs[0].id, ids[6]);
 	assert_int_equal(jobs[2].id, ids[4]);
 	assert_int_equal(cursor, ids[4]);
 	job_list_free(&jobs);
-	assert_int_equal(job_list_for_user(&core, ann, 0, 3, cursor, &jobs, &count, &cursor, error,
+	assert_int_equal(job_list_for_user(core, ann, 0, 3, cursor, &jobs, &count, &cursor, error,
 	                                   sizeof(error)),
 	                 0);
 	assert_int_equal(count, 3);
 	assert_int_equal(jobs[0].id, ids[3]);
 	job_list_free(&jobs);
-	assert_int_equal(job_list_for_user(&core, ann, 0, 3, cursor, &jobs, &count, &cursor, error,
+	assert_int_equal(job_list_for_user(core, ann, 0, 3, cursor, &jobs, &count, &cursor, error,
 	                                   sizeof(error)),
 	                 0);
 	assert_int_equal(count, 1);
@@ -496,7 +471,7 @@ static void test_job_state_list(void **state)
 	assert_int_equal(cursor, 0);
 	job_list_free(&jobs);
 
-	assert_int_equal(job_list_for_user(&core, ann, JOB_STATE_BIT(PP_JOB_HELD), 100, 0, &jobs,
+	assert_int_equal(job_list_for_user(core, ann, JOB_STATE_BIT(PP_JOB_HELD), 100, 0, &jobs,
 	                                   &count, &cursor, error, sizeof(error)),
 	                 0);
 	assert_int_equal(count, 3);
@@ -505,31 +480,29 @@ static void test_job_state_list(void **state)
 	assert_string_equal(jobs[0].title, "Quarterly report.pdf");
 	job_list_free(&jobs);
 	assert_int_equal(
-	    job_list_for_user(&core, ann,
+	    job_list_for_user(core, ann,
 	                      JOB_STATE_BIT(PP_JOB_HELD) | JOB_STATE_BIT(PP_JOB_RECEIVED), 100, 0,
 	                      &jobs, &count, &cursor, error, sizeof(error)),
 	    0);
 	assert_int_equal(count, 7);
 	job_list_free(&jobs);
-	assert_int_equal(job_list(&core, 0, 100, 0, &jobs, &count, &cursor, error, sizeof(error)),
+	assert_int_equal(job_list(core, 0, 100, 0, &jobs, &count, &cursor, error, sizeof(error)),
 	                 0);
 	assert_int_equal(count, 8);
 	job_list_free(&jobs);
 	assert_int_equal(
-	    job_list_for_user(&core, ann, 0, 0, 0, &jobs, &count, &cursor, error, sizeof(error)),
+	    job_list_for_user(core, ann, 0, 0, 0, &jobs, &count, &cursor, error, sizeof(error)),
 	    -1);
-	core_deinit(&core);
 }
 
 /* Long titles are cut at a character boundary, not refused. */
 static void test_job_state_title_cut(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
 	char title[600];
-	test_core(TEST_DB(state), NULL, &core, &now);
-	int64_t user = test_user(&core, "ann@example.com");
+	int64_t user = test_user(core, "ann@example.com");
 	/* "é" is two bytes: 300 of them make 600 bytes; the cut lands on a boundary. */
 	size_t pos = 0;
 	for (int i = 0; i < 299; i++) {
@@ -539,20 +512,19 @@ static void test_job_state_title_cut(void **state)
 	title[pos] = '\0';
 	pp_job_new_t new_job = {.user_id = user, .source = "mail", .title = title};
 	pp_job_t job;
-	assert_int_equal(job_create(&core, &new_job, &job, error, sizeof(error)), 0);
+	assert_int_equal(job_create(core, &new_job, &job, error, sizeof(error)), 0);
 	assert_int_equal(strlen(job.title), 254);
 	new_job.source = "";
-	assert_int_equal(job_create(&core, &new_job, &job, error, sizeof(error)), -1);
-	core_deinit(&core);
+	assert_int_equal(job_create(core, &new_job, &job, error, sizeof(error)), -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_job_state_table),    TEST_DB_CASE(test_job_state_every_pair),
-	    TEST_DB_CASE(test_job_state_failed_kinds), TEST_DB_CASE(test_job_state_timestamps),
-	    TEST_DB_CASE(test_job_state_release),      TEST_DB_CASE(test_job_state_race),
-	    TEST_DB_CASE(test_job_state_list),         TEST_DB_CASE(test_job_state_title_cut),
+	    cmocka_unit_test(test_job_state_table),    TEST_CORE_CASE(test_job_state_every_pair),
+	    TEST_CORE_CASE(test_job_state_failed_kinds), TEST_CORE_CASE(test_job_state_timestamps),
+	    TEST_CORE_CASE(test_job_state_release),      TEST_CORE_CASE(test_job_state_race),
+	    TEST_CORE_CASE(test_job_state_list),         TEST_CORE_CASE(test_job_state_title_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,27 +9,6 @@
 
 #include <string.h>
 
-typedef struct {
-	pp_core_t core;
-	int64_t now;
-} fx_t;
-
-static int64_t fx_clock(void *ctx)
-{
-	return *(const int64_t *)ctx;
-}
-
-static void fx_init(fx_t *fx, void **state)
-{
-	assert_true(crypto_init());
-	uint8_t key[CRYPTO_KEY_BYTES];
-	crypto_random_bytes(key, sizeof(key));
-	assert_int_equal(core_init(&fx->core, TEST_DB(state)->db, NULL, key), 0);
-	fx->now = 1700000000;
-	fx->core.now = fx_clock;
-	fx->core.clock_ctx = &fx->now;
-}
-
 static const struct {
 	const char *input;
 	const char *canonical; /* NULL: refused */
@@ -101,27 +80,27 @@ static void test_pattern_matching(void **state)
 	}
 }
 
-static void add_rule(fx_t *fx, pp_sender_rule_kind_t kind, const char *pattern)
+static void add_rule(test_core_t *tc, pp_sender_rule_kind_t kind, const char *pattern)
 {
 	char error[512];
-	if (sender_rule_add(&fx->core, "admin:root", kind, pattern, error, sizeof(error)) != 0)
+	if (sender_rule_add(&tc->core, "admin:root", kind, pattern, error, sizeof(error)) != 0)
 		fail_msg("rule %s: %s", pattern, error);
 }
 
-static pp_sender_result_t decide(fx_t *fx, const char *sender)
+static pp_sender_result_t decide(test_core_t *tc, const char *sender)
 {
 	pp_sender_result_t r;
 	char error[512];
-	if (sender_policy_decide(&fx->core, sender, "mail", &r, error, sizeof(error)) != 0)
+	if (sender_policy_decide(&tc->core, sender, "mail", &r, error, sizeof(error)) != 0)
 		fail_msg("decide %s: %s", sender, error);
 	return r;
 }
 
-static int64_t user_count(fx_t *fx)
+static int64_t user_count(test_core_t *tc)
 {
 	pp_db_result_t *res = NULL;
 	char error[512];
-	assert_int_equal(db_query(fx->core.db, "SELECT COUNT(*) FROM users", NULL, 0, &res, error,
+	assert_int_equal(db_query(tc->core.db, "SELECT COUNT(*) FROM users", NULL, 0, &res, error,
 	                          sizeof(error)),
 	                 DB_OK);
 	int64_t n = db_result_int(res, 0, 0);
@@ -132,25 +111,24 @@ static int64_t user_count(fx_t *fx)
 /* Rules and users are set up once; each row is one sender under policy "reject". */
 static void test_decision_table(void **state)
 {
-	fx_t fx;
-	fx_init(&fx, state);
+	test_core_t *tc = TEST_CORE(state);
 	char error[512];
-	assert_int_equal(settings_set(&fx.core, "cli", "users.unknown_sender_policy", "reject",
+	assert_int_equal(settings_set(&tc->core, "cli", "users.unknown_sender_policy", "reject",
 	                              error, sizeof(error)),
 	                 0);
-	assert_int_equal(users_add(&fx.core, "cli", "en@example.com", PP_USER_ENABLED, NULL, NULL,
+	assert_int_equal(users_add(&tc->core, "cli", "en@example.com", PP_USER_ENABLED, NULL, NULL,
 	                           error, sizeof(error)),
 	                 0);
-	assert_int_equal(users_add(&fx.core, "cli", "pen@example.com", PP_USER_PENDING, NULL, NULL,
+	assert_int_equal(users_add(&tc->core, "cli", "pen@example.com", PP_USER_PENDING, NULL, NULL,
 	                           error, sizeof(error)),
 	                 0);
-	assert_int_equal(users_add(&fx.core, "cli", "dis@example.com", PP_USER_DISABLED, NULL, NULL,
+	assert_int_equal(users_add(&tc->core, "cli", "dis@example.com", PP_USER_DISABLED, NULL, NULL,
 	                           error, sizeof(error)),
 	                 0);
-	assert_int_equal(users_add(&fx.core, "cli", "mallory@example.com", PP_USER_ENABLED, NULL,
+	assert_int_equal(users_add(&tc->core, "cli", "mallory@example.com", PP_USER_ENABLED, NULL,
 	                           NULL, error, sizeof(error)),
 	                 0);
-	assert_int_equal(users_add(&fx.core, "cli", "eve@partner.org", PP_USER_ENABLED, NULL, NULL,
+	assert_int_equal(users_add(&tc->core, "cli", "eve@partner.org", PP_USER_ENABLED, NULL, NULL,
 	                           error, sizeof(error)),
 	                 0);
 
@@ -170,7 +148,7 @@ static void test_decision_table(void **state)
 	    {NULL, PP_SENDER_REJECT, PP_SENDER_REASON_INVALID_ADDRESS},
 	};
 	for (size_t i = 0; i < sizeof(before_allow) / sizeof(before_allow[0]); i++) {
-		pp_sender_result_t r = decide(&fx, before_allow[i].sender);
+		pp_sender_result_t r = decide(tc, before_allow[i].sender);
 		if (r.decision != before_allow[i].decision || r.reason != before_allow[i].reason)
 			fail_msg("row %zu %s: got %s (%s)", i, before_allow[i].sender,
 			         sender_decision_name(r.decision), sender_reason_name(r.reason));
@@ -178,10 +156,10 @@ static void test_decision_table(void **state)
 	}
 
 	/* Block one address and a subdomain tree; allow the whole domain and its subdomains. */
-	add_rule(&fx, PP_SENDER_RULE_BLOCK, "mallory@example.com");
-	add_rule(&fx, PP_SENDER_RULE_BLOCK, "@*.spam.example.com");
-	add_rule(&fx, PP_SENDER_RULE_ALLOW, "@example.com");
-	add_rule(&fx, PP_SENDER_RULE_ALLOW, "@*.example.com");
+	add_rule(tc, PP_SENDER_RULE_BLOCK, "mallory@example.com");
+	add_rule(tc, PP_SENDER_RULE_BLOCK, "@*.spam.example.com");
+	add_rule(tc, PP_SENDER_RULE_ALLOW, "@example.com");
+	add_rule(tc, PP_SENDER_RULE_ALLOW, "@*.example.com");
 	static const struct {
 		const char *sender;
 		pp_sender_decision_t decision;
@@ -200,20 +178,19 @@ static void test_decision_table(void **state)
 	    {"new@sub.example.com", PP_SENDER_REJECT, PP_SENDER_REASON_UNKNOWN_REJECTED},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		pp_sender_result_t r = decide(&fx, rows[i].sender);
+		pp_sender_result_t r = decide(tc, rows[i].sender);
 		if (r.decision != rows[i].decision || r.reason != rows[i].reason)
 			fail_msg("row %zu %s: got %s (%s)", i, rows[i].sender,
 			         sender_decision_name(r.decision), sender_reason_name(r.reason));
 		assert_false(r.is_user_created);
 	}
 	/* "reject" stored nothing. */
-	assert_int_equal(user_count(&fx), 5);
+	assert_int_equal(user_count(tc), 5);
 }
 
 static void test_unknown_sender_modes(void **state)
 {
-	fx_t fx;
-	fx_init(&fx, state);
+	test_core_t *tc = TEST_CORE(state);
 	char error[512];
 	static const struct {
 		const char *policy; /* NULL: the default (hold) */
@@ -229,19 +206,19 @@ static void test_unknown_sender_modes(void **state)
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		if (rows[i].policy != NULL)
-			assert_int_equal(settings_set(&fx.core, "cli",
+			assert_int_equal(settings_set(&tc->core, "cli",
 			                              "users.unknown_sender_policy", rows[i].policy,
 			                              error, sizeof(error)),
 			                 0);
-		int64_t before = user_count(&fx);
-		pp_sender_result_t r = decide(&fx, rows[i].sender);
+		int64_t before = user_count(tc);
+		pp_sender_result_t r = decide(tc, rows[i].sender);
 		assert_int_equal(r.decision, rows[i].decision);
 		assert_int_equal(r.is_user_created, rows[i].is_created);
 		assert_int_equal(r.has_user, rows[i].is_created);
-		assert_int_equal(user_count(&fx), before + (rows[i].is_created ? 1 : 0));
+		assert_int_equal(user_count(tc), before + (rows[i].is_created ? 1 : 0));
 		pp_user_t user;
 		bool found;
-		assert_int_equal(users_get_by_email(&fx.core, rows[i].sender, &user, &found, error,
+		assert_int_equal(users_get_by_email(&tc->core, rows[i].sender, &user, &found, error,
 		                                    sizeof(error)),
 		                 0);
 		assert_int_equal(found, rows[i].is_created);
@@ -252,58 +229,57 @@ static void test_unknown_sender_modes(void **state)
 		}
 	}
 	/* A second message from a created user is not "created" again. */
-	pp_sender_result_t r = decide(&fx, "a@example.com");
+	pp_sender_result_t r = decide(tc, "a@example.com");
 	assert_int_equal(r.decision, PP_SENDER_HOLD);
 	assert_int_equal(r.reason, PP_SENDER_REASON_USER_PENDING);
 	assert_false(r.is_user_created);
 	assert_true(r.has_user);
 	/* Blocked unknown senders are not created under "accept". */
-	assert_int_equal(settings_set(&fx.core, "cli", "users.unknown_sender_policy", "accept",
+	assert_int_equal(settings_set(&tc->core, "cli", "users.unknown_sender_policy", "accept",
 	                              error, sizeof(error)),
 	                 0);
-	add_rule(&fx, PP_SENDER_RULE_BLOCK, "@spam.example");
-	int64_t before = user_count(&fx);
-	r = decide(&fx, "x@spam.example");
+	add_rule(tc, PP_SENDER_RULE_BLOCK, "@spam.example");
+	int64_t before = user_count(tc);
+	r = decide(tc, "x@spam.example");
 	assert_int_equal(r.decision, PP_SENDER_REJECT);
 	assert_int_equal(r.reason, PP_SENDER_REASON_BLOCKED);
-	assert_int_equal(user_count(&fx), before);
+	assert_int_equal(user_count(tc), before);
 }
 
 static void test_rule_changes_audited(void **state)
 {
-	fx_t fx;
-	fx_init(&fx, state);
+	test_core_t *tc = TEST_CORE(state);
 	char error[512];
-	add_rule(&fx, PP_SENDER_RULE_ALLOW, "@Example.com");
-	assert_int_equal(sender_rule_add(&fx.core, "cli", PP_SENDER_RULE_ALLOW, "@example.com",
+	add_rule(tc, PP_SENDER_RULE_ALLOW, "@Example.com");
+	assert_int_equal(sender_rule_add(&tc->core, "cli", PP_SENDER_RULE_ALLOW, "@example.com",
 	                                 error, sizeof(error)),
 	                 -1);
 	assert_non_null(strstr(error, "already exists"));
 	/* The same pattern may be on both lists (block wins). */
-	add_rule(&fx, PP_SENDER_RULE_BLOCK, "@example.com");
-	assert_int_equal(sender_rule_add(&fx.core, "cli", PP_SENDER_RULE_BLOCK, "@localhost", error,
+	add_rule(tc, PP_SENDER_RULE_BLOCK, "@example.com");
+	assert_int_equal(sender_rule_add(&tc->core, "cli", PP_SENDER_RULE_BLOCK, "@localhost", error,
 	                                 sizeof(error)),
 	                 -1);
 
 	pp_sender_rule_t *rules = NULL;
 	size_t count = 0;
-	assert_int_equal(sender_rule_list(&fx.core, &rules, &count, error, sizeof(error)), 0);
+	assert_int_equal(sender_rule_list(&tc->core, &rules, &count, error, sizeof(error)), 0);
 	assert_int_equal(count, 2);
 	assert_int_equal(rules[0].kind, PP_SENDER_RULE_BLOCK);
 	assert_string_equal(rules[0].pattern, "@example.com");
 	assert_int_equal(rules[1].kind, PP_SENDER_RULE_ALLOW);
 	sender_rule_list_free(&rules);
 
-	assert_int_equal(sender_rule_remove(&fx.core, "admin:root", PP_SENDER_RULE_BLOCK,
+	assert_int_equal(sender_rule_remove(&tc->core, "admin:root", PP_SENDER_RULE_BLOCK,
 	                                    "@EXAMPLE.com", error, sizeof(error)),
 	                 0);
-	assert_int_equal(sender_rule_remove(&fx.core, "admin:root", PP_SENDER_RULE_BLOCK,
+	assert_int_equal(sender_rule_remove(&tc->core, "admin:root", PP_SENDER_RULE_BLOCK,
 	                                    "@example.com", error, sizeof(error)),
 	                 -1);
 	assert_non_null(strstr(error, "no block rule"));
 
 	pp_audit_entry_t *entries = NULL;
-	assert_int_equal(audit_list(&fx.core, 0, 10, &entries, &count, error, sizeof(error)), 0);
+	assert_int_equal(audit_list(&tc->core, 0, 10, &entries, &count, error, sizeof(error)), 0);
 	assert_int_equal(count, 3);
 	assert_string_equal(entries[0].action, "sender_rule.add");
 	assert_string_equal(entries[0].object, "@example.com");
@@ -318,8 +294,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pattern_canonical), cmocka_unit_test(test_pattern_matching),
-	    TEST_DB_CASE(test_decision_table),        TEST_DB_CASE(test_unknown_sender_modes),
-	    TEST_DB_CASE(test_rule_changes_audited),
+	    TEST_CORE_CASE(test_decision_table),        TEST_CORE_CASE(test_unknown_sender_modes),
+	    TEST_CORE_CASE(test_rule_changes_audited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

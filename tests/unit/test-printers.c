@@ -10,23 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t test_clock(void *ctx)
-{
-	return *(int64_t *)ctx;
-}
-
-/* A core over the case's database with a fixed key and a clock at *now. */
-static void test_core(test_db_t *t, pp_core_t *core, int64_t *now)
-{
-	uint8_t master[CRYPTO_KEY_BYTES];
-	memset(master, 0x42, sizeof(master));
-	assert_true(crypto_init());
-	assert_int_equal(core_init(core, t->db, NULL, master), 0);
-	*now = 1700000000;
-	core->now = test_clock;
-	core->clock_ctx = now;
-}
-
 static pp_printer_t test_printer(const char *name, const char *alias, const char *uri)
 {
 	pp_printer_t p;
@@ -53,40 +36,39 @@ static int64_t test_count(pp_core_t *core, const char *sql)
 
 static void test_printers_add_list_remove(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), &core, &now);
 
 	pp_printer_t a = test_printer("Lab-Color_1", "Lab", "ipps://lab.example.com:631/ipp/print");
 	pp_printer_t b = test_printer("hall.mono", "", "socket://10.0.0.7:9100");
 	int64_t id_a = 0, id_b = 0;
-	assert_int_equal(printers_add(&core, "admin:alice", &a, &id_a, error, sizeof(error)), 0);
-	assert_int_equal(printers_add(&core, "admin:alice", &b, &id_b, error, sizeof(error)), 0);
+	assert_int_equal(printers_add(core, "admin:alice", &a, &id_a, error, sizeof(error)), 0);
+	assert_int_equal(printers_add(core, "admin:alice", &b, &id_b, error, sizeof(error)), 0);
 	assert_true(id_a > 0 && id_b > 0 && id_a != id_b);
 
 	pp_printer_t got;
-	assert_int_equal(printers_get(&core, id_a, &got, error, sizeof(error)), 0);
+	assert_int_equal(printers_get(core, id_a, &got, error, sizeof(error)), 0);
 	assert_string_equal(got.name, "Lab-Color_1");
 	assert_string_equal(got.alias, "lab"); /* stored lower-case */
 	assert_string_equal(got.location, "2nd floor, room 201");
 	assert_string_equal(got.device_uri, "ipps://lab.example.com:631/ipp/print");
 	assert_true(got.is_enabled);
-	assert_int_equal(got.created_at, now);
+	assert_int_equal(got.created_at, tc->now);
 
 	/* Found by name (exact) or alias (any case); the default alias is the lower-cased name. */
-	assert_int_equal(printers_find(&core, "LAB", &got, error, sizeof(error)), 0);
+	assert_int_equal(printers_find(core, "LAB", &got, error, sizeof(error)), 0);
 	assert_int_equal(got.id, id_a);
-	assert_int_equal(printers_find(&core, "Lab-Color_1", &got, error, sizeof(error)), 0);
+	assert_int_equal(printers_find(core, "Lab-Color_1", &got, error, sizeof(error)), 0);
 	assert_int_equal(got.id, id_a);
-	assert_int_equal(printers_find(&core, "HALL.MONO", &got, error, sizeof(error)), 0);
+	assert_int_equal(printers_find(core, "HALL.MONO", &got, error, sizeof(error)), 0);
 	assert_int_equal(got.id, id_b);
-	assert_int_equal(printers_find(&core, "nowhere", &got, error, sizeof(error)),
+	assert_int_equal(printers_find(core, "nowhere", &got, error, sizeof(error)),
 	                 PRINTERS_NOT_FOUND);
 
 	pp_printer_t *list = NULL;
 	size_t count = 0;
-	assert_int_equal(printers_list(&core, &list, &count, error, sizeof(error)), 0);
+	assert_int_equal(printers_list(core, &list, &count, error, sizeof(error)), 0);
 	assert_int_equal(count, 2);
 	assert_string_equal(list[0].name, "hall.mono"); /* ordered by name, any case */
 	assert_string_equal(list[1].name, "Lab-Color_1");
@@ -94,39 +76,37 @@ static void test_printers_add_list_remove(void **state)
 	assert_null(list);
 	printers_list_free(&list);
 
-	now += 10;
+	test_core_advance(tc, 10);
 	assert_int_equal(
-	    printers_set_enabled(&core, "admin:bob", id_b, false, error, sizeof(error)), 0);
-	assert_int_equal(printers_get(&core, id_b, &got, error, sizeof(error)), 0);
+	    printers_set_enabled(core, "admin:bob", id_b, false, error, sizeof(error)), 0);
+	assert_int_equal(printers_get(core, id_b, &got, error, sizeof(error)), 0);
 	assert_false(got.is_enabled);
-	assert_int_equal(got.updated_at, now);
+	assert_int_equal(got.updated_at, tc->now);
 
-	assert_int_equal(printers_remove(&core, "admin:bob", id_a, error, sizeof(error)), 0);
-	assert_int_equal(printers_get(&core, id_a, &got, error, sizeof(error)), PRINTERS_NOT_FOUND);
-	assert_int_equal(printers_remove(&core, "admin:bob", id_a, error, sizeof(error)),
+	assert_int_equal(printers_remove(core, "admin:bob", id_a, error, sizeof(error)), 0);
+	assert_int_equal(printers_get(core, id_a, &got, error, sizeof(error)), PRINTERS_NOT_FOUND);
+	assert_int_equal(printers_remove(core, "admin:bob", id_a, error, sizeof(error)),
 	                 PRINTERS_NOT_FOUND);
-	assert_int_equal(printers_set_enabled(&core, "admin:bob", 9999, true, error, sizeof(error)),
+	assert_int_equal(printers_set_enabled(core, "admin:bob", 9999, true, error, sizeof(error)),
 	                 PRINTERS_NOT_FOUND);
 
 	/* Every change left a trace. */
 	assert_int_equal(
-	    test_count(&core, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'printer.%'"), 4);
-	assert_int_equal(test_count(&core,
+	    test_count(core, "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'printer.%'"), 4);
+	assert_int_equal(test_count(core,
 	                            "SELECT COUNT(*) FROM audit_log WHERE action = 'printer.remove'"
 	                            " AND actor = 'admin:bob' AND object = 'Lab-Color_1'"),
 	                 1);
-	core_deinit(&core);
 }
 
 static void test_printers_duplicates(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), &core, &now);
 
 	pp_printer_t a = test_printer("first", "Lobby", "ipp://p1.example.com/ipp/print");
-	assert_int_equal(printers_add(&core, "cli", &a, NULL, error, sizeof(error)), 0);
+	assert_int_equal(printers_add(core, "cli", &a, NULL, error, sizeof(error)), 0);
 
 	/* Each row collides with "first"/"lobby" on name or alias, whatever the case. */
 	static const char *const clashes[][2] = {
@@ -136,21 +116,19 @@ static void test_printers_duplicates(void **state)
 	for (size_t i = 0; i < sizeof(clashes) / sizeof(clashes[0]); i++) {
 		pp_printer_t b =
 		    test_printer(clashes[i][0], clashes[i][1], "lpd://p2.example.com/q");
-		int rc = printers_add(&core, "cli", &b, NULL, error, sizeof(error));
+		int rc = printers_add(core, "cli", &b, NULL, error, sizeof(error));
 		if (rc != PRINTERS_DUPLICATE)
 			fail_msg("row %zu %s/%s: got %d (%s), expected a duplicate", i,
 			         clashes[i][0], clashes[i][1], rc, error);
 	}
-	assert_int_equal(test_count(&core, "SELECT COUNT(*) FROM printers"), 1);
-	core_deinit(&core);
+	assert_int_equal(test_count(core, "SELECT COUNT(*) FROM printers"), 1);
 }
 
 static void test_printers_bad_input(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), &core, &now);
 	static const struct {
 		const char *name, *alias, *uri, *field;
 	} rows[] = {
@@ -164,12 +142,12 @@ static void test_printers_bad_input(void **state)
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		pp_printer_t p = test_printer(rows[i].name, rows[i].alias, rows[i].uri);
-		if (printers_add(&core, "cli", &p, NULL, error, sizeof(error)) != -1)
+		if (printers_add(core, "cli", &p, NULL, error, sizeof(error)) != -1)
 			fail_msg("row %zu accepted", i);
 		if (!str_has_prefix(error, rows[i].field))
 			fail_msg("row %zu: \"%s\" does not name %s", i, error, rows[i].field);
 	}
-	assert_int_equal(test_count(&core, "SELECT COUNT(*) FROM printers"), 0);
+	assert_int_equal(test_count(core, "SELECT COUNT(*) FROM printers"), 0);
 
 	/* 127 characters are fine, 128 are not. */
 	char name[200];
@@ -178,7 +156,6 @@ static void test_printers_bad_input(void **state)
 	assert_false(printers_name_is_valid(name));
 	name[127] = '\0';
 	assert_true(printers_name_is_valid(name));
-	core_deinit(&core);
 }
 
 /* Device URIs without a database. */
@@ -231,43 +208,41 @@ static void test_printers_uri_table(void **state)
 /* A printer with a job being printed on it stays; other jobs lose the printer. */
 static void test_printers_remove_busy(void **state)
 {
-	pp_core_t core;
-	int64_t now;
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
 	char error[512];
-	test_core(TEST_DB(state), &core, &now);
 	pp_printer_t a = test_printer("busy", "busy", "ipp://p.example.com/ipp/print");
 	int64_t id = 0;
-	assert_int_equal(printers_add(&core, "cli", &a, &id, error, sizeof(error)), 0);
+	assert_int_equal(printers_add(core, "cli", &a, &id, error, sizeof(error)), 0);
 	pp_db_value_t p[] = {DB_INT(id)};
-	assert_int_equal(db_exec(core.db,
+	assert_int_equal(db_exec(core->db,
 	                         "INSERT INTO users (email, state, created_at, updated_at)"
 	                         " VALUES ('ann@example.com', 'enabled', 1, 1)",
 	                         NULL, 0, NULL, error, sizeof(error)),
 	                 DB_OK);
 	assert_int_equal(
-	    db_exec(core.db,
+	    db_exec(core->db,
 	            "INSERT INTO jobs (uuid, user_id, state, source, printer_id,"
 	            " created_at, updated_at) SELECT 'u1', id, 'printing', 'ipp', $1, 1, 1"
 	            " FROM users",
 	            p, 1, NULL, error, sizeof(error)),
 	    DB_OK);
-	assert_int_equal(printers_remove(&core, "cli", id, error, sizeof(error)), -1);
+	assert_int_equal(printers_remove(core, "cli", id, error, sizeof(error)), -1);
 	assert_non_null(strstr(error, "cancel"));
-	assert_int_equal(db_exec(core.db, "UPDATE jobs SET state = 'completed'", NULL, 0, NULL,
+	assert_int_equal(db_exec(core->db, "UPDATE jobs SET state = 'completed'", NULL, 0, NULL,
 	                         error, sizeof(error)),
 	                 DB_OK);
-	assert_int_equal(printers_remove(&core, "cli", id, error, sizeof(error)), 0);
-	assert_int_equal(test_count(&core, "SELECT COUNT(*) FROM jobs WHERE printer_id IS NULL"),
+	assert_int_equal(printers_remove(core, "cli", id, error, sizeof(error)), 0);
+	assert_int_equal(test_count(core, "SELECT COUNT(*) FROM jobs WHERE printer_id IS NULL"),
 	                 1);
-	core_deinit(&core);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_printers_uri_table), TEST_DB_CASE(test_printers_add_list_remove),
-	    TEST_DB_CASE(test_printers_duplicates),    TEST_DB_CASE(test_printers_bad_input),
-	    TEST_DB_CASE(test_printers_remove_busy),
+	    cmocka_unit_test(test_printers_uri_table), TEST_CORE_CASE(test_printers_add_list_remove),
+	    TEST_CORE_CASE(test_printers_duplicates),    TEST_CORE_CASE(test_printers_bad_input),
+	    TEST_CORE_CASE(test_printers_remove_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

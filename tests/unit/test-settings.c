@@ -7,27 +7,6 @@
 
 #include <string.h>
 
-typedef struct {
-	pp_core_t core;
-	int64_t now;
-} fx_t;
-
-static int64_t fx_clock(void *ctx)
-{
-	return *(const int64_t *)ctx;
-}
-
-static void fx_init(fx_t *fx, void **state)
-{
-	assert_true(crypto_init());
-	uint8_t key[CRYPTO_KEY_BYTES];
-	crypto_random_bytes(key, sizeof(key));
-	assert_int_equal(core_init(&fx->core, TEST_DB(state)->db, NULL, key), 0);
-	fx->now = 1700000000;
-	fx->core.now = fx_clock;
-	fx->core.clock_ctx = &fx->now;
-}
-
 /* The registry's defaults, as the contract lists them. */
 static const struct {
 	const char *name;
@@ -43,27 +22,26 @@ static const struct {
 
 static void test_defaults(void **state)
 {
-	fx_t fx;
-	fx_init(&fx, state);
+	test_core_t *tc = TEST_CORE(state);
 	char error[512];
 	for (size_t i = 0; i < sizeof(default_rows) / sizeof(default_rows[0]); i++) {
 		char buf[SETTINGS_VALUE_MAX];
-		if (settings_get_string(&fx.core, default_rows[i].name, buf, sizeof(buf), error,
+		if (settings_get_string(&tc->core, default_rows[i].name, buf, sizeof(buf), error,
 		                        sizeof(error)) != 0)
 			fail_msg("row %zu %s: %s", i, default_rows[i].name, error);
 		assert_string_equal(buf, default_rows[i].value);
 	}
 	int64_t v;
-	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	assert_int_equal(settings_get_int(&tc->core, "users.code_length", &v, error, sizeof(error)),
 	                 0);
 	assert_int_equal(v, 6);
 	/* An enum is not an int; an unknown name is an error naming it. */
-	assert_int_equal(settings_get_int(&fx.core, "users.release_auth", &v, error, sizeof(error)),
+	assert_int_equal(settings_get_int(&tc->core, "users.release_auth", &v, error, sizeof(error)),
 	                 -1);
-	assert_int_equal(settings_get_int(&fx.core, "users.colour", &v, error, sizeof(error)), -1);
+	assert_int_equal(settings_get_int(&tc->core, "users.colour", &v, error, sizeof(error)), -1);
 	assert_non_null(strstr(error, "users.colour"));
 	char small[3];
-	assert_int_equal(settings_get_string(&fx.core, "auth.window_seconds", small, sizeof(small),
+	assert_int_equal(settings_get_string(&tc->core, "auth.window_seconds", small, sizeof(small),
 	                                     error, sizeof(error)),
 	                 -1);
 }
@@ -102,11 +80,10 @@ static const struct {
 
 static void test_validation_table(void **state)
 {
-	fx_t fx;
-	fx_init(&fx, state);
+	test_core_t *tc = TEST_CORE(state);
 	for (size_t i = 0; i < sizeof(validate_rows) / sizeof(validate_rows[0]); i++) {
 		char error[512] = "";
-		int rc = settings_set(&fx.core, "admin:root", validate_rows[i].name,
+		int rc = settings_set(&tc->core, "admin:root", validate_rows[i].name,
 		                      validate_rows[i].value, error, sizeof(error));
 		int vrc = settings_validate(validate_rows[i].name, validate_rows[i].value, error,
 		                            sizeof(error));
@@ -116,7 +93,7 @@ static void test_validation_table(void **state)
 				fail_msg("row %zu %s=%s rejected: %s", i, validate_rows[i].name,
 				         validate_rows[i].value, error);
 			char buf[SETTINGS_VALUE_MAX];
-			assert_int_equal(settings_get_string(&fx.core, validate_rows[i].name, buf,
+			assert_int_equal(settings_get_string(&tc->core, validate_rows[i].name, buf,
 			                                     sizeof(buf), error, sizeof(error)),
 			                 0);
 			assert_string_equal(buf, validate_rows[i].stored);
@@ -133,26 +110,25 @@ static void test_validation_table(void **state)
 
 static void test_set_get_and_audit(void **state)
 {
-	fx_t fx;
-	fx_init(&fx, state);
+	test_core_t *tc = TEST_CORE(state);
 	char error[512];
 	assert_int_equal(
-	    settings_set(&fx.core, "admin:root", "users.code_length", "8", error, sizeof(error)),
+	    settings_set(&tc->core, "admin:root", "users.code_length", "8", error, sizeof(error)),
 	    0);
-	fx.now += 60;
+	test_core_advance(tc, 60);
 	assert_int_equal(
-	    settings_set(&fx.core, "cli", "users.code_length", "10", error, sizeof(error)), 0);
+	    settings_set(&tc->core, "cli", "users.code_length", "10", error, sizeof(error)), 0);
 	/* A rejected value changes nothing and leaves no audit row. */
 	assert_int_equal(
-	    settings_set(&fx.core, "cli", "users.code_length", "2", error, sizeof(error)), -1);
+	    settings_set(&tc->core, "cli", "users.code_length", "2", error, sizeof(error)), -1);
 	int64_t v;
-	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	assert_int_equal(settings_get_int(&tc->core, "users.code_length", &v, error, sizeof(error)),
 	                 0);
 	assert_int_equal(v, 10);
 
 	/* One row per name (upsert), with the time of the last change. */
 	pp_db_result_t *res = NULL;
-	assert_int_equal(db_query(fx.core.db, "SELECT value, updated_at FROM settings", NULL, 0,
+	assert_int_equal(db_query(tc->core.db, "SELECT value, updated_at FROM settings", NULL, 0,
 	                          &res, error, sizeof(error)),
 	                 DB_OK);
 	assert_int_equal(db_result_rows(res), 1);
@@ -162,7 +138,7 @@ static void test_set_get_and_audit(void **state)
 
 	pp_audit_entry_t *entries = NULL;
 	size_t count = 0;
-	assert_int_equal(audit_list(&fx.core, 0, 10, &entries, &count, error, sizeof(error)), 0);
+	assert_int_equal(audit_list(&tc->core, 0, 10, &entries, &count, error, sizeof(error)), 0);
 	assert_int_equal(count, 2);
 	assert_string_equal(entries[0].actor, "admin:root");
 	assert_string_equal(entries[0].action, "setting.set");
@@ -174,63 +150,60 @@ static void test_set_get_and_audit(void **state)
 	audit_list_free(&entries);
 	/* since filters by time. */
 	assert_int_equal(
-	    audit_list(&fx.core, 1700000001, 10, &entries, &count, error, sizeof(error)), 0);
+	    audit_list(&tc->core, 1700000001, 10, &entries, &count, error, sizeof(error)), 0);
 	assert_int_equal(count, 1);
 	audit_list_free(&entries);
 
 	/* Reset brings the default back, audited too. */
-	assert_int_equal(settings_reset(&fx.core, "cli", "users.code_length", error, sizeof(error)),
+	assert_int_equal(settings_reset(&tc->core, "cli", "users.code_length", error, sizeof(error)),
 	                 0);
-	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	assert_int_equal(settings_get_int(&tc->core, "users.code_length", &v, error, sizeof(error)),
 	                 0);
 	assert_int_equal(v, 6);
-	assert_int_equal(audit_list(&fx.core, 0, 10, &entries, &count, error, sizeof(error)), 0);
+	assert_int_equal(audit_list(&tc->core, 0, 10, &entries, &count, error, sizeof(error)), 0);
 	assert_int_equal(count, 3);
 	assert_string_equal(entries[2].action, "setting.reset");
 	audit_list_free(&entries);
-	assert_int_equal(settings_reset(&fx.core, "cli", "nope", error, sizeof(error)), -1);
+	assert_int_equal(settings_reset(&tc->core, "cli", "nope", error, sizeof(error)), -1);
 }
 
 static void test_audit_failure_undoes_change(void **state)
 {
-	fx_t fx;
-	fx_init(&fx, state);
+	test_core_t *tc = TEST_CORE(state);
 	char error[512];
 	/* An empty actor makes the audit row fail: the setting must not change either. */
-	assert_int_equal(settings_set(&fx.core, "", "users.code_length", "9", error, sizeof(error)),
+	assert_int_equal(settings_set(&tc->core, "", "users.code_length", "9", error, sizeof(error)),
 	                 -1);
 	int64_t v;
-	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	assert_int_equal(settings_get_int(&tc->core, "users.code_length", &v, error, sizeof(error)),
 	                 0);
 	assert_int_equal(v, 6);
 }
 
 static void test_hand_edited_value_falls_back(void **state)
 {
-	fx_t fx;
-	fx_init(&fx, state);
+	test_core_t *tc = TEST_CORE(state);
 	char error[512];
-	assert_int_equal(db_exec(fx.core.db,
+	assert_int_equal(db_exec(tc->core.db,
 	                         "INSERT INTO settings (name, value, updated_at) "
 	                         "VALUES ('users.code_length', '99', 1)",
 	                         NULL, 0, NULL, error, sizeof(error)),
 	                 DB_OK);
 	int64_t v;
-	assert_int_equal(settings_get_int(&fx.core, "users.code_length", &v, error, sizeof(error)),
+	assert_int_equal(settings_get_int(&tc->core, "users.code_length", &v, error, sizeof(error)),
 	                 0);
 	assert_int_equal(v, 6);
 }
 
 static void test_list(void **state)
 {
-	fx_t fx;
-	fx_init(&fx, state);
+	test_core_t *tc = TEST_CORE(state);
 	char error[512];
 	assert_int_equal(
-	    settings_set(&fx.core, "cli", "jobs.printed_policy", "keep", error, sizeof(error)), 0);
+	    settings_set(&tc->core, "cli", "jobs.printed_policy", "keep", error, sizeof(error)), 0);
 	pp_setting_t *list = NULL;
 	size_t count = 0;
-	assert_int_equal(settings_list(&fx.core, &list, &count, error, sizeof(error)), 0);
+	assert_int_equal(settings_list(&tc->core, &list, &count, error, sizeof(error)), 0);
 	assert_int_equal(count, sizeof(default_rows) / sizeof(default_rows[0]));
 	bool saw_policy = false;
 	for (size_t i = 0; i < count; i++) {
@@ -259,12 +232,12 @@ static void test_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    TEST_DB_CASE(test_defaults),
-	    TEST_DB_CASE(test_validation_table),
-	    TEST_DB_CASE(test_set_get_and_audit),
-	    TEST_DB_CASE(test_audit_failure_undoes_change),
-	    TEST_DB_CASE(test_hand_edited_value_falls_back),
-	    TEST_DB_CASE(test_list),
+	    TEST_CORE_CASE(test_defaults),
+	    TEST_CORE_CASE(test_validation_table),
+	    TEST_CORE_CASE(test_set_get_and_audit),
+	    TEST_CORE_CASE(test_audit_failure_undoes_change),
+	    TEST_CORE_CASE(test_hand_edited_value_falls_back),
+	    TEST_CORE_CASE(test_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
