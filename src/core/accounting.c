@@ -43,7 +43,7 @@ int accounting_record_locked(pp_core_t *core, int64_t job_id, pp_job_state_t fin
 	pp_print_options_t opts;
 	char opt_error[256];
 	if (options_from_json(db_result_text(res, 0, 6), &opts, opt_error, sizeof(opt_error)) < 0) {
-		log_warn("accounting.bad_options job=%lld error=%s", (long long)job_id, opt_error);
+		log_warn("accounting.bad_options job=%lld error=\"%s\"", (long long)job_id, opt_error);
 		options_default(&opts);
 	}
 	/* Pages per copy as printed; colour pages among them (none in monochrome). */

@@ -52,7 +52,7 @@ drop_file:
 	if (core->spool != NULL) {
 		char spool_error[256];
 		if (spool_delete(core->spool, file_id, spool_error, sizeof(spool_error)) < 0)
-			log_warn("intake.file_left file=%s error=%s — startup recovery removes it",
+			log_warn("intake.file_left file=%s error=\"%s\" — startup recovery removes it",
 			         file_id, spool_error);
 	}
 	return -1;
@@ -126,7 +126,7 @@ static int intake_is_referenced(const char *file_id, void *ctx, bool *is_referen
 	pp_db_value_t params[] = {DB_TEXT(file_id)};
 	if (db_query(core->db, "SELECT 1 FROM documents WHERE file_id = $1", params, 1, &res, error,
 	             sizeof(error)) != DB_OK) {
-		log_error("intake.recover_query_failed error=%s", error);
+		log_error("intake.recover_query_failed error=\"%s\"", error);
 		return -1;
 	}
 	*is_referenced_r = db_result_rows(res) > 0;

@@ -66,7 +66,7 @@ static void job_from_row(const pp_db_result_t *res, size_t row, pp_job_t *job)
 	if (options_from_json(db_result_text(res, row, 7), &job->options, error, sizeof(error)) <
 	    0) {
 		/* Stored options were valid when written; print with defaults rather than fail. */
-		log_warn("job.bad_options job=%lld error=%s", (long long)job->id, error);
+		log_warn("job.bad_options job=%lld error=\"%s\"", (long long)job->id, error);
 		options_default(&job->options);
 	}
 	job->printer_id = job_int_or_zero(res, row, 8);
@@ -404,7 +404,7 @@ static void job_remove_files(pp_core_t *core, int64_t job_id, const char *files,
 			continue;
 		}
 		if (spool_delete(core->spool, file_id, error, sizeof(error)) < 0)
-			log_warn("job.file_left job=%lld file=%s error=%s — startup recovery "
+			log_warn("job.file_left job=%lld file=%s error=\"%s\" — startup recovery "
 			         "removes it",
 			         (long long)job_id, file_id, error);
 	}

@@ -152,7 +152,7 @@ static int db_migrate_one(pp_db_t *db, const db_migration_t *m, char *error, siz
 		           m->version, m->name, step_error);
 		return DB_ERROR;
 	}
-	log_info("db.migrated backend=%s version=%d name=%s", db->v->name, m->version, m->name);
+	log_info("db.migrated backend=%s version=%d name=\"%s\"", db->v->name, m->version, m->name);
 	return DB_OK;
 }
 

@@ -179,7 +179,7 @@ static bool db_pg_reconnect(pp_db_t *db)
 		return false;
 	char error[DB_ERROR_MAX];
 	if (db_pg_setup_conn(pg, error, sizeof(error)) != DB_OK) {
-		log_error("db.reconnect_failed backend=postgresql error=%s", error);
+		log_error("db.reconnect_failed backend=postgresql error=\"%s\"", error);
 		return false;
 	}
 	return true;

@@ -173,7 +173,7 @@ static void db_sqlite_close(pp_db_t *db)
 		return;
 	int rc = sqlite3_close(s->conn);
 	if (rc != SQLITE_OK)
-		log_error("db.close_failed backend=sqlite error=%s", sqlite3_errstr(rc));
+		log_error("db.close_failed backend=sqlite error=\"%s\"", sqlite3_errstr(rc));
 	free(s);
 	db->backend_data = NULL;
 }

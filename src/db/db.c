@@ -94,7 +94,7 @@ static void db_lock(pp_db_t *db)
 {
 	int rc = pthread_mutex_lock(&db->lock);
 	if (rc != 0) {
-		log_error("db.lock_failed error=%s", strerror(rc));
+		log_error("db.lock_failed error=\"%s\"", strerror(rc));
 		abort();
 	}
 }
@@ -103,7 +103,7 @@ static void db_unlock(pp_db_t *db)
 {
 	int rc = pthread_mutex_unlock(&db->lock);
 	if (rc != 0) {
-		log_error("db.unlock_failed error=%s", strerror(rc));
+		log_error("db.unlock_failed error=\"%s\"", strerror(rc));
 		abort();
 	}
 }
@@ -213,7 +213,7 @@ int db_tx_commit(pp_db_t *db, char *error, size_t error_size)
 		 */
 		char rb_error[DB_ERROR_MAX];
 		if (db->v->rollback(db, rb_error, sizeof(rb_error)) != DB_OK)
-			log_error("db.rollback_failed backend=%s error=%s", db->v->name, rb_error);
+			log_error("db.rollback_failed backend=%s error=\"%s\"", db->v->name, rb_error);
 		str_format(error, error_size,
 		           "database: transaction rolled back because a statement in it failed");
 		rc = DB_ERROR;
@@ -240,7 +240,7 @@ void db_tx_rollback(pp_db_t *db)
 	}
 	char error[DB_ERROR_MAX];
 	if (db->v->rollback(db, error, sizeof(error)) != DB_OK)
-		log_error("db.rollback_failed backend=%s error=%s", db->v->name, error);
+		log_error("db.rollback_failed backend=%s error=\"%s\"", db->v->name, error);
 	db_tx_end_locked(db);
 	db_unlock(db);
 }

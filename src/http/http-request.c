@@ -252,19 +252,19 @@ int http_respond_file(pp_http_request_t *req, unsigned status, const char *conte
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR)
 			return http_respond_error(req, 404, "not_found", "No such file.");
-		log_error("http.file_open_failed path=%s error=%s", path, strerror(errno));
+		log_error("http.file_open_failed path=%s error=\"%s\"", path, strerror(errno));
 		return http_respond_error(req, 500, "internal", "The file cannot be read.");
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (close(fd) != 0)
-			log_warn("http.close_failed path=%s error=%s", path, strerror(errno));
+			log_warn("http.close_failed path=%s error=\"%s\"", path, strerror(errno));
 		return http_respond_error(req, 404, "not_found", "No such file.");
 	}
 	/* MHD owns fd from here, also when it fails. */
 	struct MHD_Response *resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
 	if (resp == NULL && close(fd) != 0)
-		log_warn("http.close_failed path=%s error=%s", path, strerror(errno));
+		log_warn("http.close_failed path=%s error=\"%s\"", path, strerror(errno));
 	return http_finish_response(req, status, resp, content_type);
 }
 

@@ -664,7 +664,7 @@ static void http_daemon_quiesce(struct MHD_Daemon *daemon)
 		return;
 	MHD_socket fd = MHD_quiesce_daemon(daemon);
 	if (fd != MHD_INVALID_SOCKET && close(fd) != 0)
-		log_warn("http.quiesce close_failed error=%s", strerror(errno));
+		log_warn("http.quiesce close_failed error=\"%s\"", strerror(errno));
 }
 
 void http_server_quiesce(pp_http_server_t *server)

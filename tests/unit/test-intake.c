@@ -21,13 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define T0 1700000000
 #define TEST_MAX_BYTES (1024 * 1024)
-
-static int64_t test_clock(void *ctx)
-{
-	return *(int64_t *)ctx;
-}
 
 /* A "server": database handle, spool and core, as a process would open them at start. */
 typedef struct {
@@ -44,9 +38,7 @@ static const uint8_t test_spool_key[SPOOL_KEY_BYTES] = {7, 7, 7, 7, 1, 2, 3, 4};
  * the fault-injection child uses it too). */
 static int server_open(test_db_t *t, server_t *s, char *error, size_t error_size)
 {
-	uint8_t master[CRYPTO_KEY_BYTES];
 	memset(s, 0, sizeof(*s));
-	memset(master, 0x42, sizeof(master));
 	if (!crypto_init() || !str_format(s->spool_dir, sizeof(s->spool_dir), "%s/spool", t->dir))
 		return -1;
 	if (db_open(t->url, &s->db, error, error_size) != DB_OK)
@@ -54,11 +46,9 @@ static int server_open(test_db_t *t, server_t *s, char *error, size_t error_size
 	if (spool_open(s->spool_dir, test_spool_key, true, TEST_MAX_BYTES, &s->spool, error,
 	               error_size) < 0)
 		return -1;
-	if (core_init(&s->core, s->db, s->spool, master) < 0)
+	/* The shared core fixture on this server's own handle and spool. */
+	if (test_core_init(&s->core, &s->now, s->db, s->spool, TEST_CORE_KEY_BYTE) < 0)
 		return -1;
-	s->now = T0;
-	s->core.now = test_clock;
-	s->core.clock_ctx = &s->now;
 	return 0;
 }
 

@@ -521,10 +521,14 @@ static void test_job_state_title_cut(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_job_state_table),    TEST_CORE_CASE(test_job_state_every_pair),
-	    TEST_CORE_CASE(test_job_state_failed_kinds), TEST_CORE_CASE(test_job_state_timestamps),
-	    TEST_CORE_CASE(test_job_state_release),      TEST_CORE_CASE(test_job_state_race),
-	    TEST_CORE_CASE(test_job_state_list),         TEST_CORE_CASE(test_job_state_title_cut),
+	    cmocka_unit_test(test_job_state_table),
+	    TEST_CORE_CASE(test_job_state_every_pair),
+	    TEST_CORE_CASE(test_job_state_failed_kinds),
+	    TEST_CORE_CASE(test_job_state_timestamps),
+	    TEST_CORE_CASE(test_job_state_release),
+	    TEST_CORE_CASE(test_job_state_race),
+	    TEST_CORE_CASE(test_job_state_list),
+	    TEST_CORE_CASE(test_job_state_title_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

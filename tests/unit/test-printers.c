@@ -240,8 +240,10 @@ static void test_printers_remove_busy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_printers_uri_table), TEST_CORE_CASE(test_printers_add_list_remove),
-	    TEST_CORE_CASE(test_printers_duplicates),    TEST_CORE_CASE(test_printers_bad_input),
+	    cmocka_unit_test(test_printers_uri_table),
+	    TEST_CORE_CASE(test_printers_add_list_remove),
+	    TEST_CORE_CASE(test_printers_duplicates),
+	    TEST_CORE_CASE(test_printers_bad_input),
 	    TEST_CORE_CASE(test_printers_remove_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

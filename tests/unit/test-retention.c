@@ -20,13 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T0 1700000000
+#define T0 TEST_CORE_T0 /* where the fixture clock starts */
 #define HOUR 3600
-
-static int64_t test_clock(void *ctx)
-{
-	return *(int64_t *)ctx;
-}
 
 typedef struct {
 	pp_spool_t *spool;
@@ -39,18 +34,14 @@ typedef struct {
 static void fixture_open(test_db_t *t, fixture_t *f)
 {
 	static const uint8_t key[SPOOL_KEY_BYTES] = {1, 2, 3};
-	uint8_t master[CRYPTO_KEY_BYTES];
 	char error[512];
 	memset(f, 0, sizeof(*f));
-	memset(master, 0x42, sizeof(master));
 	assert_true(crypto_init());
 	assert_true(str_format(f->spool_dir, sizeof(f->spool_dir), "%s/spool", t->dir));
 	if (spool_open(f->spool_dir, key, true, 1 << 20, &f->spool, error, sizeof(error)) < 0)
 		fail_msg("spool: %s", error);
-	assert_int_equal(core_init(&f->core, t->db, f->spool, master), 0);
-	f->now = T0;
-	f->core.now = test_clock;
-	f->core.clock_ctx = &f->now;
+	/* The shared core fixture, with this fixture's spool (test_core_t has none). */
+	assert_int_equal(test_core_init(&f->core, &f->now, t->db, f->spool, TEST_CORE_KEY_BYTE), 0);
 	assert_int_equal(db_exec(t->db,
 	                         "INSERT INTO users (email, state, created_at, updated_at)"
 	                         " VALUES ('ann@example.com', 'enabled', 1, 1)",
