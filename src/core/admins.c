@@ -176,46 +176,55 @@ int admin_bootstrap(pp_core_t *core, char password_r[ADMINS_BOOTSTRAP_PASSWORD_L
 	return 0;
 }
 
+/*
+ * Checks name and password and hashes the password into hash, for adding an admin and for
+ * setting a password alike, so both apply the same rules. Called before any transaction:
+ * argon2id is slow on purpose. Returns 0, or -1 with error filled (never the password).
+ */
+static int admins_name_and_hash(const char *name, const char *password,
+                                char canon[ADMINS_NAME_MAX],
+                                char hash[CRYPTO_PASSWORD_HASH_MAX], char *error,
+                                size_t error_size)
+{
+	if (admins_canonical_name(name, canon, error, error_size) < 0 ||
+	    admins_password_ok(password, error, error_size) < 0)
+		return -1;
+	if (!crypto_password_hash(password, hash)) {
+		str_format(error, error_size, "admins: out of memory hashing the password");
+		return -1;
+	}
+	return 0;
+}
+
 int admin_add(pp_core_t *core, const char *actor, const char *name, const char *password,
               char *error, size_t error_size)
 {
 	char canon[ADMINS_NAME_MAX];
-	if (admins_canonical_name(name, canon, error, error_size) < 0 ||
-	    admins_password_ok(password, error, error_size) < 0)
-		return -1;
 	char hash[CRYPTO_PASSWORD_HASH_MAX];
-	if (!crypto_password_hash(password, hash)) {
-		str_format(error, error_size, "admins: out of memory hashing the password");
+	if (admins_name_and_hash(name, password, canon, hash, error, error_size) < 0)
 		return -1;
-	}
 	return admins_insert(core, actor, "admin.add", canon, hash, error, error_size) == 0 ? 0
 	                                                                                    : -1;
 }
 
-int admin_set_password(pp_core_t *core, const char *actor, const char *name, const char *password,
-                       char *error, size_t error_size)
+/*
+ * Ends a change to the row of admin canon inside the transaction the caller began: runs sql
+ * (params bound), which must change that row, records action in the audit log and commits.
+ * A failure before the commit rolls the transaction back. verb names the change in messages
+ * ("change", "delete"). Setting a password and deleting end the same way, so the "no such
+ * admin" answer and the audit in the same transaction are written once, here.
+ * Returns 0, or -1 with error filled.
+ */
+static int admins_change_row(pp_core_t *core, const char *actor, const char *action,
+                             const char *verb, const char *canon, const char *sql,
+                             const pp_db_value_t *params, size_t n_params, char *error,
+                             size_t error_size)
 {
-	char canon[ADMINS_NAME_MAX];
-	if (admins_canonical_name(name, canon, error, error_size) < 0 ||
-	    admins_password_ok(password, error, error_size) < 0)
-		return -1;
-	/* Hash before taking the database: argon2id is slow on purpose. */
-	char hash[CRYPTO_PASSWORD_HASH_MAX];
-	if (!crypto_password_hash(password, hash)) {
-		str_format(error, error_size, "admins: out of memory hashing the password");
-		return -1;
-	}
 	char db_error[DB_ERROR_MAX];
-	if (db_tx_begin(core->db, db_error, sizeof(db_error)) != DB_OK) {
-		str_format(error, error_size, "admins: cannot change %s: %s", canon, db_error);
-		return -1;
-	}
-	const pp_db_value_t params[] = {DB_TEXT(hash), DB_INT(core_now(core)), DB_TEXT(canon)};
 	int64_t changes = 0;
-	if (db_exec(core->db,
-	            "UPDATE admins SET password_hash = $1, updated_at = $2 WHERE name = $3", params,
-	            3, &changes, db_error, sizeof(db_error)) != DB_OK) {
-		str_format(error, error_size, "admins: cannot change %s: %s", canon, db_error);
+	if (db_exec(core->db, sql, params, n_params, &changes, db_error, sizeof(db_error)) !=
+	    DB_OK) {
+		str_format(error, error_size, "admins: cannot %s %s: %s", verb, canon, db_error);
 		goto fail;
 	}
 	if (changes == 0) {
@@ -223,17 +232,38 @@ int admin_set_password(pp_core_t *core, const char *actor, const char *name, con
 		           canon);
 		goto fail;
 	}
-	if (audit_record(core, actor, "admin.set_password", canon, NULL, error, error_size) < 0)
+	if (audit_record(core, actor, action, canon, NULL, error, error_size) < 0)
 		goto fail;
 	if (db_tx_commit(core->db, db_error, sizeof(db_error)) != DB_OK) {
-		str_format(error, error_size, "admins: cannot change %s: %s", canon, db_error);
+		str_format(error, error_size, "admins: cannot %s %s: %s", verb, canon, db_error);
 		return -1;
 	}
-	log_info("admin.password_changed admin=%s actor=%s", canon, actor);
 	return 0;
 fail:
 	db_tx_rollback(core->db);
 	return -1;
+}
+
+int admin_set_password(pp_core_t *core, const char *actor, const char *name, const char *password,
+                       char *error, size_t error_size)
+{
+	char canon[ADMINS_NAME_MAX];
+	char hash[CRYPTO_PASSWORD_HASH_MAX];
+	if (admins_name_and_hash(name, password, canon, hash, error, error_size) < 0)
+		return -1;
+	char db_error[DB_ERROR_MAX];
+	if (db_tx_begin(core->db, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "admins: cannot change %s: %s", canon, db_error);
+		return -1;
+	}
+	const pp_db_value_t params[] = {DB_TEXT(hash), DB_INT(core_now(core)), DB_TEXT(canon)};
+	if (admins_change_row(core, actor, "admin.set_password", "change", canon,
+	                      "UPDATE admins SET password_hash = $1, updated_at = $2"
+	                      " WHERE name = $3",
+	                      params, 3, error, error_size) < 0)
+		return -1;
+	log_info("admin.password_changed admin=%s actor=%s", canon, actor);
+	return 0;
 }
 
 int admin_get(pp_core_t *core, const char *name, pp_admin_t *admin_r, bool *found_r, char *error,
@@ -359,29 +389,16 @@ int admin_delete(pp_core_t *core, const char *actor, const char *name, char *err
 	}
 	int64_t count = db_result_int(res, 0, 0);
 	db_result_free(&res);
-	const pp_db_value_t params[] = {DB_TEXT(canon)};
-	int64_t changes = 0;
 	if (count <= 1) {
 		str_format(error, error_size,
 		           "admins: %s is the last admin; add another before deleting it", canon);
 		goto fail;
 	}
-	if (db_exec(core->db, "DELETE FROM admins WHERE name = $1", params, 1, &changes, db_error,
-	            sizeof(db_error)) != DB_OK) {
-		str_format(error, error_size, "admins: cannot delete %s: %s", canon, db_error);
-		goto fail;
-	}
-	if (changes == 0) {
-		str_format(error, error_size, "no admin %s; `pullprint admin list` shows them",
-		           canon);
-		goto fail;
-	}
-	if (audit_record(core, actor, "admin.delete", canon, NULL, error, error_size) < 0)
-		goto fail;
-	if (db_tx_commit(core->db, db_error, sizeof(db_error)) != DB_OK) {
-		str_format(error, error_size, "admins: cannot delete %s: %s", canon, db_error);
+	const pp_db_value_t params[] = {DB_TEXT(canon)};
+	if (admins_change_row(core, actor, "admin.delete", "delete", canon,
+	                      "DELETE FROM admins WHERE name = $1", params, 1, error,
+	                      error_size) < 0)
 		return -1;
-	}
 	log_info("admin.delete admin=%s actor=%s", canon, actor);
 	return 0;
 fail:

@@ -1,25 +1,11 @@
 /* audit.c - the audit log; see audit.h. */
 #include "core/audit.h"
 
+#include "core/job.h" /* job_text_copy(): the UTF-8-safe cut every core module uses */
 #include "lib/str.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-
-/* Copies src into dst[size], cutting at a UTF-8 character boundary when it is too long. */
-static void audit_copy_cut(char *dst, size_t size, const char *src)
-{
-	size_t len = strlen(src);
-	if (len >= size) {
-		len = size - 1;
-		/* Step back over continuation bytes so no character is split. */
-		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-			len--;
-	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
 
 int audit_record(pp_core_t *core, const char *actor, const char *action, const char *object,
                  const char *detail, char *error, size_t error_size)
@@ -30,10 +16,10 @@ int audit_record(pp_core_t *core, const char *actor, const char *action, const c
 	}
 	char actor_buf[AUDIT_ACTOR_MAX], action_buf[AUDIT_ACTION_MAX];
 	char object_buf[AUDIT_OBJECT_MAX], detail_buf[AUDIT_DETAIL_MAX];
-	audit_copy_cut(actor_buf, sizeof(actor_buf), actor);
-	audit_copy_cut(action_buf, sizeof(action_buf), action);
-	audit_copy_cut(object_buf, sizeof(object_buf), object != NULL ? object : "");
-	audit_copy_cut(detail_buf, sizeof(detail_buf), detail != NULL ? detail : "");
+	job_text_copy(actor_buf, sizeof(actor_buf), actor);
+	job_text_copy(action_buf, sizeof(action_buf), action);
+	job_text_copy(object_buf, sizeof(object_buf), object != NULL ? object : "");
+	job_text_copy(detail_buf, sizeof(detail_buf), detail != NULL ? detail : "");
 
 	const pp_db_value_t params[] = {
 	    DB_INT(core_now(core)), DB_TEXT(actor_buf),  DB_TEXT(action_buf),
@@ -71,14 +57,14 @@ static int audit_query(pp_core_t *core, const char *sql, const pp_db_value_t *pa
 	for (size_t i = 0; i < rows; i++) {
 		entries[i].id = db_result_int(res, i, 0);
 		entries[i].at = db_result_int(res, i, 1);
-		audit_copy_cut(entries[i].actor, sizeof(entries[i].actor),
-		               db_result_text(res, i, 2));
-		audit_copy_cut(entries[i].action, sizeof(entries[i].action),
-		               db_result_text(res, i, 3));
-		audit_copy_cut(entries[i].object, sizeof(entries[i].object),
-		               db_result_text(res, i, 4));
-		audit_copy_cut(entries[i].detail, sizeof(entries[i].detail),
-		               db_result_text(res, i, 5));
+		job_text_copy(entries[i].actor, sizeof(entries[i].actor),
+		              db_result_text(res, i, 2));
+		job_text_copy(entries[i].action, sizeof(entries[i].action),
+		              db_result_text(res, i, 3));
+		job_text_copy(entries[i].object, sizeof(entries[i].object),
+		              db_result_text(res, i, 4));
+		job_text_copy(entries[i].detail, sizeof(entries[i].detail),
+		              db_result_text(res, i, 5));
 	}
 	db_result_free(&res);
 	*entries_r = entries;

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+/* The columns users_from_row() reads, in its order, from the users table joined as "u". */
 #define CODES_USER_COLUMNS                                                                         \
 	"u.id, u.email, u.display_name, u.department, u.state, u.source, u.created_at, "           \
 	"u.updated_at"
@@ -30,21 +31,6 @@ static bool codes_well_formed(const char *code)
 			return false;
 	}
 	return true;
-}
-
-/* Fills user from the first 8 columns (CODES_USER_COLUMNS) of row. */
-static void codes_user_from_row(const pp_db_result_t *res, size_t row, pp_user_t *user)
-{
-	memset(user, 0, sizeof(*user));
-	user->id = db_result_int(res, row, 0);
-	(void)str_copy(user->email, sizeof(user->email), db_result_text(res, row, 1));
-	(void)str_copy(user->display_name, sizeof(user->display_name), db_result_text(res, row, 2));
-	(void)str_copy(user->department, sizeof(user->department), db_result_text(res, row, 3));
-	if (!users_state_parse(db_result_text(res, row, 4), &user->state))
-		user->state = PP_USER_DISABLED;
-	(void)str_copy(user->source, sizeof(user->source), db_result_text(res, row, 5));
-	user->created_at = db_result_int(res, row, 6);
-	user->updated_at = db_result_int(res, row, 7);
 }
 
 int codes_issue(pp_core_t *core, const char *actor, int64_t user_id, char code_r[CODES_MAX_LEN + 1],
@@ -156,7 +142,7 @@ int codes_verify(pp_core_t *core, const char *email, const char *code, pp_user_t
 	bool match = crypto_str_equal(stored, hash);
 	pp_user_t user;
 	if (has_row)
-		codes_user_from_row(res, 0, &user);
+		users_from_row(res, 0, &user);
 	db_result_free(&res);
 	crypto_wipe(hash, sizeof(hash));
 
@@ -190,7 +176,7 @@ int codes_find_user(pp_core_t *core, const char *code, pp_user_t *user_r, bool *
 	}
 	if (db_result_rows(res) > 0) {
 		pp_user_t user;
-		codes_user_from_row(res, 0, &user);
+		users_from_row(res, 0, &user);
 		if (user.state == PP_USER_ENABLED) {
 			*found_r = true;
 			if (user_r != NULL)

@@ -39,102 +39,108 @@ static int retention_plan(pp_core_t *core, size_t batch, retention_plan_t *plan,
 	return 0;
 }
 
-/* Step 1: waiting jobs past expires_at become expired through the state machine. */
-static int retention_expire(pp_core_t *core, const retention_plan_t *plan,
-                            pp_retention_stats_t *stats, char *error, size_t error_size)
+/* What one sweep step does to one selected job: 0, or -1 to stop the sweep (error filled). */
+typedef int (*retention_row_fn)(pp_core_t *core, const pp_db_result_t *res, size_t row,
+                                pp_retention_stats_t *stats, char *error, size_t error_size);
+
+/*
+ * One batch step: which jobs (sql: $1 = cutoff, $2 = the batch size; the job id in column 0)
+ * and what happens to each.
+ */
+typedef struct {
+	const char *sql;
+	int64_t cutoff;
+	retention_row_fn on_row;
+} retention_step_t;
+
+/*
+ * One batch of a sweep step: selects at most plan->batch jobs with step->sql and calls
+ * step->on_row for each, stopping at the first -1. Steps 1-3 differ only in the query and the
+ * per-job action, so the batch limit, the "more to do" flag and the cleanup live here once.
+ * Returns 0, or -1 with error filled.
+ */
+static int retention_batch(pp_core_t *core, const retention_plan_t *plan,
+                           const retention_step_t *step, pp_retention_stats_t *stats,
+                           char *error, size_t error_size)
 {
 	pp_db_result_t *res = NULL;
-	pp_db_value_t params[] = {DB_INT(plan->now), DB_INT((int64_t)plan->batch)};
-	if (db_query(core->db,
-	             "SELECT id, state FROM jobs WHERE expires_at <= $1"
-	             " AND (state IN ('received','converting','held')"
-	             " OR (state = 'failed' AND finished_at IS NULL))"
-	             " ORDER BY expires_at, id LIMIT $2",
-	             params, 2, &res, error, error_size) != DB_OK)
+	pp_db_value_t params[] = {DB_INT(step->cutoff), DB_INT((int64_t)plan->batch)};
+	if (db_query(core->db, step->sql, params, 2, &res, error, error_size) != DB_OK)
 		return -1;
 	size_t rows = db_result_rows(res);
 	int rc = 0;
 	for (size_t i = 0; i < rows; i++) {
-		int64_t id = db_result_int(res, i, 0);
-		pp_job_state_t from;
-		if (!job_state_parse(db_result_text(res, i, 1), &from))
-			continue;
-		pp_job_transition_t how = {.reason = "not released within the retention time"};
-		int moved = job_transition(core, id, from, PP_JOB_EXPIRED, &how, error, error_size);
-		if (moved == JOB_OK) {
-			stats->jobs_expired++;
-		} else if (moved == JOB_ERROR) {
+		if (step->on_row(core, res, i, stats, error, error_size) < 0) {
 			rc = -1;
 			break;
 		}
-		/* LOST/NOT_FOUND: another request moved or deleted it; nothing to do. */
 	}
+	/* A full batch may have left rows behind: the caller sweeps again soon. */
 	if (rows == plan->batch)
 		stats->is_more = true;
 	db_result_free(&res);
 	return rc;
+}
+
+/* Step 1: waiting jobs past expires_at become expired through the state machine. */
+#define RETENTION_EXPIRE_SQL                                                                       \
+	"SELECT id, state FROM jobs WHERE expires_at <= $1"                                        \
+	" AND (state IN ('received','converting','held')"                                          \
+	" OR (state = 'failed' AND finished_at IS NULL))"                                          \
+	" ORDER BY expires_at, id LIMIT $2"
+
+static int retention_expire_row(pp_core_t *core, const pp_db_result_t *res, size_t row,
+                                pp_retention_stats_t *stats, char *error, size_t error_size)
+{
+	pp_job_state_t from;
+	if (!job_state_parse(db_result_text(res, row, 1), &from))
+		return 0;
+	pp_job_transition_t how = {.reason = "not released within the retention time"};
+	int moved = job_transition(core, db_result_int(res, row, 0), from, PP_JOB_EXPIRED, &how,
+	                           error, error_size);
+	if (moved == JOB_OK)
+		stats->jobs_expired++;
+	else if (moved == JOB_ERROR)
+		return -1;
+	/* LOST/NOT_FOUND: another request moved or deleted it; nothing to do. */
+	return 0;
 }
 
 /* Step 2: finished jobs that still hold documents lose them (policy for completed ones). */
-static int retention_files(pp_core_t *core, const retention_plan_t *plan,
-                           pp_retention_stats_t *stats, char *error, size_t error_size)
+#define RETENTION_FILES_SQL                                                                        \
+	"SELECT j.id FROM jobs j WHERE EXISTS"                                                     \
+	" (SELECT 1 FROM documents d WHERE d.job_id = j.id)"                                       \
+	" AND (j.state IN ('rejected','canceled','expired')"                                       \
+	" OR (j.state = 'failed' AND j.finished_at IS NOT NULL)"                                   \
+	" OR (j.state = 'completed' AND j.finished_at <= $1))"                                     \
+	" ORDER BY j.id LIMIT $2"
+
+static int retention_files_row(pp_core_t *core, const pp_db_result_t *res, size_t row,
+                               pp_retention_stats_t *stats, char *error, size_t error_size)
 {
-	pp_db_result_t *res = NULL;
-	pp_db_value_t params[] = {DB_INT(plan->printed_cutoff), DB_INT((int64_t)plan->batch)};
-	if (db_query(core->db,
-	             "SELECT j.id FROM jobs j WHERE EXISTS"
-	             " (SELECT 1 FROM documents d WHERE d.job_id = j.id)"
-	             " AND (j.state IN ('rejected','canceled','expired')"
-	             " OR (j.state = 'failed' AND j.finished_at IS NOT NULL)"
-	             " OR (j.state = 'completed' AND j.finished_at <= $1))"
-	             " ORDER BY j.id LIMIT $2",
-	             params, 2, &res, error, error_size) != DB_OK)
+	size_t files = 0;
+	if (job_drop_documents(core, db_result_int(res, row, 0), &files, error, error_size) < 0)
 		return -1;
-	size_t rows = db_result_rows(res);
-	int rc = 0;
-	for (size_t i = 0; i < rows; i++) {
-		size_t files = 0;
-		if (job_drop_documents(core, db_result_int(res, i, 0), &files, error, error_size) <
-		    0) {
-			rc = -1;
-			break;
-		}
-		stats->jobs_emptied++;
-		stats->files_deleted += files;
-	}
-	if (rows == plan->batch)
-		stats->is_more = true;
-	db_result_free(&res);
-	return rc;
+	stats->jobs_emptied++;
+	stats->files_deleted += files;
+	return 0;
 }
 
 /* Step 3: rows of jobs finished before the accounting retention go, with any files left. */
-static int retention_purge(pp_core_t *core, const retention_plan_t *plan,
-                           pp_retention_stats_t *stats, char *error, size_t error_size)
+#define RETENTION_PURGE_SQL                                                                        \
+	"SELECT id FROM jobs WHERE finished_at <= $1"                                              \
+	" AND (state IN ('completed','rejected','canceled','expired','failed'))"                   \
+	" ORDER BY finished_at, id LIMIT $2"
+
+static int retention_purge_row(pp_core_t *core, const pp_db_result_t *res, size_t row,
+                               pp_retention_stats_t *stats, char *error, size_t error_size)
 {
-	pp_db_result_t *res = NULL;
-	pp_db_value_t params[] = {DB_INT(plan->purge_cutoff), DB_INT((int64_t)plan->batch)};
-	if (db_query(core->db,
-	             "SELECT id FROM jobs WHERE finished_at <= $1"
-	             " AND (state IN ('completed','rejected','canceled','expired','failed'))"
-	             " ORDER BY finished_at, id LIMIT $2",
-	             params, 2, &res, error, error_size) != DB_OK)
+	int deleted = job_delete(core, db_result_int(res, row, 0), error, error_size);
+	if (deleted == JOB_OK)
+		stats->jobs_purged++;
+	else if (deleted == JOB_ERROR)
 		return -1;
-	size_t rows = db_result_rows(res);
-	int rc = 0;
-	for (size_t i = 0; i < rows; i++) {
-		int deleted = job_delete(core, db_result_int(res, i, 0), error, error_size);
-		if (deleted == JOB_OK) {
-			stats->jobs_purged++;
-		} else if (deleted == JOB_ERROR) {
-			rc = -1;
-			break;
-		}
-	}
-	if (rows == plan->batch)
-		stats->is_more = true;
-	db_result_free(&res);
-	return rc;
+	return 0;
 }
 
 /* Step 4: accounting records past their retention. */
@@ -162,11 +168,14 @@ int retention_sweep(pp_core_t *core, size_t batch, pp_retention_stats_t *stats_r
 	if (retention_plan(core, batch, &plan, error, error_size) < 0)
 		return -1;
 	/* Expire before dropping files, so jobs expired now lose their files in this sweep. */
-	int rc = retention_expire(core, &plan, stats_r, error, error_size);
-	if (rc == 0)
-		rc = retention_files(core, &plan, stats_r, error, error_size);
-	if (rc == 0)
-		rc = retention_purge(core, &plan, stats_r, error, error_size);
+	const retention_step_t steps[] = {
+	    {RETENTION_EXPIRE_SQL, plan.now, retention_expire_row},
+	    {RETENTION_FILES_SQL, plan.printed_cutoff, retention_files_row},
+	    {RETENTION_PURGE_SQL, plan.purge_cutoff, retention_purge_row},
+	};
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++)
+		rc = retention_batch(core, &plan, &steps[i], stats_r, error, error_size);
 	if (rc == 0)
 		rc = retention_accounting(core, &plan, stats_r, error, error_size);
 	if (stats_r->jobs_expired + stats_r->jobs_emptied + stats_r->jobs_purged +

@@ -168,19 +168,19 @@ void users_log_tag(const pp_core_t *core, const char *email, char out[USERS_LOG_
 	out[USERS_LOG_TAG_LEN] = '\0';
 }
 
-/* Fills user from row of a result selected with USERS_COLUMNS. */
-static void users_from_row(const pp_db_result_t *res, size_t row, pp_user_t *user)
+void users_from_row(const pp_db_result_t *res, size_t row, pp_user_t *user_r)
 {
-	memset(user, 0, sizeof(*user));
-	user->id = db_result_int(res, row, 0);
-	(void)str_copy(user->email, sizeof(user->email), db_result_text(res, row, 1));
-	(void)str_copy(user->display_name, sizeof(user->display_name), db_result_text(res, row, 2));
-	(void)str_copy(user->department, sizeof(user->department), db_result_text(res, row, 3));
-	if (!users_state_parse(db_result_text(res, row, 4), &user->state))
-		user->state = PP_USER_DISABLED; /* the CHECK constraint makes this unreachable */
-	(void)str_copy(user->source, sizeof(user->source), db_result_text(res, row, 5));
-	user->created_at = db_result_int(res, row, 6);
-	user->updated_at = db_result_int(res, row, 7);
+	memset(user_r, 0, sizeof(*user_r));
+	user_r->id = db_result_int(res, row, 0);
+	(void)str_copy(user_r->email, sizeof(user_r->email), db_result_text(res, row, 1));
+	(void)str_copy(user_r->display_name, sizeof(user_r->display_name),
+	               db_result_text(res, row, 2));
+	(void)str_copy(user_r->department, sizeof(user_r->department), db_result_text(res, row, 3));
+	if (!users_state_parse(db_result_text(res, row, 4), &user_r->state))
+		user_r->state = PP_USER_DISABLED; /* the CHECK constraint makes this unreachable */
+	(void)str_copy(user_r->source, sizeof(user_r->source), db_result_text(res, row, 5));
+	user_r->created_at = db_result_int(res, row, 6);
+	user_r->updated_at = db_result_int(res, row, 7);
 }
 
 /* Selects one user by a WHERE clause with one parameter. */

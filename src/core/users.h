@@ -71,6 +71,16 @@ const char *users_state_name(pp_user_state_t state);
 bool users_state_parse(const char *name, pp_user_state_t *state_r);
 
 /*
+ * Fills user_r from the first eight columns of row of res, selected in this order: id, email,
+ * display_name, department, state, source, created_at, updated_at (users.c's USERS_COLUMNS;
+ * codes.c selects the same with a "u." prefix in its joins). One decoder for every module
+ * that reads user rows, so a new column is added in one place. A state name the schema does
+ * not know reads as disabled; text too long for its field reads as "" (the schema's limits
+ * match the fields, so neither happens with rows this module wrote).
+ */
+void users_from_row(const pp_db_result_t *res, size_t row, pp_user_t *user_r);
+
+/*
  * A stable pseudonymous tag for log lines: the first USERS_LOG_TAG_LEN hex characters of a
  * keyed hash (pseudonym key) of "log:" + the canonical address (so it never equals an
  * accounting pseudonym), into out[USERS_LOG_TAG_LEN + 1].

@@ -66,6 +66,7 @@ char *test_db_pg_url(const char *dbname);
  * links no pp_core, so a core_init() call in that file would not link there. Functions that
  * are inline and unused are never emitted, so test-db pays nothing for them.
  */
+
 /* Where every fixture clock starts (2023-11-14, UTC), and the byte the master key repeats. */
 #define TEST_CORE_T0 1700000000
 #define TEST_CORE_KEY_BYTE 0x42
