@@ -5,6 +5,7 @@
 #include "core/intake.h"
 #include "http/http.h"
 #include "http/tls-cert.h"
+#include "ipp/ipp.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "pp-build-config.h"
@@ -30,6 +31,7 @@ struct pp_server {
 	pp_http_server_t *http;
 	pp_sweeper_t *sweeper;
 	pp_server_routes_t routes;
+	pp_ipp_service_t ipp; /* the /ipp/print route's context (plain data) */
 	pp_tls_cert_info_t cert;
 	char public_url[CONFIG_URL_MAX];
 };
@@ -101,7 +103,8 @@ static int server_listen(pp_server_t *server, char *error, size_t error_size)
 	server->routes = (pp_server_routes_t){.core = &server->rt.core,
 					      .metrics = server->metrics,
 					      .started_at = core_now(&server->rt.core)};
-	if (server_routes_add(server->http, &server->routes, error, error_size) < 0)
+	if (server_routes_add(server->http, &server->routes, error, error_size) < 0 ||
+	    ipp_service_add(server->http, &server->rt.core, &server->ipp, error, error_size) < 0)
 		return -1;
 	return http_server_start(server->http, error, error_size);
 }

@@ -1,0 +1,180 @@
+/*
+ * ipp-private.h - the IPP service's insides shared by its files: the request parser, the
+ * job template mapping, the printer attributes, authentication, job operations and format
+ * sniffing. No other folder includes it.
+ */
+#ifndef PP_IPP_PRIVATE_H
+#define PP_IPP_PRIVATE_H
+
+#include "core/job-state.h"
+#include "core/options.h"
+#include "core/users.h"
+#include "ipp/ipp.h"
+#include "spool/spool.h"
+
+#include <cups/ipp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPP_ATTRS_MAX (256u * 1024u) /* largest header + attribute groups we buffer */
+#define IPP_SNIFF_MAX 512u            /* document bytes kept to recognise its format */
+#define IPP_FORMAT_MAX 128
+#define IPP_NAME_MAX 256
+#define IPP_URI_MAX 512
+#define IPP_GET_JOBS_DEFAULT_LIMIT 100
+
+/* ---- ipp-request.c: raw bytes -> a checked request ---- */
+
+typedef enum {
+	IPP_PARSE_DONE = 0, /* *request_r holds the message; *used_r bytes were header+attributes */
+	IPP_PARSE_MORE,     /* the bytes end inside the attributes: give more */
+	IPP_PARSE_ERROR,    /* malformed (or truncated with is_complete): *status_r says how */
+} ipp_parse_result_t;
+
+/*
+ * Parses the IPP header and attribute groups at data[0..len) with libcups. Reads nothing past
+ * len. is_complete: no more bytes will come (a shortfall is then an error, not MORE).
+ * On DONE, *request_r is new (free with ippDelete()) and *used_r counts the bytes before
+ * document data. On ERROR, *status_r is the IPP status to answer with and error says why;
+ * a buffer at IPP_ATTRS_MAX that still wants more is an error too
+ * (IPP_STATUS_ERROR_REQUEST_ENTITY).
+ */
+ipp_parse_result_t ipp_request_parse(const uint8_t *data, size_t len, bool is_complete,
+				     ipp_t **request_r, size_t *used_r, ipp_status_t *status_r,
+				     char *error, size_t error_size);
+
+/*
+ * Checks a parsed request as RFC 8011 section 4.1 asks: version 1.x or 2.x, request-id > 0,
+ * the operation group first and groups in order, attributes-charset then
+ * attributes-natural-language first, no attribute twice in one group, an operation we
+ * implement. Returns IPP_STATUS_OK or the status to answer with (error says why).
+ */
+ipp_status_t ipp_request_check(ipp_t *request, char *error, size_t error_size);
+
+/* The request's operation attribute name (first value as text), NULL when absent. Borrowed. */
+const char *ipp_request_string(ipp_t *request, const char *name);
+
+/* True for the operations this service implements. */
+bool ipp_operation_is_supported(ipp_op_t op);
+
+/* The operations we implement, for operations-supported. Static; *count_r entries. */
+const int *ipp_operations(size_t *count_r);
+
+/* ---- ipp-options.c: job template attributes -> pp_print_options_t ---- */
+
+/*
+ * Reads the job template attributes of request's job group into *opts_r (defaults first).
+ * Each attribute or value we do not support is copied into response's unsupported group and
+ * the default kept. Returns IPP_STATUS_OK, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED (some were
+ * ignored), or IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES when ipp-attribute-fidelity is true and
+ * something was unsupported, or a syntax error (bad tag or count) was found.
+ */
+ipp_status_t ipp_options_parse(ipp_t *request, pp_print_options_t *opts_r, ipp_t *response);
+
+/* Adds the options of a job as job attributes (copies, sides, …) to ipp's job group. */
+void ipp_options_add(ipp_t *ipp, const pp_print_options_t *opts);
+
+/* The IPP finishings enum of a staple choice (3 = none). */
+int ipp_options_finishing(pp_staple_t staple);
+
+/* The IPP orientation-requested enum of an orientation (7 = none for auto). */
+int ipp_options_orientation(pp_orientation_t orientation);
+
+/* ---- ipp-format.c: document formats ---- */
+
+/* The document-format-supported list. Static; *count_r entries. */
+const char *const *ipp_formats(size_t *count_r);
+
+/* True when format (a MIME type, compared case-insensitively) is in the supported list. */
+bool ipp_format_is_supported(const char *format);
+
+/*
+ * Recognises a document from its first bytes (head[0..len)): PDF, PostScript, JPEG, PNG,
+ * PWG raster, Apple URF, plain text. Static MIME type, or NULL when none fits.
+ */
+const char *ipp_format_sniff(const uint8_t *head, size_t len);
+
+/* ---- ipp-printer-attrs.c ---- */
+
+typedef struct {
+	const char *name; /* PWG self-describing name */
+	int x_dimension;  /* hundredths of millimetres */
+	int y_dimension;
+} ipp_media_t;
+
+/* The media we advertise; the first is the default. Static; *count_r entries. */
+const ipp_media_t *ipp_media_table(size_t *count_r);
+
+/* The entry named name, or NULL. */
+const ipp_media_t *ipp_media_find(const char *name);
+
+/* The entry whose size is x by y (hundredths of mm, within 1 mm), or NULL. */
+const ipp_media_t *ipp_media_find_size(int x_dimension, int y_dimension);
+
+/*
+ * Adds the printer's attributes to response's printer group, filtered by the request's
+ * requested-attributes (all when absent). printer_uri is the URI the client used;
+ * queued_jobs the number of jobs not yet finished.
+ */
+void ipp_printer_attrs_add(const pp_ipp_service_t *svc, ipp_t *request, ipp_t *response,
+			   const char *printer_uri, int queued_jobs, int64_t now);
+
+/* Derives the stable printer-uuid ("urn:uuid:…") from core's keys into out[IPP_UUID_MAX]. */
+void ipp_printer_uuid(const pp_core_t *core, char out[IPP_UUID_MAX]);
+
+/* ---- ipp-auth.c: HTTP Basic with email + confirmation code ---- */
+
+typedef enum {
+	IPP_AUTH_NONE = 0, /* no Authorization header */
+	IPP_AUTH_OK,       /* *user_r is the enabled user whose code matched */
+	IPP_AUTH_DENIED,   /* wrong, malformed, or locked out: answer 401 */
+	IPP_AUTH_ERROR,    /* the database could not answer: answer 503 */
+} ipp_auth_result_t;
+
+/*
+ * Splits an Authorization header value "Basic base64(email:code)" into email[USERS_EMAIL_MAX]
+ * and code[code_size]. Returns false for another scheme or a malformed value. The caller
+ * wipes code after use.
+ */
+bool ipp_auth_parse_basic(const char *header, char email[USERS_EMAIL_MAX], char *code,
+			  size_t code_size);
+
+/*
+ * Checks the request's Authorization header: throttles by source address and account first
+ * (a locked key is denied without checking the code; *retry_after_r says for how long),
+ * counts every failure on both keys, resets the account key on success.
+ */
+ipp_auth_result_t ipp_auth_check(pp_core_t *core, pp_http_request_t *req, pp_user_t *user_r,
+				 int64_t *retry_after_r);
+
+/* ---- ipp-job-ops.c ---- */
+
+/* What a job operation needs besides the request and response. */
+typedef struct {
+	const pp_ipp_service_t *svc;
+	ipp_t *request;
+	ipp_t *response;
+	const pp_user_t *user; /* authenticated */
+	const char *printer_uri;
+} ipp_op_ctx_t;
+
+/* Get-Job-Attributes, Get-Jobs, Cancel-Job: fill ctx->response. */
+void ipp_op_get_job_attributes(ipp_op_ctx_t *ctx);
+void ipp_op_get_jobs(ipp_op_ctx_t *ctx);
+void ipp_op_cancel_job(ipp_op_ctx_t *ctx);
+
+/*
+ * Adds job id's attributes after a Print-Job or Send-Document: job-id, job-uri, job-state,
+ * job-state-reasons, job-state-message.
+ */
+int ipp_job_add_created(ipp_op_ctx_t *ctx, int64_t job_id);
+
+/* Maps a stored state (with its reason) to job-state and job-state-reasons. */
+ipp_jstate_t ipp_job_state(pp_job_state_t state);
+const char *ipp_job_state_reason(pp_job_state_t state);
+
+/* Sets the response's status code and status-message. */
+void ipp_response_status(ipp_t *response, ipp_status_t status, const char *message);
+
+#endif

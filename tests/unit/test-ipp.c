@@ -1,0 +1,501 @@
+/*
+ * test-ipp.c - the IPP request parser, its RFC 8011 checks, the job template mapping, Basic
+ * credentials and format sniffing, each driven by a table of cases.
+ */
+#include "test-support.h"
+
+#include "ipp/ipp-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A small IPP encoder for building requests byte by byte. */
+typedef struct {
+	uint8_t data[8192];
+	size_t len;
+} msg_t;
+
+static void put(msg_t *m, const void *p, size_t n)
+{
+	assert_true(m->len + n <= sizeof(m->data));
+	memcpy(m->data + m->len, p, n);
+	m->len += n;
+}
+
+static void put_u16(msg_t *m, unsigned v)
+{
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	put(m, b, 2);
+}
+
+static void put_attr(msg_t *m, uint8_t tag, const char *name, const void *value, size_t len)
+{
+	put(m, &tag, 1);
+	put_u16(m, (unsigned)strlen(name));
+	put(m, name, strlen(name));
+	put_u16(m, (unsigned)len);
+	put(m, value, len);
+}
+
+static void put_str(msg_t *m, uint8_t tag, const char *name, const char *value)
+{
+	put_attr(m, tag, name, value, strlen(value));
+}
+
+static void put_int(msg_t *m, uint8_t tag, const char *name, int v)
+{
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	put_attr(m, tag, name, b, 4);
+}
+
+/* Header and the usual operation attributes. */
+static void start(msg_t *m, int major, unsigned op, int request_id)
+{
+	m->len = 0;
+	uint8_t head[8] = {(uint8_t)major, 0, (uint8_t)(op >> 8), (uint8_t)op,
+			   (uint8_t)(request_id >> 24), (uint8_t)(request_id >> 16),
+			   (uint8_t)(request_id >> 8), (uint8_t)request_id};
+	put(m, head, 8);
+	uint8_t group = 0x01;
+	put(m, &group, 1);
+	put_str(m, 0x47, "attributes-charset", "utf-8");
+	put_str(m, 0x48, "attributes-natural-language", "en");
+	put_str(m, 0x45, "printer-uri", "ipps://localhost/ipp/print");
+}
+
+static void end(msg_t *m)
+{
+	uint8_t tag = 0x03;
+	put(m, &tag, 1);
+}
+
+static void job_group(msg_t *m)
+{
+	uint8_t tag = 0x02;
+	put(m, &tag, 1);
+}
+
+/* ---- parse + check: each row builds a request and names the expected outcome ---- */
+
+typedef struct {
+	const char *name;
+	void (*build)(msg_t *m);
+	ipp_parse_result_t parse; /* with is_complete true */
+	ipp_status_t status;      /* of parse error, or of ipp_request_check */
+} parse_case_t;
+
+static void b_gpa(msg_t *m) { start(m, 2, 0x0b, 1); end(m); }
+static void b_v11(msg_t *m) { start(m, 1, 0x0b, 7); end(m); }
+static void b_v3(msg_t *m) { start(m, 3, 0x0b, 1); end(m); }
+static void b_zero_id(msg_t *m) { start(m, 2, 0x0b, 0); end(m); }
+static void b_unknown_op(msg_t *m) { start(m, 2, 0x4001, 1); end(m); }
+static void b_truncated(msg_t *m) { start(m, 2, 0x0b, 1); m->len -= 5; }
+static void b_no_end(msg_t *m) { start(m, 2, 0x0b, 1); }
+static void b_short(msg_t *m) { m->len = 0; put(m, "\x02\x00\x00", 3); }
+static void b_dup(msg_t *m)
+{
+	start(m, 2, 0x0b, 1);
+	put_str(m, 0x44, "requested-attributes", "all");
+	put_str(m, 0x44, "requested-attributes", "all");
+	end(m);
+}
+static void b_no_charset(msg_t *m)
+{
+	m->len = 0;
+	put(m, "\x02\x00\x00\x0b\x00\x00\x00\x01\x01", 9);
+	put_str(m, 0x48, "attributes-natural-language", "en");
+	put_str(m, 0x45, "printer-uri", "ipps://localhost/ipp/print");
+	end(m);
+}
+static void b_bad_charset(msg_t *m)
+{
+	m->len = 0;
+	put(m, "\x02\x00\x00\x0b\x00\x00\x00\x01\x01", 9);
+	put_str(m, 0x47, "attributes-charset", "koi8-r");
+	put_str(m, 0x48, "attributes-natural-language", "en");
+	put_str(m, 0x45, "printer-uri", "ipps://localhost/ipp/print");
+	end(m);
+}
+static void b_no_uri(msg_t *m)
+{
+	m->len = 0;
+	put(m, "\x02\x00\x00\x0b\x00\x00\x00\x01\x01", 9);
+	put_str(m, 0x47, "attributes-charset", "utf-8");
+	put_str(m, 0x48, "attributes-natural-language", "en");
+	end(m);
+}
+static void b_job_before_op(msg_t *m)
+{
+	start(m, 2, 0x02, 1);
+	job_group(m);
+	put_int(m, 0x21, "copies", 2);
+	uint8_t op = 0x01;
+	put(m, &op, 1);
+	put_str(m, 0x42, "job-name", "late");
+	end(m);
+}
+static void b_bad_tag_length(msg_t *m)
+{
+	start(m, 2, 0x0b, 1);
+	put_attr(m, 0x21, "copies", "\x00\x01", 2); /* an integer of 2 bytes */
+	end(m);
+}
+
+static const parse_case_t parse_cases[] = {
+	{"get-printer-attributes 2.0", b_gpa, IPP_PARSE_DONE, IPP_STATUS_OK},
+	{"version 1.1", b_v11, IPP_PARSE_DONE, IPP_STATUS_OK},
+	{"version 3.0", b_v3, IPP_PARSE_ERROR, IPP_STATUS_ERROR_VERSION_NOT_SUPPORTED},
+	{"request-id 0", b_zero_id, IPP_PARSE_DONE, IPP_STATUS_ERROR_BAD_REQUEST},
+	{"unknown operation", b_unknown_op, IPP_PARSE_DONE, IPP_STATUS_ERROR_OPERATION_NOT_SUPPORTED},
+	{"truncated attribute", b_truncated, IPP_PARSE_ERROR, IPP_STATUS_ERROR_BAD_REQUEST},
+	{"no end tag", b_no_end, IPP_PARSE_ERROR, IPP_STATUS_ERROR_BAD_REQUEST},
+	{"three bytes", b_short, IPP_PARSE_ERROR, IPP_STATUS_ERROR_BAD_REQUEST},
+	{"duplicate attribute", b_dup, IPP_PARSE_DONE, IPP_STATUS_ERROR_BAD_REQUEST},
+	{"charset missing", b_no_charset, IPP_PARSE_DONE, IPP_STATUS_ERROR_BAD_REQUEST},
+	{"charset koi8-r", b_bad_charset, IPP_PARSE_DONE, IPP_STATUS_ERROR_CHARSET},
+	{"printer-uri missing", b_no_uri, IPP_PARSE_DONE, IPP_STATUS_ERROR_BAD_REQUEST},
+	{"groups out of order", b_job_before_op, IPP_PARSE_ERROR, IPP_STATUS_ERROR_BAD_REQUEST},
+	{"integer of 2 bytes", b_bad_tag_length, IPP_PARSE_ERROR, IPP_STATUS_ERROR_BAD_REQUEST},
+};
+
+static void test_parse_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+		const parse_case_t *c = &parse_cases[i];
+		msg_t m = {.len = 0};
+		c->build(&m);
+		ipp_t *request = NULL;
+		size_t used = 0;
+		ipp_status_t status = IPP_STATUS_OK;
+		char error[256] = "";
+		ipp_parse_result_t r = ipp_request_parse(m.data, m.len, true, &request, &used,
+							 &status, error, sizeof(error));
+		if (r != c->parse)
+			fail_msg("row \"%s\": parse gave %d, want %d (%s)", c->name, r, c->parse, error);
+		if (r == IPP_PARSE_DONE) {
+			assert_int_equal(used, m.len);
+			status = ipp_request_check(request, error, sizeof(error));
+		}
+		if (status != c->status)
+			fail_msg("row \"%s\": status 0x%04x, want 0x%04x (%s)", c->name, status,
+				 c->status, error);
+		ippDelete(request);
+	}
+}
+
+/* A request split anywhere: MORE until the last byte, and the document data left after. */
+static void test_parse_incremental(void **state)
+{
+	(void)state;
+	msg_t m = {.len = 0};
+	start(&m, 2, 0x02, 9);
+	put_str(&m, 0x49, "document-format", "application/pdf");
+	end(&m);
+	size_t attrs_len = m.len;
+	put(&m, "%PDF-1.4\n", 9);
+	for (size_t cut = 0; cut < attrs_len; cut++) {
+		ipp_t *request = NULL;
+		size_t used = 0;
+		ipp_status_t status = IPP_STATUS_OK;
+		char error[256];
+		ipp_parse_result_t r = ipp_request_parse(m.data, cut, false, &request, &used,
+							 &status, error, sizeof(error));
+		if (r != IPP_PARSE_MORE && !(cut >= 2 && r == IPP_PARSE_MORE))
+			fail_msg("cut at %zu: %d (%s)", cut, r, error);
+		assert_null(request);
+	}
+	ipp_t *request = NULL;
+	size_t used = 0;
+	ipp_status_t status = IPP_STATUS_OK;
+	char error[256];
+	assert_int_equal(ipp_request_parse(m.data, m.len, false, &request, &used, &status, error,
+					   sizeof(error)),
+			 IPP_PARSE_DONE);
+	assert_int_equal(used, attrs_len);
+	assert_memory_equal(m.data + used, "%PDF-1.4\n", 9);
+	ippDelete(request);
+}
+
+/* An attribute section that never ends is refused at the cap, not buffered forever. */
+static void test_parse_too_large(void **state)
+{
+	(void)state;
+	size_t len = IPP_ATTRS_MAX;
+	uint8_t *big = calloc(1, len);
+	assert_non_null(big);
+	msg_t m = {.len = 0};
+	start(&m, 2, 0x0b, 1);
+	memcpy(big, m.data, m.len);
+	/* Many 1000-byte text values fill the rest. */
+	size_t pos = m.len;
+	while (len - pos > 1010) {
+		big[pos++] = 0x41;
+		big[pos++] = 0;
+		big[pos++] = 1;
+		big[pos++] = 'x';
+		big[pos++] = 0x03;
+		big[pos++] = 0xe8;
+		memset(big + pos, 'a', 1000);
+		pos += 1000;
+	}
+	/* The last value claims more bytes than the buffer holds: libcups wants more. */
+	big[pos++] = 0x41;
+	big[pos++] = 0;
+	big[pos++] = 1;
+	big[pos++] = 'x';
+	big[pos++] = 0x7f;
+	big[pos++] = 0xff;
+	memset(big + pos, 'a', len - pos);
+	ipp_t *request = NULL;
+	size_t used = 0;
+	ipp_status_t status = IPP_STATUS_OK;
+	char error[256];
+	assert_int_equal(ipp_request_parse(big, len, false, &request, &used, &status, error,
+					   sizeof(error)),
+			 IPP_PARSE_ERROR);
+	assert_int_equal(status, IPP_STATUS_ERROR_REQUEST_ENTITY);
+	free(big);
+}
+
+/* ---- job template mapping ---- */
+
+typedef struct {
+	const char *name;
+	void (*build)(msg_t *m);
+	ipp_status_t status;
+	int copies;
+	pp_sides_t sides;
+	const char *media;
+	pp_staple_t staple;
+	size_t n_ranges;
+	const char *unsupported; /* attribute expected in the unsupported group, or NULL */
+} options_case_t;
+
+static void o_none(msg_t *m) { start(m, 2, 0x02, 1); end(m); }
+static void o_full(msg_t *m)
+{
+	start(m, 2, 0x02, 1);
+	job_group(m);
+	put_int(m, 0x21, "copies", 3);
+	put_str(m, 0x44, "sides", "two-sided-long-edge");
+	put_str(m, 0x44, "media", "na_letter_8.5x11in");
+	put_int(m, 0x23, "finishings", 20);
+	uint8_t r[8] = {0, 0, 0, 1, 0, 0, 0, 3};
+	put_attr(m, 0x33, "page-ranges", r, 8);
+	put_int(m, 0x21, "number-up", 4);
+	put_int(m, 0x23, "orientation-requested", 4);
+	end(m);
+}
+static void o_copies_0(msg_t *m)
+{
+	start(m, 2, 0x02, 1);
+	job_group(m);
+	put_int(m, 0x21, "copies", 0);
+	end(m);
+}
+static void o_copies_fidelity(msg_t *m)
+{
+	start(m, 2, 0x02, 1);
+	put_attr(m, 0x22, "ipp-attribute-fidelity", "\x01", 1);
+	job_group(m);
+	put_int(m, 0x21, "copies", 5000);
+	end(m);
+}
+static void o_media_unknown(msg_t *m)
+{
+	start(m, 2, 0x02, 1);
+	job_group(m);
+	put_str(m, 0x44, "media", "iso_b0_1000x1414mm");
+	end(m);
+}
+static void o_sides_as_int(msg_t *m)
+{
+	start(m, 2, 0x02, 1);
+	job_group(m);
+	put_int(m, 0x21, "sides", 2);
+	end(m);
+}
+static void o_unknown_attr(msg_t *m)
+{
+	start(m, 2, 0x02, 1);
+	job_group(m);
+	put_str(m, 0x44, "x-vendor-thing", "on");
+	end(m);
+}
+static void o_ranges_overlap(msg_t *m)
+{
+	start(m, 2, 0x02, 1);
+	job_group(m);
+	uint8_t r[8] = {0, 0, 0, 3, 0, 0, 0, 5};
+	put_attr(m, 0x33, "page-ranges", r, 8);
+	uint8_t r2[8] = {0, 0, 0, 4, 0, 0, 0, 9};
+	put_attr(m, 0x33, "", r2, 8); /* second value of the same attribute */
+	end(m);
+}
+static void o_two_staples(msg_t *m)
+{
+	start(m, 2, 0x02, 1);
+	job_group(m);
+	put_int(m, 0x23, "finishings", 20);
+	put_int(m, 0x23, "", 22);
+	end(m);
+}
+
+static const options_case_t options_cases[] = {
+	{"no job attributes", o_none, IPP_STATUS_OK, 1, PP_SIDES_ONE_SIDED, OPTIONS_DEFAULT_MEDIA, PP_STAPLE_NONE, 0, NULL},
+	{"every option", o_full, IPP_STATUS_OK, 3, PP_SIDES_TWO_SIDED_LONG_EDGE, "na_letter_8.5x11in", PP_STAPLE_TOP_LEFT, 1, NULL},
+	{"copies 0 ignored", o_copies_0, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED, 1, PP_SIDES_ONE_SIDED, OPTIONS_DEFAULT_MEDIA, PP_STAPLE_NONE, 0, "copies"},
+	{"copies 5000 with fidelity", o_copies_fidelity, IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, 1, PP_SIDES_ONE_SIDED, OPTIONS_DEFAULT_MEDIA, PP_STAPLE_NONE, 0, "copies"},
+	{"unknown media", o_media_unknown, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED, 1, PP_SIDES_ONE_SIDED, OPTIONS_DEFAULT_MEDIA, PP_STAPLE_NONE, 0, "media"},
+	{"sides with an integer", o_sides_as_int, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED, 1, PP_SIDES_ONE_SIDED, OPTIONS_DEFAULT_MEDIA, PP_STAPLE_NONE, 0, "sides"},
+	{"unknown attribute", o_unknown_attr, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED, 1, PP_SIDES_ONE_SIDED, OPTIONS_DEFAULT_MEDIA, PP_STAPLE_NONE, 0, "x-vendor-thing"},
+	{"overlapping ranges", o_ranges_overlap, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED, 1, PP_SIDES_ONE_SIDED, OPTIONS_DEFAULT_MEDIA, PP_STAPLE_NONE, 0, "page-ranges"},
+	{"two staple positions", o_two_staples, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED, 1, PP_SIDES_ONE_SIDED, OPTIONS_DEFAULT_MEDIA, PP_STAPLE_NONE, 0, "finishings"},
+};
+
+static void test_options_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(options_cases) / sizeof(options_cases[0]); i++) {
+		const options_case_t *c = &options_cases[i];
+		msg_t m = {.len = 0};
+		c->build(&m);
+		ipp_t *request = NULL;
+		size_t used = 0;
+		ipp_status_t status = IPP_STATUS_OK;
+		char error[256] = "";
+		if (ipp_request_parse(m.data, m.len, true, &request, &used, &status, error,
+				      sizeof(error)) != IPP_PARSE_DONE)
+			fail_msg("row \"%s\": does not parse (%s)", c->name, error);
+		ipp_t *response = ippNewResponse(request);
+		pp_print_options_t opts;
+		status = ipp_options_parse(request, &opts, response);
+		if (status != c->status)
+			fail_msg("row \"%s\": status 0x%04x, want 0x%04x", c->name, status, c->status);
+		if (opts.copies != c->copies || opts.sides != c->sides ||
+		    strcmp(opts.media, c->media) != 0 || opts.staple != c->staple ||
+		    opts.n_page_ranges != c->n_ranges)
+			fail_msg("row \"%s\": copies %d sides %d media %s staple %d ranges %zu", c->name,
+				 opts.copies, opts.sides, opts.media, opts.staple, opts.n_page_ranges);
+		ipp_attribute_t *u = c->unsupported != NULL
+					     ? ippFindAttribute(response, c->unsupported, IPP_TAG_ZERO)
+					     : NULL;
+		if (c->unsupported != NULL &&
+		    (u == NULL || ippGetGroupTag(u) != IPP_TAG_UNSUPPORTED_GROUP))
+			fail_msg("row \"%s\": %s not in the unsupported group", c->name, c->unsupported);
+		ippDelete(response);
+		ippDelete(request);
+	}
+}
+
+/* ---- Basic credentials ---- */
+
+typedef struct {
+	const char *header;
+	bool is_ok;
+	const char *email;
+	const char *code;
+} basic_case_t;
+
+static const basic_case_t basic_cases[] = {
+	{"Basic YWxpY2VAZXhhbXBsZS5jb206MTIzNDU2", true, "alice@example.com", "123456"},
+	{"basic   YWxpY2VAZXhhbXBsZS5jb206MTIzNDU2  ", true, "alice@example.com", "123456"},
+	{"Bearer YWxpY2VAZXhhbXBsZS5jb206MTIzNDU2", false, "", ""},
+	{"Basic !!!!", false, "", ""},
+	{"Basic OjEyMzQ1Ng==", false, "", ""},               /* ":123456": no user */
+	{"Basic YWxpY2VAZXhhbXBsZS5jb20=", false, "", ""},   /* no colon */
+	{"Basic YUBiLmM6MTIzNDU2Nzg5MDEyMzQ1Ng==", false, "", ""}, /* code of 16 digits */
+	{"Basic ", false, "", ""},
+};
+
+static void test_basic_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(basic_cases) / sizeof(basic_cases[0]); i++) {
+		const basic_case_t *c = &basic_cases[i];
+		char email[USERS_EMAIL_MAX], code[14];
+		bool is_ok = ipp_auth_parse_basic(c->header, email, code, sizeof(code));
+		if (is_ok != c->is_ok || strcmp(email, c->email) != 0 ||
+		    (is_ok && strcmp(code, c->code) != 0))
+			fail_msg("row %zu (%s): ok %d email \"%s\"", i, c->header, is_ok, email);
+	}
+}
+
+/* ---- sniffing ---- */
+
+typedef struct {
+	const char *bytes;
+	size_t len;
+	const char *type;
+} sniff_case_t;
+
+static const sniff_case_t sniff_cases[] = {
+	{"%PDF-1.7\n", 9, "application/pdf"},
+	{"%!PS-Adobe-3.0\n", 15, "application/postscript"},
+	{"\xff\xd8\xff\xe0\x00\x10JFIF", 10, "image/jpeg"},
+	{"\x89PNG\r\n\x1a\n\0\0", 10, "image/png"},
+	{"RaS2PwgRaster", 13, "image/pwg-raster"},
+	{"UNIRAST\0\x01", 9, "image/urf"},
+	{"Hello, world.\nZweite Zeile \xc3\xa4.\n", 31, "text/plain"},
+	{"PK\x03\x04\x14\0", 6, NULL},
+	{"\0\0\0\0", 4, NULL},
+	{"", 0, NULL},
+};
+
+static void test_sniff_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(sniff_cases) / sizeof(sniff_cases[0]); i++) {
+		const sniff_case_t *c = &sniff_cases[i];
+		const char *type = ipp_format_sniff((const uint8_t *)c->bytes, c->len);
+		if ((type == NULL) != (c->type == NULL) ||
+		    (type != NULL && strcmp(type, c->type) != 0))
+			fail_msg("row %zu: %s, want %s", i, type ? type : "none",
+				 c->type ? c->type : "none");
+	}
+	assert_true(ipp_format_is_supported("APPLICATION/PDF"));
+	assert_false(ipp_format_is_supported("application/x-shockwave-flash"));
+}
+
+/* The state mapping clients see. */
+static void test_job_states(void **state)
+{
+	(void)state;
+	static const struct {
+		pp_job_state_t state;
+		ipp_jstate_t ipp;
+		const char *reason;
+	} rows[] = {
+		{PP_JOB_RECEIVED, IPP_JSTATE_PENDING, "job-queued"},
+		{PP_JOB_CONVERTING, IPP_JSTATE_PENDING, "job-transforming"},
+		{PP_JOB_HELD, IPP_JSTATE_HELD, "job-hold-until-specified"},
+		{PP_JOB_RELEASING, IPP_JSTATE_PROCESSING, "job-queued-for-marker"},
+		{PP_JOB_PRINTING, IPP_JSTATE_PROCESSING, "job-printing"},
+		{PP_JOB_COMPLETED, IPP_JSTATE_COMPLETED, "job-completed-successfully"},
+		{PP_JOB_CANCELED, IPP_JSTATE_CANCELED, "job-canceled-by-user"},
+		{PP_JOB_FAILED, IPP_JSTATE_ABORTED, "aborted-by-system"},
+		{PP_JOB_REJECTED, IPP_JSTATE_ABORTED, "document-unprintable-error"},
+		{PP_JOB_EXPIRED, IPP_JSTATE_ABORTED, "job-canceled-at-device"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (ipp_job_state(rows[i].state) != rows[i].ipp ||
+		    strcmp(ipp_job_state_reason(rows[i].state), rows[i].reason) != 0)
+			fail_msg("row %s", job_state_name(rows[i].state));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_table),
+		cmocka_unit_test(test_parse_incremental),
+		cmocka_unit_test(test_parse_too_large),
+		cmocka_unit_test(test_options_table),
+		cmocka_unit_test(test_basic_table),
+		cmocka_unit_test(test_sniff_table),
+		cmocka_unit_test(test_job_states),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
