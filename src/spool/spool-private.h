@@ -21,6 +21,7 @@
 #include "spool/spool.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 
 #define SPOOL_MAGIC "PPSPOOL1"
@@ -62,5 +63,69 @@ void spool_additional_data(const uint8_t header[SPOOL_HEADER_LEN], const char *i
 void spool_plain_hash(const pp_spool_t *spool, const uint8_t header[SPOOL_HEADER_LEN],
 		      const char *id, uint64_t index, uint8_t flags, const uint8_t *data,
 		      size_t len, uint8_t hash_r[SPOOL_PLAIN_HASH_LEN]);
+
+/*
+ * The writer's path to the file (spool-pipe.c). Records are sealed straight into a batch
+ * buffer; a full batch goes out with one write(). Once a file passes SPOOL_PIPE_THREAD_AFTER
+ * bytes, an I/O thread does the write() calls (and starts writeback every
+ * SPOOL_WRITEBACK_BYTES) while the caller seals the next batch, so encryption overlaps the
+ * kernel's copy. Memory: SPOOL_PIPE_BATCHES batches of SPOOL_PIPE_BATCH bytes per writer.
+ */
+#define SPOOL_PIPE_BATCH (16 * (4 + SPOOL_RECORD_MAX))
+#define SPOOL_PIPE_BATCHES 3
+#define SPOOL_PIPE_THREAD_AFTER ((uint64_t)2 << 20)
+#define SPOOL_WRITEBACK_BYTES ((uint64_t)8 << 20)
+
+typedef struct {
+	int fd; /* borrowed */
+	uint8_t *batch[SPOOL_PIPE_BATCHES]; /* owned; [0] from init, the others with the thread */
+	size_t batch_len[SPOOL_PIPE_BATCHES];  /* bytes sealed into each, not yet written */
+	size_t batch_used[SPOOL_PIPE_BATCHES]; /* the most each has held: wiped at the end */
+	unsigned fill;            /* the batch the caller seals into */
+	uint64_t submitted_bytes; /* handed on so far */
+	bool has_thread;
+	bool is_thread_off; /* the thread could not start: write in the caller */
+	/* Owned by whoever writes: the caller, or the I/O thread while it runs. */
+	uint64_t file_bytes;     /* written to the file */
+	uint64_t writeback_from; /* file offset not yet handed to writeback */
+	bool is_writeback_off;   /* the file system cannot start writeback early */
+	/* Shared with the I/O thread, under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	unsigned head;   /* the next batch the thread writes */
+	unsigned queued; /* full batches handed to the thread, not yet written */
+	bool is_stopping, is_aborting;
+	const char *failed_call; /* "write" or "sync_file_range"; NULL while all went well */
+	int failed_errno;
+} pp_spool_pipe_t;
+
+/*
+ * Prepares pipe for fd, which already holds file_bytes bytes. Returns 0, or -1 when out of
+ * memory. Undo with spool_pipe_stop().
+ */
+int spool_pipe_init(pp_spool_pipe_t *pipe, int fd, uint64_t file_bytes);
+
+/*
+ * Room for one record of up to len (<= 4 + SPOOL_RECORD_MAX) bytes, handing on the current
+ * batch first when it is too full. Borrowed; valid until spool_pipe_commit(). Returns NULL
+ * with errno and *call_r set when a write failed (now or earlier, in the thread).
+ */
+uint8_t *spool_pipe_reserve(pp_spool_pipe_t *pipe, size_t len, const char **call_r);
+
+/* Adds the len bytes just placed at spool_pipe_reserve()'s pointer to the batch. */
+void spool_pipe_commit(pp_spool_pipe_t *pipe, size_t len);
+
+/* Returns 0, or -1 with errno and *call_r set when the I/O thread has failed. */
+int spool_pipe_check(pp_spool_pipe_t *pipe, const char **call_r);
+
+/*
+ * Writes everything still buffered and stops the thread; afterwards the caller fsyncs.
+ * Returns 0, or -1 with errno and *call_r set.
+ */
+int spool_pipe_drain(pp_spool_pipe_t *pipe, const char **call_r);
+
+/* Stops the thread without writing what is left and frees the batches. Idempotent. */
+void spool_pipe_stop(pp_spool_pipe_t *pipe);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * spool-writer.c - streaming a document into the spool: one chunk buffer, records sealed as
- * they fill, published atomically at the end. See spool-private.h for the format.
+ * they fill, published atomically at the end. Sealed records go to the file through
+ * spool-pipe.c (large batches; an I/O thread for large documents). See spool-private.h for
+ * the format.
  */
 #include "spool/spool-private.h"
 
@@ -16,13 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/*
- * Every this many bytes the writer asks the kernel to start writing the file out
- * (sync_file_range), so the disk works while the next chunks are being encrypted and the
- * fsync in finish has little left to wait for.
- */
-#define SPOOL_WRITEBACK_BYTES ((uint64_t)8 << 20)
-
 struct pp_spool_writer {
 	pp_spool_t *spool; /* borrowed */
 	char id[SPOOL_ID_LEN + 1];
@@ -34,10 +29,8 @@ struct pp_spool_writer {
 	size_t chunk_len;
 	uint64_t records;     /* sealed so far */
 	uint64_t total_bytes; /* plain bytes accepted */
-	uint8_t record[4 + SPOOL_RECORD_MAX];
-	uint64_t file_bytes;     /* written to the temp file */
-	uint64_t writeback_from; /* file offset not yet handed to writeback */
-	bool is_writeback_off;   /* the file system cannot start writeback early */
+	pp_spool_pipe_t pipe; /* batches on their way to fd; valid when has_pipe */
+	bool has_pipe;
 	bool is_failed;
 };
 
@@ -52,31 +45,17 @@ static int spool_writer_fail(pp_spool_writer_t *writer, char *error, size_t erro
 }
 
 /*
- * Starts writeback of what was written since the last call, without waiting for it. A file
- * system that cannot (EINVAL, ENOSYS, EOPNOTSUPP) only loses the overlap: finish fsyncs all.
+ * Seals data[len] (len <= SPOOL_CHUNK) as the next record, straight into the pipe's batch:
+ * it reaches the file when the batch fills, or at finish.
  */
-static int spool_writer_start_writeback(pp_spool_writer_t *writer, char *error, size_t error_size)
-{
-	if (writer->is_writeback_off)
-		return 0;
-	if (sync_file_range(writer->fd, (off_t)writer->writeback_from,
-	                    (off_t)(writer->file_bytes - writer->writeback_from),
-	                    SYNC_FILE_RANGE_WRITE) < 0) {
-		if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == ESPIPE) {
-			writer->is_writeback_off = true;
-			return 0;
-		}
-		return spool_writer_fail(writer, error, error_size, "sync_file_range");
-	}
-	writer->writeback_from = writer->file_bytes;
-	return 0;
-}
-
-/* Seals data[len] (len <= SPOOL_CHUNK) as the next record and writes it. */
 static int spool_writer_seal(pp_spool_writer_t *writer, const uint8_t *data, size_t len,
                              bool is_final, char *error, size_t error_size)
 {
-	uint8_t *payload = writer->record + 4;
+	const char *call = "write";
+	uint8_t *record = spool_pipe_reserve(&writer->pipe, 4 + SPOOL_RECORD_MAX, &call);
+	if (record == NULL)
+		return spool_writer_fail(writer, error, error_size, call);
+	uint8_t *payload = record + 4;
 	size_t payload_len;
 	if (writer->spool->is_encrypted) {
 		uint8_t ad[SPOOL_AD_LEN];
@@ -94,18 +73,15 @@ static int spool_writer_seal(pp_spool_writer_t *writer, const uint8_t *data, siz
 		                 data, len, payload + 1 + len);
 		payload_len = 1 + len + SPOOL_PLAIN_HASH_LEN;
 	}
-	writer->record[0] = (uint8_t)(payload_len >> 24);
-	writer->record[1] = (uint8_t)(payload_len >> 16);
-	writer->record[2] = (uint8_t)(payload_len >> 8);
-	writer->record[3] = (uint8_t)payload_len;
-	if (fs_write_full(writer->fd, writer->record, 4 + payload_len) < 0)
-		return spool_writer_fail(writer, error, error_size, "write");
+	record[0] = (uint8_t)(payload_len >> 24);
+	record[1] = (uint8_t)(payload_len >> 16);
+	record[2] = (uint8_t)(payload_len >> 8);
+	record[3] = (uint8_t)payload_len;
+	spool_pipe_commit(&writer->pipe, 4 + payload_len);
+	/* The first record is on its way to the file (a crash here leaves only a temp file). */
 	if (writer->records == 0)
 		fault_point("spool.after_first_chunk");
 	writer->records++;
-	writer->file_bytes += 4 + payload_len;
-	if (!is_final && writer->file_bytes - writer->writeback_from >= SPOOL_WRITEBACK_BYTES)
-		return spool_writer_start_writeback(writer, error, error_size);
 	return 0;
 }
 
@@ -155,7 +131,12 @@ int spool_writer_open(pp_spool_t *spool, pp_spool_writer_t **writer_r, char *err
 		spool_writer_abort(&writer);
 		return -1;
 	}
-	writer->file_bytes = prologue_len;
+	if (spool_pipe_init(&writer->pipe, writer->fd, prologue_len) < 0) {
+		(void)str_format(error, error_size, "spool: out of memory");
+		spool_writer_abort(&writer);
+		return -1;
+	}
+	writer->has_pipe = true;
 	*writer_r = writer;
 	return 0;
 }
@@ -167,6 +148,10 @@ int spool_writer_write(pp_spool_writer_t *writer, const void *data, size_t len, 
 		(void)str_format(error, error_size, "spool: writer already failed");
 		return -1;
 	}
+	/* A write that failed in the I/O thread is reported by the next call. */
+	const char *call = NULL;
+	if (spool_pipe_check(&writer->pipe, &call) < 0)
+		return spool_writer_fail(writer, error, error_size, call);
 	if (len > writer->spool->max_file_bytes - writer->total_bytes) {
 		writer->is_failed = true;
 		(void)str_format(error, error_size,
@@ -222,6 +207,11 @@ int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LE
 	if (spool_writer_seal(writer, writer->chunk, writer->chunk_len, true, error, error_size) <
 	    0)
 		goto fail;
+	const char *call = "write";
+	if (spool_pipe_drain(&writer->pipe, &call) < 0) {
+		(void)spool_writer_fail(writer, error, error_size, call);
+		goto fail;
+	}
 
 	/* Durable before visible: the data reaches the disk before the name does. */
 	fault_point("spool.before_fsync");
@@ -259,6 +249,7 @@ int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LE
 
 	memcpy(file_id_r, writer->id, SPOOL_ID_LEN + 1);
 	*size_r = writer->total_bytes;
+	spool_pipe_stop(&writer->pipe);
 	sodium_memzero(writer, sizeof(*writer));
 	free(writer);
 	*writer_p = NULL;
@@ -274,6 +265,9 @@ void spool_writer_abort(pp_spool_writer_t **writer_p)
 	pp_spool_writer_t *writer = *writer_p;
 	if (writer == NULL)
 		return;
+	/* The I/O thread stops before the file it writes goes. */
+	if (writer->has_pipe)
+		spool_pipe_stop(&writer->pipe);
 	if (writer->fd >= 0)
 		(void)close(writer->fd); /* the file is being thrown away */
 	(void)unlink(writer->tmp_path);  /* best effort: the sweep removes leftovers */

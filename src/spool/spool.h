@@ -2,9 +2,10 @@
  * spool.h - the encrypted document store: one file per 128-bit random id, written as a
  * stream, encrypted and authenticated at rest, published atomically.
  *
- * Writing: spool_writer_open() makes a temp file in <dir>/tmp; spool_writer_write() streams
- * data through one bounded chunk buffer; spool_writer_finish() seals the last chunk, fsyncs,
- * renames to <dir>/<2 hex>/<id> and fsyncs the directory. Only then may the caller insert the
+ * Writing: spool_writer_open() makes a temp file in <dir>/tmp; spool_writer_write() seals
+ * records into ~1 MiB batches (past 2 MiB an I/O thread writes one batch while the caller
+ * seals the next: at most three batches per writer); spool_writer_finish() seals the last
+ * chunk, fsyncs, renames to <dir>/<2 hex>/<id> and fsyncs the directory. Only then may the caller insert the
  * database row that names the id. Deleting goes the other way: row first, then
  * spool_delete(). A crash between the two leaves an orphan file, never a row without a file;
  * spool_sweep() at start removes orphans and temp files.
