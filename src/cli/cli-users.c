@@ -93,6 +93,19 @@ static void users_print_code(pp_cli_t *cli, const char *email, const char *code)
 	}
 }
 
+/* Issues a new code and prints it once; context prefixes an error message. */
+static int users_issue_code(pp_cli_t *cli, const pp_user_t *user, const char *context)
+{
+	char code[CODES_MAX_LEN + 1], error[512];
+	if (codes_issue(&cli->rt.core, cli_actor(), user->id, code, error, sizeof(error)) < 0) {
+		cli_error(cli, "%s%s", context, error);
+		return CLI_EXIT_FAILED;
+	}
+	users_print_code(cli, user->email, code);
+	crypto_wipe(code, sizeof(code));
+	return CLI_EXIT_OK;
+}
+
 static int users_cmd_add(pp_cli_t *cli, int argc, char **argv)
 {
 	const char *name = NULL, *department = NULL;
@@ -140,19 +153,18 @@ static int users_cmd_add(pp_cli_t *cli, int argc, char **argv)
 		cli_error(cli, "user %s added, but: %s", user.email, error);
 		return CLI_EXIT_FAILED;
 	}
-	char code[CODES_MAX_LEN + 1];
-	if (codes_issue(core, cli_actor(), user.id, code, error, sizeof(error)) < 0) {
-		cli_error(cli, "user %s added, but no code: %s", user.email, error);
-		return CLI_EXIT_FAILED;
-	}
-	users_print_code(cli, user.email, code);
-	crypto_wipe(code, sizeof(code));
-	return CLI_EXIT_OK;
+	return users_issue_code(cli, &user, "user added, but no code: ");
 }
 
-/* Looks the user up so that a missing one is exit code 3, not a generic failure. */
+/*
+ * Opens the installation and looks the user up, so that a missing one is exit code 3, not a
+ * generic failure. Returns an exit code.
+ */
 static int users_find(pp_cli_t *cli, const char *email, pp_user_t *user_r)
 {
+	int rc = cli_open(cli);
+	if (rc != CLI_EXIT_OK)
+		return rc;
 	char error[512];
 	bool found = false;
 	if (users_get_by_email(&cli->rt.core, email, user_r, &found, error, sizeof(error)) < 0) {
@@ -181,11 +193,8 @@ static int users_cmd_change(pp_cli_t *cli, const char *verb, const char *email)
 		{"disable", users_disable, "user disabled"},
 		{"delete", users_delete, "user deleted with their jobs"},
 	};
-	int rc = cli_open(cli);
-	if (rc != CLI_EXIT_OK)
-		return rc;
 	pp_user_t user;
-	rc = users_find(cli, email, &user);
+	int rc = users_find(cli, email, &user);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
@@ -210,30 +219,17 @@ static int users_cmd_change(pp_cli_t *cli, const char *verb, const char *email)
 
 static int users_cmd_code(pp_cli_t *cli, const char *email)
 {
-	int rc = cli_open(cli);
-	if (rc != CLI_EXIT_OK)
-		return rc;
 	pp_user_t user;
-	rc = users_find(cli, email, &user);
+	int rc = users_find(cli, email, &user);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	char code[CODES_MAX_LEN + 1], error[512];
-	if (codes_issue(&cli->rt.core, cli_actor(), user.id, code, error, sizeof(error)) < 0) {
-		cli_error(cli, "%s", error);
-		return CLI_EXIT_FAILED;
-	}
-	users_print_code(cli, user.email, code);
-	crypto_wipe(code, sizeof(code));
-	return CLI_EXIT_OK;
+	return users_issue_code(cli, &user, "");
 }
 
 static int users_cmd_show(pp_cli_t *cli, const char *email)
 {
-	int rc = cli_open(cli);
-	if (rc != CLI_EXIT_OK)
-		return rc;
 	pp_user_t user;
-	rc = users_find(cli, email, &user);
+	int rc = users_find(cli, email, &user);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	return users_print(cli, &user, 1);

@@ -6,19 +6,9 @@
  */
 #include "http/http-path.h"
 
-#include <string.h>
+#include "lib/str.h"
 
-/* Value of one hex digit, or -1. */
-static int http_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include <string.h>
 
 int http_percent_decode(const char *in, size_t len, bool plus_is_space, char *out,
 			size_t out_size, size_t *out_len_r)
@@ -32,8 +22,8 @@ int http_percent_decode(const char *in, size_t len, bool plus_is_space, char *ou
 			/* Exactly two hex digits must follow, inside len. */
 			if (len - i < 3)
 				return -1;
-			int hi = http_hex_value(in[i + 1]);
-			int lo = http_hex_value(in[i + 2]);
+			int hi = str_hex_digit(in[i + 1]);
+			int lo = str_hex_digit(in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (unsigned char)(hi * 16 + lo);

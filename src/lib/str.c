@@ -113,7 +113,7 @@ void str_hex_encode(char *dst, const uint8_t *src, size_t len)
 	dst[2 * len] = '\0';
 }
 
-static int hex_value(char c)
+int str_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -129,8 +129,8 @@ bool str_hex_decode(uint8_t *dst, size_t len, const char *src)
 	if (strlen(src) != 2 * len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
-		int hi = hex_value(src[2 * i]);
-		int lo = hex_value(src[2 * i + 1]);
+		int hi = str_hex_digit(src[2 * i]);
+		int lo = str_hex_digit(src[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		dst[i] = (uint8_t)(hi << 4 | lo);

@@ -41,6 +41,9 @@ char *str_trim(char *s);
 /* Writes len bytes as lower-case hex into dst, which must hold 2*len+1 bytes. */
 void str_hex_encode(char *dst, const uint8_t *src, size_t len);
 
+/* The value of one hex digit (either case), or -1. */
+int str_hex_digit(char c);
+
 /* Decodes exactly 2*len hex digits of src into dst[len]. Returns false on a bad digit or length. */
 bool str_hex_decode(uint8_t *dst, size_t len, const char *src);
 
