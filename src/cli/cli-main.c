@@ -29,6 +29,7 @@ static const cli_command_t cli_commands[] = {
 	{"export", cli_export, "export accounting as CSV or JSON, optionally pseudonymised"},
 	{"admin", cli_admin, "admin accounts: passwd"},
 	{"audit", cli_audit, "show the audit log"},
+	{"dns-sd-records", cli_dns_sd_records, "print DNS records that let other subnets find the printer"},
 	{"check-config", cli_check_config, "check the configuration file (--dump to print it)"},
 };
 
@@ -37,7 +38,7 @@ static void cli_usage(FILE *out)
 	fprintf(out, "usage: pullprint [--config PATH] [--state-dir DIR] [--json] [--verbose] COMMAND [ARGS]\n\n"
 		     "commands:\n");
 	for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
-		fprintf(out, "  %-13s %s\n", cli_commands[i].name, cli_commands[i].summary);
+		fprintf(out, "  %-14s %s\n", cli_commands[i].name, cli_commands[i].summary);
 	fprintf(out, "\n`pullprint COMMAND --help` describes a command. Exit codes: 0 done, 1 failed,\n"
 		     "2 usage, 3 not found, 4 conflict (exists / wrong state), 5 bad configuration.\n");
 }

@@ -73,5 +73,6 @@ int cli_settings(pp_cli_t *cli, int argc, char **argv);
 int cli_export(pp_cli_t *cli, int argc, char **argv);
 int cli_admin(pp_cli_t *cli, int argc, char **argv);
 int cli_audit(pp_cli_t *cli, int argc, char **argv);
+int cli_dns_sd_records(pp_cli_t *cli, int argc, char **argv);
 
 #endif

@@ -67,6 +67,8 @@ static const config_setting_t config_settings[] = {
 	BYTES("spool", "max_document_bytes", max_document_bytes, 1 * KIB, 64 * GIB, "1G"),
 
 	UINT("jobs", "sweep_interval_s", sweep_interval_s, 1, 86400, "60"),
+
+	BOOL("ipp", "dnssd", ipp_dnssd, "yes"),
 };
 
 #define CONFIG_SETTING_COUNT (sizeof(config_settings) / sizeof(config_settings[0]))

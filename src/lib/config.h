@@ -50,6 +50,9 @@ typedef struct pp_config {
 
 	/* [jobs] */
 	unsigned sweep_interval_s;
+
+	/* [ipp] */
+	bool ipp_dnssd; /* advertise the IPP service by multicast DNS-SD (Avahi) */
 } pp_config_t;
 
 /* Fills cfg with the embedded defaults (no file read). */

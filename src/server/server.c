@@ -6,6 +6,7 @@
 #include "http/http.h"
 #include "http/tls-cert.h"
 #include "ipp/ipp.h"
+#include "ipp/ipp-dnssd.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "pp-build-config.h"
@@ -32,6 +33,7 @@ struct pp_server {
 	pp_sweeper_t *sweeper;
 	pp_server_routes_t routes;
 	pp_ipp_service_t ipp; /* the /ipp/print route's context (plain data) */
+	pp_dnssd_t *dnssd; /* the DNS-SD advertiser; NULL when [ipp] dnssd = no */
 	pp_tls_cert_info_t cert;
 	char public_url[CONFIG_URL_MAX];
 };
@@ -126,6 +128,39 @@ static void server_public_url(pp_server_t *server)
 }
 
 /*
+ * Advertises the IPP service by multicast DNS-SD, unless [ipp] dnssd = no. A missing Avahi
+ * daemon is logged by dnssd_start and is no reason to stop: only a broken TXT record is.
+ */
+static int server_dnssd(pp_server_t *server, char *error, size_t error_size)
+{
+	if (!server->rt.config.ipp_dnssd)
+		return 0;
+	pp_dnssd_config_t *cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL) {
+		(void)str_format(error, error_size, "out of memory");
+		return -1;
+	}
+	char host[256];
+	if (gethostname(host, sizeof(host)) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	/* "Pullprint @ host" tells several servers apart; a long host name falls back. */
+	if (host[0] == '\0' || !str_format(cfg->name, sizeof(cfg->name), "Pullprint @ %s", host))
+		(void)str_copy(cfg->name, sizeof(cfg->name), "Pullprint");
+	cfg->https_port = http_server_https_port(server->http);
+	cfg->http_port = http_server_http_port(server->http);
+	int rc = dnssd_txt_build(&server->rt.core, server->public_url, true, &cfg->txt_ipps, error,
+				 error_size);
+	if (rc == 0 && cfg->http_port != 0)
+		rc = dnssd_txt_build(&server->rt.core, server->public_url, false, &cfg->txt_ipp,
+				     error, error_size);
+	if (rc == 0)
+		rc = dnssd_start(cfg, &server->dnssd, error, error_size);
+	free(cfg);
+	return rc;
+}
+
+/*
  * Makes the first admin account when there is none and prints its password once, on
  * standard output only: the log never sees it.
  */
@@ -197,6 +232,8 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 	if (server_tls(server, error, error_size) < 0 || server_listen(server, error, error_size) < 0)
 		goto fail;
 	server_public_url(server);
+	if (server_dnssd(server, error, error_size) < 0)
+		goto fail;
 	if (server_first_admin(server, error, error_size) < 0)
 		goto fail;
 	if (sweeper_start(&server->rt.core, server->rt.config.sweep_interval_s, &server->sweeper,
@@ -254,6 +291,7 @@ void server_free(pp_server_t **server_p)
 	if (server == NULL)
 		return;
 	sweeper_stop(&server->sweeper);
+	dnssd_stop(&server->dnssd);
 	http_server_free(&server->http);
 	metrics_free(&server->metrics);
 	if (server->is_runtime_open)
