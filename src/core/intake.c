@@ -117,15 +117,39 @@ fail:
 	return -1;
 }
 
-/* The sweep's question: does a documents row name this file? */
+/*
+ * What the sweep knows of the database: every file id the documents table named when the
+ * sweep began, sorted, so that a spool of many files costs one query instead of one per file.
+ */
+typedef struct {
+	pp_core_t *core;
+	const char **ids; /* borrowed from rows */
+	size_t count;
+} intake_known_t;
+
+static int intake_id_compare(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The sweep's question: does a documents row name this file? A file missing from the list
+ * loaded at the start is asked about once more, since its row may have been committed since
+ * (a submission running in another process); only then is it an orphan.
+ */
 static int intake_is_referenced(const char *file_id, void *ctx, bool *is_referenced_r)
 {
-	pp_core_t *core = ctx;
+	intake_known_t *known = ctx;
+	if (known->count > 0 && bsearch(&file_id, known->ids, known->count, sizeof(known->ids[0]),
+	                                intake_id_compare) != NULL) {
+		*is_referenced_r = true;
+		return 0;
+	}
 	char error[DB_ERROR_MAX];
 	pp_db_result_t *res = NULL;
 	pp_db_value_t params[] = {DB_TEXT(file_id)};
-	if (db_query(core->db, "SELECT 1 FROM documents WHERE file_id = $1", params, 1, &res, error,
-	             sizeof(error)) != DB_OK) {
+	if (db_query(known->core->db, "SELECT 1 FROM documents WHERE file_id = $1", params, 1, &res,
+	             error, sizeof(error)) != DB_OK) {
 		log_error("intake.recover_query_failed error=\"%s\"", error);
 		return -1;
 	}
@@ -142,9 +166,29 @@ int intake_recover(pp_core_t *core, unsigned min_age_s, pp_intake_recovery_t *st
 		(void)str_format(error, error_size, "intake: no spool is open");
 		return -1;
 	}
+	pp_db_result_t *rows = NULL;
+	char db_error[DB_ERROR_MAX];
+	if (db_query(core->db, "SELECT file_id FROM documents", NULL, 0, &rows, db_error,
+	             sizeof(db_error)) != DB_OK) {
+		(void)str_format(error, error_size, "intake: cannot list documents: %s", db_error);
+		return -1;
+	}
+	intake_known_t known = {.core = core, .count = db_result_rows(rows)};
+	known.ids = calloc(known.count > 0 ? known.count : 1, sizeof(known.ids[0]));
+	if (known.ids == NULL) {
+		db_result_free(&rows);
+		(void)str_format(error, error_size, "intake: out of memory listing documents");
+		return -1;
+	}
+	for (size_t i = 0; i < known.count; i++)
+		known.ids[i] = db_result_text(rows, i, 0);
+	qsort(known.ids, known.count, sizeof(known.ids[0]), intake_id_compare);
+
 	unsigned removed = 0;
-	int rc = spool_sweep(core->spool, intake_is_referenced, core, min_age_s, &removed, error,
+	int rc = spool_sweep(core->spool, intake_is_referenced, &known, min_age_s, &removed, error,
 	                     error_size);
+	free(known.ids);
+	db_result_free(&rows);
 	stats_r->files_removed = removed;
 	if (removed > 0)
 		log_info("intake.recovered files_removed=%u", removed);
