@@ -295,31 +295,36 @@ int tokens_revoke(pp_core_t *core, const char *token, bool *revoked_r, char *err
 	return 0;
 }
 
-int tokens_revoke_user(pp_core_t *core, int64_t user_id, int64_t *count_r, char *error,
-                       size_t error_size)
+/*
+ * Deletes every token of one owner: delete_sql picks them by $1 = owner_id; owner ("user",
+ * "admin") names the owner in the log line and what the action in an error.
+ */
+static int tokens_revoke_owner(pp_core_t *core, const char *delete_sql, const char *owner,
+                               int64_t owner_id, const char *what, int64_t *count_r,
+                               char *error, size_t error_size)
 {
 	int64_t count = 0;
-	if (tokens_delete(core, "DELETE FROM tokens WHERE user_id = $1", DB_INT(user_id), &count,
-	                  "revoke a user's tokens", error, error_size) < 0)
+	if (tokens_delete(core, delete_sql, DB_INT(owner_id), &count, what, error, error_size) < 0)
 		return -1;
-	log_info("token.revoked_all user=%lld count=%lld", (long long)user_id, (long long)count);
+	log_info("token.revoked_all owner=%s id=%lld count=%lld", owner, (long long)owner_id,
+	         (long long)count);
 	if (count_r != NULL)
 		*count_r = count;
 	return 0;
 }
 
+int tokens_revoke_user(pp_core_t *core, int64_t user_id, int64_t *count_r, char *error,
+                       size_t error_size)
+{
+	return tokens_revoke_owner(core, "DELETE FROM tokens WHERE user_id = $1", "user", user_id,
+	                           "revoke a user's tokens", count_r, error, error_size);
+}
+
 int tokens_revoke_admin(pp_core_t *core, int64_t admin_id, int64_t *count_r, char *error,
                         size_t error_size)
 {
-	int64_t count = 0;
-	if (tokens_delete(core, "DELETE FROM tokens WHERE admin_id = $1", DB_INT(admin_id), &count,
-	                  "revoke an admin's sessions", error, error_size) < 0)
-		return -1;
-	log_info("token.revoked_all admin_id=%lld count=%lld", (long long)admin_id,
-	         (long long)count);
-	if (count_r != NULL)
-		*count_r = count;
-	return 0;
+	return tokens_revoke_owner(core, "DELETE FROM tokens WHERE admin_id = $1", "admin", admin_id,
+	                           "revoke an admin's sessions", count_r, error, error_size);
 }
 
 int tokens_purge_expired(pp_core_t *core, int64_t *count_r, char *error, size_t error_size)
