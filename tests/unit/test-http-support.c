@@ -234,3 +234,15 @@ void test_http_config_loopback(pp_http_config_t *cfg_r, const pp_tls_cert_info_t
 	assert_true(str_copy(cfg_r->key_file, sizeof(cfg_r->key_file), cert->key_file));
 	cfg_r->threads = 2;
 }
+
+void test_http_start(pp_http_server_t *server, const pp_tls_cert_info_t *cert,
+		     test_http_peer_t *peer_r)
+{
+	char error[1024];
+	if (http_server_start(server, error, sizeof(error)) != 0)
+		fail_msg("%s", error);
+	peer_r->https_port = http_server_https_port(server);
+	peer_r->http_port = http_server_http_port(server);
+	peer_r->ca_file = cert->cert_file;
+	assert_true(peer_r->https_port > 0 && peer_r->http_port > 0);
+}

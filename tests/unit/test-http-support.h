@@ -91,4 +91,11 @@ void test_http_cert_make(const char *dir, pp_tls_cert_info_t *cert_r);
  */
 void test_http_config_loopback(pp_http_config_t *cfg_r, const pp_tls_cert_info_t *cert);
 
+/*
+ * Starts server (routes already added) and fills peer_r with its bound ports and cert as the
+ * CA the client trusts (borrowed: cert must outlive peer_r). Fails the test on any error.
+ */
+void test_http_start(pp_http_server_t *server, const pp_tls_cert_info_t *cert,
+		     test_http_peer_t *peer_r);
+
 #endif

@@ -65,12 +65,7 @@ static int setup(void **state)
 	    http_route(f->server, "GET", "/metrics", 0, handle_metrics, NULL, f, error,
 		       sizeof(error)) != 0)
 		fail_msg("%s", error);
-	if (http_server_start(f->server, error, sizeof(error)) != 0)
-		fail_msg("%s", error);
-	f->peer.https_port = http_server_https_port(f->server);
-	f->peer.http_port = http_server_http_port(f->server);
-	f->peer.ca_file = f->cert.cert_file;
-	assert_true(f->peer.https_port > 0 && f->peer.http_port > 0);
+	test_http_start(f->server, &f->cert, &f->peer);
 	*state = f;
 	return 0;
 }
