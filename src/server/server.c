@@ -36,6 +36,7 @@ struct pp_server {
 	pp_dnssd_t *dnssd; /* the DNS-SD advertiser; NULL when [ipp] dnssd = no */
 	pp_tls_cert_info_t cert;
 	char public_url[CONFIG_URL_MAX];
+	char host_name[256]; /* this host's name, read once at start; "localhost" if unknown */
 };
 
 int server_block_signals(void)
@@ -63,15 +64,13 @@ static int server_tls(pp_server_t *server, char *error, size_t error_size)
 				 cfg->tls_certificate);
 		return 0;
 	}
-	char dir[PATH_MAX], host[256];
+	char dir[PATH_MAX];
 	if (!str_format(dir, sizeof(dir), "%s/tls", cfg->state_dir)) {
 		(void)str_format(error, error_size, "state_dir is too long");
 		return -1;
 	}
-	if (gethostname(host, sizeof(host)) < 0)
-		(void)str_copy(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	if (tls_cert_ensure_self_signed(dir, host, &server->cert, error, error_size) < 0)
+	if (tls_cert_ensure_self_signed(dir, server->host_name, &server->cert, error,
+					error_size) < 0)
 		return -1;
 	if (server->cert.is_new)
 		log_info("tls.self_signed_created cert=%s sha256=%s", server->cert.cert_file,
@@ -118,11 +117,8 @@ static void server_public_url(pp_server_t *server)
 	if (cfg->public_url[0] != '\0' &&
 	    str_copy(server->public_url, sizeof(server->public_url), cfg->public_url))
 		return;
-	char host[256];
-	if (gethostname(host, sizeof(host)) < 0)
-		(void)str_copy(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	if (!str_format(server->public_url, sizeof(server->public_url), "https://%s:%u/", host,
+	if (!str_format(server->public_url, sizeof(server->public_url), "https://%s:%u/",
+			server->host_name,
 			http_server_https_port(server->http)))
 		(void)str_copy(server->public_url, sizeof(server->public_url), "https://localhost/");
 }
@@ -140,12 +136,8 @@ static int server_dnssd(pp_server_t *server, char *error, size_t error_size)
 		(void)str_format(error, error_size, "out of memory");
 		return -1;
 	}
-	char host[256];
-	if (gethostname(host, sizeof(host)) < 0)
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
 	/* "Pullprint @ host" tells several servers apart; a long host name falls back. */
-	if (host[0] == '\0' || !str_format(cfg->name, sizeof(cfg->name), "Pullprint @ %s", host))
+	if (!str_format(cfg->name, sizeof(cfg->name), "Pullprint @ %s", server->host_name))
 		(void)str_copy(cfg->name, sizeof(cfg->name), "Pullprint");
 	cfg->https_port = http_server_https_port(server->http);
 	cfg->http_port = http_server_http_port(server->http);
@@ -200,6 +192,10 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 		*exit_code_r = 1;
 		return -1;
 	}
+	if (gethostname(server->host_name, sizeof(server->host_name)) < 0 ||
+	    server->host_name[0] == '\0')
+		(void)str_copy(server->host_name, sizeof(server->host_name), "localhost");
+	server->host_name[sizeof(server->host_name) - 1] = '\0';
 	*exit_code_r = 2;
 	if (runtime_load_config(&server->rt, config_path, state_dir_override, error, error_size) <
 	    0)
