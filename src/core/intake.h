@@ -20,6 +20,7 @@
 #include "core/job.h"
 #include "core/options.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,6 +34,7 @@ typedef struct {
 	const char *content_type; /* MIME type as sent; NULL = application/octet-stream */
 	const pp_print_options_t *options; /* NULL = defaults */
 	int64_t printer_id; /* combined flow: printer named at submission; 0 = hold */
+	const char *pin;    /* IPP job-password (1..255 bytes); NULL = none */
 } pp_intake_t;
 
 /* What was stored. */
@@ -67,6 +69,37 @@ int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_rea
 int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, const char *file_id,
                          int64_t size_bytes, pp_intake_result_t *result_r, char *error,
                          size_t error_size);
+
+/*
+ * Create-Job: creates the job (state incoming, no document) with doc's owner, title, options
+ * and pin; doc->name and content_type are not used. It expires (retention) if no document
+ * arrives within timeout_s (IPP multiple-operation-time-out). Returns 0 with *result_r
+ * filled (file_id "" and size 0), or -1.
+ */
+int intake_create_incoming(pp_core_t *core, const pp_intake_t *doc, int64_t timeout_s,
+                           pp_intake_result_t *result_r, char *error, size_t error_size);
+
+/*
+ * Send-Document: attaches the spooled file (file_id, size_bytes from spool_writer_finish())
+ * as the "original" document of incoming job job_id owned by user_id, in one transaction;
+ * with is_last the job moves on to received (expires_at from jobs.retention_hours) in the
+ * same transaction. One document per job. The file belongs to intake from this call on: it is
+ * deleted on any result but JOB_OK. Returns JOB_OK, JOB_NOT_FOUND (no such job of user_id),
+ * JOB_STATE_LOST (no longer incoming: canceled or expired meanwhile), JOB_STATE_FORBIDDEN
+ * (it has its document already) or -1.
+ */
+int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id, const char *file_id,
+                          int64_t size_bytes, const char *name, const char *content_type,
+                          bool is_last, char *error, size_t error_size);
+
+/*
+ * Close-Job (or Send-Document with last-document and no data): an incoming job of user_id with
+ * its document moves to received; one without moves to canceled ("no document was sent").
+ * *state_r gets the state it is in afterwards. Returns JOB_OK, JOB_NOT_FOUND, JOB_STATE_LOST
+ * (not incoming) or -1.
+ */
+int intake_close_incoming(pp_core_t *core, int64_t job_id, int64_t user_id,
+                          pp_job_state_t *state_r, char *error, size_t error_size);
 
 /* What intake_recover() found. */
 typedef struct {

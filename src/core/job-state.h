@@ -2,6 +2,7 @@
  * job-state.h - the job state machine: the one table of allowed transitions, and the one
  * function that moves a job from state to state.
  *
+ *   incoming ──► received (its document arrived; or canceled, expired without one)
  *   received ──► converting ──► held ──► releasing ──► printing ──► completed
  *       │             │           │            │            └──► failed (retryable / final)
  *       └─► rejected  └─► failed  ├─► canceled (by user/admin)
@@ -39,9 +40,10 @@ typedef enum {
 	PP_JOB_REJECTED,
 	PP_JOB_CANCELED,
 	PP_JOB_EXPIRED,
+	PP_JOB_INCOMING, /* Create-Job: the row exists, its document has not arrived yet */
 } pp_job_state_t;
 
-#define PP_JOB_STATE_COUNT 10
+#define PP_JOB_STATE_COUNT 11
 /* A set of states for filters: JOB_STATE_BIT(PP_JOB_HELD) | … ; 0 means every state. */
 #define JOB_STATE_BIT(state) (1u << (unsigned)(state))
 

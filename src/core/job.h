@@ -28,6 +28,7 @@
 #define JOB_DOC_NAME_MAX 256
 #define JOB_DOC_ROLE_MAX 32
 #define JOB_CONTENT_TYPE_MAX 128
+#define JOB_PIN_MAX 256 /* IPP job-password: at most 255 octets, with the terminator */
 
 typedef struct {
 	int64_t id;              /* the IPP job-id */
@@ -45,6 +46,7 @@ typedef struct {
 	int64_t size_bytes;
 	int64_t created_at, updated_at;               /* Unix seconds */
 	int64_t released_at, finished_at, expires_at; /* 0 when not set */
+	bool has_pin; /* sent with a job-password: releasable with it (job_pin_verify()) */
 } pp_job_t;
 
 typedef struct {
@@ -66,6 +68,9 @@ typedef struct {
 	const pp_print_options_t *options; /* NULL = defaults; validated */
 	int64_t printer_id; /* combined flow: the printer named at submission; 0 = hold */
 	int64_t size_bytes;
+	const char *pin; /* job-password as sent (1..255 bytes); NULL = none. Stored as a keyed hash */
+	bool is_incoming; /* Create-Job: state incoming (document to come), not received */
+	int64_t incoming_timeout_s; /* with is_incoming: expires_at = now + this */
 } pp_job_new_t;
 
 /*
@@ -85,6 +90,14 @@ int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *
 int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const char *file_id,
                      const char *name, const char *content_type, int64_t size_bytes,
                      int64_t *document_id_r, char *error, size_t error_size);
+
+/*
+ * Checks pin against the job-password job_id was sent with, in constant time. *match_r is
+ * false for a wrong pin or a job without one. Throttling guesses is the caller's duty (the
+ * release step counts failures like wrong codes). Returns 0, JOB_NOT_FOUND or -1.
+ */
+int job_pin_verify(pp_core_t *core, int64_t job_id, const char *pin, bool *match_r, char *error,
+                   size_t error_size);
 
 /* Reads job id into *job_r. Returns 0, JOB_NOT_FOUND or -1. */
 int job_get(pp_core_t *core, int64_t id, pp_job_t *job_r, char *error, size_t error_size);

@@ -27,13 +27,31 @@
 typedef enum {
 	PP_TOKEN_APP = 0,       /* for a user; prefix ppa_ */
 	PP_TOKEN_ADMIN_SESSION, /* for an admin; prefix pps_; has a CSRF token */
+	PP_TOKEN_PRINTER,       /* a user's personal printer URI /ipp/print/u/<token>; prefix ppp_;
+				   labelled; lives until revoked */
+	PP_TOKEN_FORWARDER,     /* a trusted print server (CUPS backend) naming the user of each
+				   job; prefix ppf_; labelled; no user; lives until revoked */
 } pp_token_kind_t;
+
+#define TOKENS_LABEL_MAX 64  /* "Anna's iPhone", "cups-01"; with the terminator */
+#define TOKENS_HANDLE_LEN 16 /* public handle: hex prefix of the stored keyed hash */
+
+/* A labelled token as listed (never the token itself). */
+typedef struct {
+	pp_token_kind_t kind;
+	char handle[TOKENS_HANDLE_LEN + 1]; /* names it for revocation */
+	char label[TOKENS_LABEL_MAX];
+	int64_t user_id; /* PP_TOKEN_PRINTER; else 0 */
+	int64_t created_at;
+	int64_t last_used_at;
+} pp_token_entry_t;
 
 /* What a valid token stands for. */
 typedef struct {
 	pp_token_kind_t kind;
 	int64_t user_id;  /* PP_TOKEN_APP; else 0 */
 	int64_t admin_id; /* PP_TOKEN_ADMIN_SESSION; else 0 */
+	char label[TOKENS_LABEL_MAX]; /* PP_TOKEN_PRINTER, PP_TOKEN_FORWARDER; else "" */
 	int64_t created_at;
 	int64_t expires_at;
 	int64_t last_used_at;
@@ -51,6 +69,37 @@ const char *tokens_kind_name(pp_token_kind_t kind);
 int tokens_issue(pp_core_t *core, pp_token_kind_t kind, int64_t subject_id,
                  char token_r[TOKENS_TEXT_MAX], char *csrf_r, int64_t *expires_at_r, char *error,
                  size_t error_size);
+
+/*
+ * Issues a labelled token (PP_TOKEN_PRINTER for user subject_id, PP_TOKEN_FORWARDER with
+ * subject_id 0) into token_r[TOKENS_TEXT_MAX]; label 1..63 bytes of printable UTF-8. It lives
+ * until revoked (a printer token also dies with its user). handle_r[TOKENS_HANDLE_LEN + 1]
+ * (may be NULL) gets its public handle. actor ("admin:<name>", "user:<id>", "cli") is written
+ * to the audit log with the kind and label. The token is shown once and never logged.
+ * Returns 0 or -1.
+ */
+int tokens_issue_labelled(pp_core_t *core, pp_token_kind_t kind, int64_t subject_id,
+                          const char *label, const char *actor, char token_r[TOKENS_TEXT_MAX],
+                          char *handle_r, char *error, size_t error_size);
+
+/*
+ * Lists the labelled tokens of kind (PP_TOKEN_PRINTER or PP_TOKEN_FORWARDER): of user_id, or
+ * of everyone with user_id 0; oldest first, at most 1000. *entries_r is new (free with
+ * tokens_list_free()). Returns 0 or -1.
+ */
+int tokens_list(pp_core_t *core, pp_token_kind_t kind, int64_t user_id,
+                pp_token_entry_t **entries_r, size_t *count_r, char *error, size_t error_size);
+
+/* Frees a list from tokens_list() and sets *entries to NULL. NULL is a no-op. */
+void tokens_list_free(pp_token_entry_t **entries);
+
+/*
+ * Revokes the token of kind with this handle (of user_id; any owner with 0), auditing it with
+ * actor. *revoked_r says whether one matched. Returns 0 or -1.
+ */
+int tokens_revoke_handle(pp_core_t *core, pp_token_kind_t kind, int64_t user_id,
+                         const char *handle, const char *actor, bool *revoked_r, char *error,
+                         size_t error_size);
 
 /*
  * Checks a presented token: *valid_r true only if it exists, is of kind (the prefix and the

@@ -123,14 +123,35 @@ void ipp_printer_attrs_add(const pp_ipp_service_t *svc, ipp_t *request, ipp_t *r
 /* Derives the stable printer-uuid ("urn:uuid:…") from core's keys into out[IPP_UUID_MAX]. */
 void ipp_printer_uuid(const pp_core_t *core, char out[IPP_UUID_MAX]);
 
-/* ---- ipp-auth.c: HTTP Basic with email + confirmation code ---- */
+/* ---- ipp-auth.c: who is printing ---- */
 
 typedef enum {
-	IPP_AUTH_NONE = 0, /* no Authorization header */
-	IPP_AUTH_OK,       /* *user_r is the enabled user whose code matched */
-	IPP_AUTH_DENIED,   /* wrong, malformed, or locked out: answer 401 */
-	IPP_AUTH_ERROR,    /* the database could not answer: answer 503 */
+	IPP_AUTH_NONE = 0, /* no credentials (yet): Get-Printer-Attributes only, or challenge */
+	IPP_AUTH_OK,       /* auth->user is the enabled user this request acts for */
+	IPP_AUTH_DENIED,   /* wrong, malformed, or locked out: answer 401 with the challenge */
+	IPP_AUTH_ERROR,    /* the database could not answer: answer 503 + Retry-After */
+	IPP_AUTH_BAD_URI,  /* a personal printer URI whose token is unknown or revoked: HTTP 404 */
+	IPP_AUTH_NEED_TLS, /* credentials or a token sent over plain HTTP: client-error-forbidden */
 } ipp_auth_result_t;
+
+/* How the user was established. */
+typedef enum {
+	IPP_VIA_NONE = 0,
+	IPP_VIA_BASIC,           /* Authorization: Basic email:code */
+	IPP_VIA_PRINTER_TOKEN,   /* /ipp/print/u/<ppp_ token> */
+	IPP_VIA_FORWARDER,       /* Authorization: Bearer <ppf_ token>; user from requesting-user-name */
+	IPP_VIA_TRUSTED_NETWORK, /* no credentials from an ipp.trusted_networks address; likewise */
+} ipp_auth_via_t;
+
+#define IPP_AUTH_LABEL_MAX 64
+
+typedef struct {
+	ipp_auth_result_t result;
+	ipp_auth_via_t via;
+	pp_user_t user;                       /* with result IPP_AUTH_OK */
+	char forwarder[IPP_AUTH_LABEL_MAX];   /* IPP_VIA_FORWARDER: its label, for the log */
+	int64_t retry_after;                  /* IPP_AUTH_DENIED while locked out: seconds */
+} ipp_auth_t;
 
 /*
  * Splits an Authorization header value "Basic base64(email:code)" into email[USERS_EMAIL_MAX]
@@ -141,12 +162,23 @@ bool ipp_auth_parse_basic(const char *header, char email[USERS_EMAIL_MAX], char 
 			  size_t code_size);
 
 /*
- * Checks the request's Authorization header: throttles by source address and account first
- * (a locked key is denied without checking the code; *retry_after_r says for how long),
- * counts every failure on both keys, resets the account key on success.
+ * Step 1, when the request's headers are in: the personal printer token in the path (a
+ * request under IPP_SERVICE_USER_PATH), else Authorization Basic (email + code; throttled by
+ * source address and account: a locked key is denied without checking the code, every
+ * failure counts on both keys, success resets the account key) or Bearer (a forwarder
+ * token). Fills *auth_r; returns auth_r->result.
  */
-ipp_auth_result_t ipp_auth_check(pp_core_t *core, pp_http_request_t *req, pp_user_t *user_r,
-				 int64_t *retry_after_r);
+ipp_auth_result_t ipp_auth_check(pp_core_t *core, pp_http_request_t *req, ipp_auth_t *auth_r);
+
+/*
+ * Step 2, once the operation attributes are parsed: for a forwarder, or for a request without
+ * credentials from an address in the setting ipp.trusted_networks, maps requesting-user-name
+ * through the setting ipp.user_map to a user's email address and applies the sender policy
+ * (an unknown user may be created or refused as users.unknown_sender_policy says). Other
+ * requests are left as they are. Returns auth->result.
+ */
+ipp_auth_result_t ipp_auth_resolve(pp_core_t *core, pp_http_request_t *req, ipp_t *request,
+				   ipp_auth_t *auth);
 
 /* ---- ipp-job-ops.c ---- */
 
@@ -156,6 +188,7 @@ typedef struct {
 	ipp_t *request;
 	ipp_t *response;
 	const pp_user_t *user; /* authenticated */
+	ipp_auth_via_t via;    /* how (Get-Jobs of a forwarder lists that user's jobs too) */
 	const char *printer_uri;
 } ipp_op_ctx_t;
 

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #define IPP_SERVICE_PATH "/ipp/print"
+#define IPP_SERVICE_USER_PATH "/ipp/print/u/" /* + a personal printer token (tokens.h) */
 #define IPP_UUID_MAX 46 /* "urn:uuid:" + 36 + NUL */
 
 typedef struct pp_ipp_service {
