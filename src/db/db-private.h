@@ -54,13 +54,28 @@ struct db_vfuncs {
 	int (*rollback)(pp_db_t *db, char *error, size_t error_size);
 };
 
+struct db_group_member;
+
+/* The group commit queue (db-group.c): callers waiting for a shared transaction. */
+typedef struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done; /* broadcast when a group has been committed or failed */
+	struct db_group_member *head, *tail;
+	bool has_leader; /* one caller is running a group now */
+} db_group_t;
+
 struct pp_db {
 	const struct db_vfuncs *v;
 	pthread_mutex_t lock; /* recursive; db_tx_begin keeps it until commit or rollback */
 	bool in_tx;           /* a transaction is open (by the thread holding the lock) */
 	bool tx_failed;       /* a statement failed inside it: only rollback is possible */
+	db_group_t group;
 	void *backend_data;
 };
+
+/* Sets up and tears down db->group. init returns 0 or an errno value. */
+int db_group_init(pp_db_t *db);
+void db_group_destroy(pp_db_t *db);
 
 extern const struct db_vfuncs db_sqlite_vfuncs;
 extern const struct db_vfuncs db_postgres_vfuncs;

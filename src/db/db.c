@@ -59,7 +59,16 @@ int db_open(const char *url, pp_db_t **db_r, char *error, size_t error_size)
 		return DB_ERROR;
 	}
 
+	rc = db_group_init(db);
+	if (rc != 0) {
+		str_format(error, error_size, "database: cannot set up group commit: %s",
+		           strerror(rc));
+		(void)pthread_mutex_destroy(&db->lock);
+		free(db);
+		return DB_ERROR;
+	}
 	if (v->open(db, url, error, error_size) != DB_OK) {
+		db_group_destroy(db);
 		(void)pthread_mutex_destroy(&db->lock);
 		free(db);
 		return DB_ERROR;
@@ -79,6 +88,7 @@ void db_close(pp_db_t **db)
 		db_tx_rollback(d);
 	}
 	d->v->close(d);
+	db_group_destroy(d);
 	(void)pthread_mutex_destroy(&d->lock);
 	free(d);
 	*db = NULL;

@@ -100,6 +100,27 @@ int db_tx_commit(pp_db_t *db, char *error, size_t error_size);
 /* Always releases the lock; failures are logged, since the caller is already failing. */
 void db_tx_rollback(pp_db_t *db);
 
+/*
+ * A piece of work for db_tx_group(): runs statements on db (no db_tx_* calls) and returns
+ * DB_OK, or DB_ERROR / DB_DUPLICATE with error filled. It may run twice (the first run rolled
+ * back), so it must not act outside the database before it returns.
+ */
+typedef int db_tx_fn(pp_db_t *db, void *arg, char *error, size_t error_size);
+
+/*
+ * Group commit: runs fn inside a transaction shared with the db_tx_group() calls of other
+ * threads that arrive while one is committing, and commits them all at once, so that many
+ * small concurrent transactions cost one sync of the log instead of one each. Returns DB_OK
+ * once this caller's work is committed (durable as with db_tx_commit()). If any member of a
+ * group fails, or the shared commit does, the group is rolled back and each member is rerun
+ * alone in its own transaction, so a failure reaches only the caller whose work failed: its
+ * fn's result or the commit's DB_ERROR, with error filled. Must not be called inside a
+ * transaction (DB_ERROR). At most DB_GROUP_MAX callers share one transaction.
+ */
+int db_tx_group(pp_db_t *db, db_tx_fn *fn, void *arg, char *error, size_t error_size);
+
+#define DB_GROUP_MAX 64
+
 /* Rows and columns of a result. Rows and columns count from 0. */
 size_t db_result_rows(const pp_db_result_t *result);
 size_t db_result_cols(const pp_db_result_t *result);
