@@ -28,30 +28,6 @@ static int dnssd_usage(pp_cli_t *cli, FILE *out)
 	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
-/*
- * Splits public_url "https://host[:port]/…" into host[host_size] and *port_r (left alone when
- * the URL names no port). Returns false when url is empty or not of that form.
- */
-static bool dnssd_url_host(const char *url, char *host, size_t host_size, unsigned *port_r)
-{
-	const char *p = strstr(url, "://");
-	if (p == NULL)
-		return false;
-	p += 3;
-	size_t len = strcspn(p, ":/");
-	if (len == 0 || len >= host_size)
-		return false;
-	memcpy(host, p, len);
-	host[len] = '\0';
-	if (p[len] == ':') {
-		const char *q = p + len + 1;
-		uint64_t port;
-		if (parse_uint64(&q, 65535, &port) && port > 0)
-			*port_r = (unsigned)port;
-	}
-	return true;
-}
-
 int cli_dns_sd_records(pp_cli_t *cli, int argc, char **argv)
 {
 	const char *domain = NULL, *host = NULL, *port_text = NULL, *name = "Pullprint";
@@ -81,10 +57,11 @@ int cli_dns_sd_records(pp_cli_t *cli, int argc, char **argv)
 	/* Host and port: the options, else the public URL, else this machine and its port. */
 	char url_host[256] = "";
 	unsigned port = cfg->https_port;
-	if (!dnssd_url_host(cfg->public_url, url_host, sizeof(url_host), &port)) {
+	if (!cli_public_address(cli, url_host, sizeof(url_host), &port)) {
 		if (gethostname(url_host, sizeof(url_host)) < 0)
 			url_host[0] = '\0';
 		url_host[sizeof(url_host) - 1] = '\0';
+		port = cfg->https_port;
 	}
 	if (host == NULL)
 		host = url_host;

@@ -21,9 +21,10 @@ typedef struct {
 } cli_command_t;
 
 static const cli_command_t cli_commands[] = {
-	{"users", cli_users, "list, add, approve, disable, enable, delete users; issue codes; sender rules"},
+	{"users", cli_users, "list, add, approve, disable, enable, delete users; issue codes; sender rules; printer addresses"},
 	{"company-code", cli_company_code, "show or regenerate the company code"},
 	{"printers", cli_printers, "list, add, remove, enable, disable printers"},
+	{"forwarders", cli_forwarders, "print servers (CUPS backends) that forward jobs: add, list, revoke"},
 	{"jobs", cli_jobs, "list, cancel, delete jobs"},
 	{"settings", cli_settings, "list, get, set runtime settings"},
 	{"export", cli_export, "export accounting as CSV or JSON, optionally pseudonymised"},
@@ -89,6 +90,43 @@ const char *cli_actor(void)
 	if (str_format(actor, sizeof(actor), "cli:uid%u", (unsigned)getuid()))
 		return actor;
 	return "cli";
+}
+
+bool cli_public_address(const pp_cli_t *cli, char *host, size_t host_size, unsigned *port_r)
+{
+	const pp_config_t *cfg = &cli->rt.config;
+	*port_r = cfg->https_port;
+	if (cfg->public_url[0] == '\0') {
+		if (host_size < 2 || gethostname(host, host_size) < 0 || host[0] == '\0')
+			return str_copy(host, host_size, "localhost");
+		host[host_size - 1] = '\0';
+		return true;
+	}
+	const char *p = strstr(cfg->public_url, "://");
+	if (p == NULL)
+		return false;
+	p += 3;
+	/* An IPv6 literal keeps its brackets, so "host:port" stays readable. */
+	size_t len;
+	if (p[0] == '[') {
+		const char *close = strchr(p, ']');
+		if (close == NULL)
+			return false;
+		len = (size_t)(close - p) + 1;
+	} else {
+		len = strcspn(p, ":/?#");
+	}
+	if (len == 0 || len >= host_size)
+		return false;
+	memcpy(host, p, len);
+	host[len] = '\0';
+	if (p[len] == ':') {
+		const char *q = p + len + 1;
+		uint64_t port;
+		if (parse_uint64(&q, 65535, &port) && port > 0)
+			*port_r = (unsigned)port;
+	}
+	return true;
 }
 
 int cli_open(pp_cli_t *cli)

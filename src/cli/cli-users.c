@@ -21,7 +21,8 @@ static int users_usage(pp_cli_t *cli, FILE *out)
 		"       pullprint users show EMAIL\n"
 		"       pullprint users approve|enable|disable|delete EMAIL\n"
 		"       pullprint users code EMAIL      issue a new confirmation code (shown once)\n"
-		"       pullprint users rules …         allow-list and block-list (see users rules --help)\n");
+		"       pullprint users rules …         allow-list and block-list (see users rules --help)\n"
+		"       pullprint users printer-uri …   personal printer addresses (see users printer-uri --help)\n");
 	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
@@ -156,11 +157,7 @@ static int users_cmd_add(pp_cli_t *cli, int argc, char **argv)
 	return users_issue_code(cli, &user, "user added, but no code: ");
 }
 
-/*
- * Opens the installation and looks the user up, so that a missing one is exit code 3, not a
- * generic failure. Returns an exit code.
- */
-static int users_find(pp_cli_t *cli, const char *email, pp_user_t *user_r)
+int cli_user_find(pp_cli_t *cli, const char *email, pp_user_t *user_r)
 {
 	int rc = cli_open(cli);
 	if (rc != CLI_EXIT_OK)
@@ -194,7 +191,7 @@ static int users_cmd_change(pp_cli_t *cli, const char *verb, const char *email)
 		{"delete", users_delete, "user deleted with their jobs"},
 	};
 	pp_user_t user;
-	int rc = users_find(cli, email, &user);
+	int rc = cli_user_find(cli, email, &user);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
@@ -220,7 +217,7 @@ static int users_cmd_change(pp_cli_t *cli, const char *verb, const char *email)
 static int users_cmd_code(pp_cli_t *cli, const char *email)
 {
 	pp_user_t user;
-	int rc = users_find(cli, email, &user);
+	int rc = cli_user_find(cli, email, &user);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	return users_issue_code(cli, &user, "");
@@ -229,7 +226,7 @@ static int users_cmd_code(pp_cli_t *cli, const char *email)
 static int users_cmd_show(pp_cli_t *cli, const char *email)
 {
 	pp_user_t user;
-	int rc = users_find(cli, email, &user);
+	int rc = cli_user_find(cli, email, &user);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	return users_print(cli, &user, 1);
@@ -248,6 +245,8 @@ int cli_users(pp_cli_t *cli, int argc, char **argv)
 		return users_cmd_add(cli, argc - 1, argv + 1);
 	if (strcmp(verb, "rules") == 0)
 		return cli_users_rules(cli, argc - 1, argv + 1);
+	if (strcmp(verb, "printer-uri") == 0)
+		return cli_users_printer_uri(cli, argc - 1, argv + 1);
 	if (argc != 3)
 		return users_usage(cli, cli->err);
 	if (strcmp(verb, "show") == 0)

@@ -8,9 +8,11 @@
 #ifndef PP_CLI_H
 #define PP_CLI_H
 
+#include "core/users.h"
 #include "runtime/runtime.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -62,9 +64,26 @@ int cli_table_finish(pp_cli_t *cli, struct pp_table **table, int rc);
 /* The actor name written to the audit log for this command line run ("cli:<login>"). */
 const char *cli_actor(void);
 
+/*
+ * The host and port clients reach the server at, as the server derives them: the host of
+ * [server] public_url ("[…]" kept for an IPv6 literal) and its port, else [http] https_port;
+ * without a public_url, this machine's host name. host[host_size] (at least 2 bytes). Opens
+ * nothing: call after cli_open(). Returns false when public_url is set but not
+ * "scheme://host[:port]…" or the host does not fit.
+ */
+bool cli_public_address(const pp_cli_t *cli, char *host, size_t host_size, unsigned *port_r);
+
+/*
+ * Opens the installation and looks the user up by address, so that a missing one is exit
+ * code 3 (with a message), not a generic failure. Returns an exit code.
+ */
+int cli_user_find(pp_cli_t *cli, const char *email, pp_user_t *user_r);
+
 int cli_check_config(pp_cli_t *cli, int argc, char **argv);
 int cli_users(pp_cli_t *cli, int argc, char **argv);
 int cli_users_rules(pp_cli_t *cli, int argc, char **argv);
+int cli_users_printer_uri(pp_cli_t *cli, int argc, char **argv); /* argv[0] "printer-uri" */
+int cli_forwarders(pp_cli_t *cli, int argc, char **argv);
 int cli_company_code(pp_cli_t *cli, int argc, char **argv);
 int cli_printers(pp_cli_t *cli, int argc, char **argv);
 int cli_jobs(pp_cli_t *cli, int argc, char **argv);

@@ -18,6 +18,7 @@ static const char *const job_state_names[PP_JOB_STATE_COUNT] = {
     [PP_JOB_PRINTING] = "printing", [PP_JOB_COMPLETED] = "completed",
     [PP_JOB_FAILED] = "failed",     [PP_JOB_REJECTED] = "rejected",
     [PP_JOB_CANCELED] = "canceled", [PP_JOB_EXPIRED] = "expired",
+    [PP_JOB_INCOMING] = "incoming",
 };
 
 #define B(state) JOB_STATE_BIT(PP_JOB_##state)
@@ -25,8 +26,11 @@ static const char *const job_state_names[PP_JOB_STATE_COUNT] = {
 /*
  * THE table: for each state, the set of states it may move to. Everything else asks
  * job_state_can(). converting -> received requeues a document whose converter was lost.
+ * incoming (Create-Job) -> received once its document arrived (intake.c moves it in the
+ * transaction that attaches the document), canceled, or expired when none came in time.
  */
 static const uint32_t job_state_next[PP_JOB_STATE_COUNT] = {
+    [PP_JOB_INCOMING] = B(RECEIVED) | B(CANCELED) | B(EXPIRED),
     [PP_JOB_RECEIVED] = B(CONVERTING) | B(REJECTED) | B(CANCELED) | B(EXPIRED),
     [PP_JOB_CONVERTING] = B(RECEIVED) | B(HELD) | B(FAILED) | B(CANCELED) | B(EXPIRED),
     [PP_JOB_HELD] = B(RELEASING) | B(CANCELED) | B(EXPIRED),
@@ -157,12 +161,14 @@ static int job_state_move(pp_core_t *core, int64_t job_id, pp_job_state_t from, 
 	const char *actor = how->actor != NULL && how->actor[0] != '\0' ? how->actor : "system";
 	int64_t now = core_now(core);
 
-	/* expires_at: a fresh retention window when a job starts waiting (held, or a retryable
-	 * failure waiting for a retry); cleared when the job is finished; else kept. */
+	/* expires_at: a fresh retention window when a job starts waiting (held, a retryable
+	 * failure waiting for a retry, or a Create-Job whose document arrived: its window was
+	 * the operation time-out); cleared when the job is finished; else kept. */
 	bool is_finishing = job_state_is_final(to) && !(to == PP_JOB_FAILED && how->is_retryable);
 	int expires_mode = 0; /* 0 keep, 1 set */
 	int64_t expires_at = 0;
-	if (to == PP_JOB_HELD || (to == PP_JOB_FAILED && how->is_retryable)) {
+	if (to == PP_JOB_HELD || (to == PP_JOB_FAILED && how->is_retryable) ||
+	    (from == PP_JOB_INCOMING && to == PP_JOB_RECEIVED)) {
 		int64_t hours;
 		if (settings_get_int(core, "jobs.retention_hours", &hours, error, error_size) < 0)
 			return JOB_ERROR;

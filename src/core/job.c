@@ -2,6 +2,7 @@
 #include "core/job.h"
 
 #include "core/settings.h"
+#include "lib/crypto.h"
 #include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -14,7 +15,7 @@
 #define JOB_COLUMNS                                                                                \
 	"id, uuid, user_id, state, state_reason, title, source, options, printer_id,"              \
 	" is_combined, pages, color_pages, size_bytes, created_at, updated_at, released_at,"       \
-	" finished_at, expires_at"
+	" finished_at, expires_at, CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 END"
 
 #define DOC_COLUMNS "id, job_id, role, file_id, name, content_type, size_bytes, created_at"
 
@@ -79,6 +80,7 @@ static void job_from_row(const pp_db_result_t *res, size_t row, pp_job_t *job)
 	job->released_at = job_int_or_zero(res, row, 15);
 	job->finished_at = job_int_or_zero(res, row, 16);
 	job->expires_at = job_int_or_zero(res, row, 17);
+	job->has_pin = db_result_int(res, row, 18) != 0;
 }
 
 /* Runs a query for at most one job row. */
@@ -112,6 +114,38 @@ int job_get_by_uuid(pp_core_t *core, const char *uuid, pp_job_t *job_r, char *er
 	                   job_r, error, error_size);
 }
 
+/* A job-password's hash input starts with this, so it never equals another keyed hash's. */
+#define JOB_PIN_DOMAIN "job-pin:"
+
+/*
+ * The stored form of a job-password: keyed hash (core's code key) of the domain, the job's
+ * uuid (fixed length, so the concatenation is unambiguous) and the pin. The uuid binds it to
+ * the job: equal pins of two jobs hash differently. pin must be shorter than JOB_PIN_MAX.
+ */
+static void job_pin_hash(const pp_core_t *core, const char *uuid, const char *pin,
+                         char out[CRYPTO_HASH_HEX_LEN + 1])
+{
+	char input[sizeof(JOB_PIN_DOMAIN) - 1 + CRYPTO_ID_HEX_LEN + JOB_PIN_MAX];
+	size_t domain_len = sizeof(JOB_PIN_DOMAIN) - 1;
+	size_t uuid_len = strnlen(uuid, CRYPTO_ID_HEX_LEN);
+	size_t pin_len = strnlen(pin, JOB_PIN_MAX - 1);
+	memcpy(input, JOB_PIN_DOMAIN, domain_len);
+	memcpy(input + domain_len, uuid, uuid_len);
+	memcpy(input + domain_len + uuid_len, pin, pin_len);
+	crypto_keyed_hash_hex(core->code_key, input, domain_len + uuid_len + pin_len, out);
+	crypto_wipe(input, sizeof(input));
+}
+
+/* Compared against when a job has no pin: 64 characters no hex hash contains. */
+#define JOB_PIN_NONE "----------------------------------------------------------------"
+_Static_assert(sizeof(JOB_PIN_NONE) == CRYPTO_HASH_HEX_LEN + 1, "JOB_PIN_NONE is a hash long");
+
+/* True for a job-password job_create() accepts: 1..JOB_PIN_MAX - 1 bytes. */
+static bool job_pin_is_valid(const char *pin)
+{
+	return pin[0] != '\0' && strnlen(pin, JOB_PIN_MAX) < JOB_PIN_MAX;
+}
+
 int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *error,
                size_t error_size)
 {
@@ -121,6 +155,18 @@ int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *
 	    strlen(job->source) >= JOB_SOURCE_MAX) {
 		(void)str_format(error, error_size, "job: source must be 1..%d characters",
 		                 JOB_SOURCE_MAX - 1);
+		return -1;
+	}
+	if (job->pin != NULL && !job_pin_is_valid(job->pin)) {
+		(void)str_format(error, error_size,
+		                 "job: a job password must be 1..%d bytes; send another one",
+		                 JOB_PIN_MAX - 1);
+		return -1;
+	}
+	if (job->is_incoming && job->incoming_timeout_s <= 0) {
+		(void)str_format(error, error_size,
+		                 "job: a job waiting for its document needs a time-out above 0 "
+		                 "seconds");
 		return -1;
 	}
 	if (options == NULL) {
@@ -139,13 +185,19 @@ int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *
 	}
 	char uuid[CRYPTO_ID_HEX_LEN + 1];
 	char title[JOB_TITLE_MAX];
+	char pin_hash[CRYPTO_HASH_HEX_LEN + 1];
 	crypto_random_id(uuid);
 	job_text_copy(title, sizeof(title), job->title);
+	if (job->pin != NULL)
+		job_pin_hash(core, uuid, job->pin, pin_hash);
 	int64_t now = core_now(core);
+	/* An incoming job waits only for its document (the operation time-out); a received
+	 * one for its release (the retention time). */
+	int64_t expires_at = job->is_incoming ? now + job->incoming_timeout_s : now + hours * 3600;
 	pp_db_value_t params[] = {
 	    DB_TEXT(uuid),
 	    DB_INT(job->user_id),
-	    DB_TEXT(job_state_name(PP_JOB_RECEIVED)),
+	    DB_TEXT(job_state_name(job->is_incoming ? PP_JOB_INCOMING : PP_JOB_RECEIVED)),
 	    DB_TEXT(title),
 	    DB_TEXT(job->source),
 	    DB_TEXT(options_json),
@@ -153,19 +205,51 @@ int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *
 	    DB_INT(job->printer_id > 0 ? 1 : 0),
 	    DB_INT(job->size_bytes),
 	    DB_INT(now),
-	    DB_INT(now + hours * 3600),
+	    DB_INT(expires_at),
+	    job->pin != NULL ? DB_TEXT(pin_hash) : DB_NULL,
 	};
 	int rc = db_exec(core->db,
 	                 "INSERT INTO jobs (uuid, user_id, state, title, source, options,"
-	                 " printer_id, is_combined, size_bytes, created_at, updated_at, expires_at)"
-	                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
+	                 " printer_id, is_combined, size_bytes, created_at, updated_at, expires_at,"
+	                 " pin_hash)"
+	                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
 	                 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
 	free(options_json);
+	crypto_wipe(pin_hash, sizeof(pin_hash));
 	if (rc != DB_OK)
 		return -1;
 	if (job_r != NULL)
 		return job_get_by_uuid(core, uuid, job_r, error, error_size) == JOB_OK ? 0 : -1;
 	return 0;
+}
+
+int job_pin_verify(pp_core_t *core, int64_t job_id, const char *pin, bool *match_r, char *error,
+                   size_t error_size)
+{
+	*match_r = false;
+	pp_db_result_t *res = NULL;
+	pp_db_value_t params[] = {DB_INT(job_id)};
+	if (db_query(core->db, "SELECT uuid, pin_hash FROM jobs WHERE id = $1", params, 1, &res,
+	             error, error_size) != DB_OK)
+		return JOB_ERROR;
+	if (db_result_rows(res) == 0) {
+		db_result_free(&res);
+		(void)str_format(error, error_size, "job %lld does not exist", (long long)job_id);
+		return JOB_NOT_FOUND;
+	}
+	/* The same work whatever the row holds: hash what was given, then compare in constant
+	 * time with the stored hash, or with a placeholder no hash equals when there is none. */
+	bool has_pin = !db_result_is_null(res, 0, 1) &&
+	               strlen(db_result_text(res, 0, 1)) == CRYPTO_HASH_HEX_LEN;
+	bool is_valid = pin != NULL && job_pin_is_valid(pin);
+	char given[CRYPTO_HASH_HEX_LEN + 1];
+	job_pin_hash(core, db_result_text(res, 0, 0), is_valid ? pin : "", given);
+	const char *stored = has_pin ? db_result_text(res, 0, 1) : JOB_PIN_NONE;
+	bool is_equal = crypto_equal(given, stored, CRYPTO_HASH_HEX_LEN);
+	db_result_free(&res);
+	crypto_wipe(given, sizeof(given));
+	*match_r = has_pin && is_valid && is_equal;
+	return JOB_OK;
 }
 
 int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const char *file_id,

@@ -82,10 +82,13 @@ static int retention_batch(pp_core_t *core, const retention_plan_t *plan,
 	return rc;
 }
 
-/* Step 1: waiting jobs past expires_at become expired through the state machine. */
+/*
+ * Step 1: waiting jobs past expires_at become expired through the state machine. An incoming
+ * job's expires_at is its operation time-out (Create-Job without the document in time).
+ */
 #define RETENTION_EXPIRE_SQL                                                                       \
 	"SELECT id, state FROM jobs WHERE expires_at <= $1"                                        \
-	" AND (state IN ('received','converting','held')"                                          \
+	" AND (state IN ('incoming','received','converting','held')"                               \
 	" OR (state = 'failed' AND finished_at IS NULL))"                                          \
 	" ORDER BY expires_at, id LIMIT $2"
 
@@ -95,7 +98,9 @@ static int retention_expire_row(pp_core_t *core, const pp_db_result_t *res, size
 	pp_job_state_t from;
 	if (!job_state_parse(db_result_text(res, row, 1), &from))
 		return 0;
-	pp_job_transition_t how = {.reason = "not released within the retention time"};
+	pp_job_transition_t how = {.reason = from == PP_JOB_INCOMING
+	                                         ? "its document did not arrive in time"
+	                                         : "not released within the retention time"};
 	int moved = job_transition(core, db_result_int(res, row, 0), from, PP_JOB_EXPIRED, &how,
 	                           error, error_size);
 	if (moved == JOB_OK)

@@ -10,6 +10,12 @@
  * signed in" client renews with tokens_renew(), sliding the expiry); admin sessions expire
  * after tokens.session_lifetime_minutes without use (each successful validation slides it).
  * A session carries a CSRF token ("ppc_<64 hex>", hash stored) that forms must echo.
+ *
+ * Labelled tokens live until revoked: "ppp_…" is a user's personal printer address
+ * (ipps://host:port/ipp/print/u/<token>), "ppf_…" a trusted print server (a CUPS backend)
+ * that names the user of each job. Each has a label ("Anna's iPhone", "cups-01") and a public
+ * handle (the first TOKENS_HANDLE_LEN hex digits of its stored hash) that lists show and
+ * revocation takes; issuing and revoking them is audited, the token itself never.
  */
 #ifndef PP_TOKENS_H
 #define PP_TOKENS_H
@@ -35,6 +41,9 @@ typedef enum {
 
 #define TOKENS_LABEL_MAX 64  /* "Anna's iPhone", "cups-01"; with the terminator */
 #define TOKENS_HANDLE_LEN 16 /* public handle: hex prefix of the stored keyed hash */
+/* The expiry stored for labelled tokens (9999-12-31 23:59:59 UTC): they live until revoked,
+   so tokens_purge_expired() never takes them. */
+#define TOKENS_NEVER_EXPIRES INT64_C(253402300799)
 
 /* A labelled token as listed (never the token itself). */
 typedef struct {
@@ -43,13 +52,13 @@ typedef struct {
 	char label[TOKENS_LABEL_MAX];
 	int64_t user_id; /* PP_TOKEN_PRINTER; else 0 */
 	int64_t created_at;
-	int64_t last_used_at;
+	int64_t last_used_at; /* 0 = never used; noted to the minute */
 } pp_token_entry_t;
 
 /* What a valid token stands for. */
 typedef struct {
 	pp_token_kind_t kind;
-	int64_t user_id;  /* PP_TOKEN_APP; else 0 */
+	int64_t user_id;  /* PP_TOKEN_APP, PP_TOKEN_PRINTER; else 0 */
 	int64_t admin_id; /* PP_TOKEN_ADMIN_SESSION; else 0 */
 	char label[TOKENS_LABEL_MAX]; /* PP_TOKEN_PRINTER, PP_TOKEN_FORWARDER; else "" */
 	int64_t created_at;
@@ -57,14 +66,14 @@ typedef struct {
 	int64_t last_used_at;
 } pp_token_info_t;
 
-/* "app", "admin-session" (the stored kind). Static. */
+/* "app", "admin-session", "printer", "forwarder" (the stored kind). Static. */
 const char *tokens_kind_name(pp_token_kind_t kind);
 
 /*
  * Issues a token for subject_id (a user id for PP_TOKEN_APP, an admin id for a session) into
  * token_r[TOKENS_TEXT_MAX]. For a session, csrf_r[TOKENS_TEXT_MAX] gets its CSRF token
  * (required); for an app csrf_r may be NULL. *expires_at_r (may be NULL) gets the expiry.
- * The caller hands the token out and wipes its copies; it is never logged. Returns 0 or -1.
+ * Labelled kinds are refused (see tokens_issue_labelled()). The caller hands the token out and wipes its copies; it is never logged. Returns 0 or -1.
  */
 int tokens_issue(pp_core_t *core, pp_token_kind_t kind, int64_t subject_id,
                  char token_r[TOKENS_TEXT_MAX], char *csrf_r, int64_t *expires_at_r, char *error,
@@ -73,7 +82,8 @@ int tokens_issue(pp_core_t *core, pp_token_kind_t kind, int64_t subject_id,
 /*
  * Issues a labelled token (PP_TOKEN_PRINTER for user subject_id, PP_TOKEN_FORWARDER with
  * subject_id 0) into token_r[TOKENS_TEXT_MAX]; label 1..63 bytes of printable UTF-8. It lives
- * until revoked (a printer token also dies with its user). handle_r[TOKENS_HANDLE_LEN + 1]
+ * until revoked (a printer token also dies with its user; its expiry reads
+ * TOKENS_NEVER_EXPIRES). handle_r[TOKENS_HANDLE_LEN + 1]
  * (may be NULL) gets its public handle. actor ("admin:<name>", "user:<id>", "cli") is written
  * to the audit log with the kind and label. The token is shown once and never logged.
  * Returns 0 or -1.
@@ -95,7 +105,9 @@ void tokens_list_free(pp_token_entry_t **entries);
 
 /*
  * Revokes the token of kind with this handle (of user_id; any owner with 0), auditing it with
- * actor. *revoked_r says whether one matched. Returns 0 or -1.
+ * actor. The handle is matched without regard to case. *revoked_r says whether one matched
+ * (false for a malformed handle). Should two tokens share the handle, none is revoked and
+ * -1 is returned with error saying so. Returns 0 or -1.
  */
 int tokens_revoke_handle(pp_core_t *core, pp_token_kind_t kind, int64_t user_id,
                          const char *handle, const char *actor, bool *revoked_r, char *error,
@@ -104,7 +116,9 @@ int tokens_revoke_handle(pp_core_t *core, pp_token_kind_t kind, int64_t user_id,
 /*
  * Checks a presented token: *valid_r true only if it exists, is of kind (the prefix and the
  * stored kind both), and has not expired. Marks it used; an admin session's expiry slides
- * to now + session lifetime. *info_r (may be NULL) is filled when valid.
+ * to now + session lifetime. Printer and forwarder tokens never slide, and their stored
+ * last_used_at is written at most once a minute (they come with every IPP request).
+ * *info_r (may be NULL) is filled when valid.
  * Returns 0, or -1 on a storage error.
  */
 int tokens_validate(pp_core_t *core, pp_token_kind_t kind, const char *token,
@@ -112,7 +126,7 @@ int tokens_validate(pp_core_t *core, pp_token_kind_t kind, const char *token,
 
 /*
  * Slides a valid token's expiry to now + its lifetime ("stay signed in"). *renewed_r false
- * for an unknown, expired or wrong-kind token. *expires_at_r (may be NULL) gets the new
+ * for an unknown, expired or wrong-kind token, and always for printer and forwarder tokens. *expires_at_r (may be NULL) gets the new
  * expiry. Returns 0 or -1.
  */
 int tokens_renew(pp_core_t *core, pp_token_kind_t kind, const char *token, bool *renewed_r,
@@ -130,8 +144,10 @@ int tokens_revoke(pp_core_t *core, const char *token, bool *revoked_r, char *err
                   size_t error_size);
 
 /*
- * Revokes every token of a user (all apps) or of an admin (all sessions); *count_r (may be
- * NULL) gets the number revoked. Returns 0 or -1.
+ * Revokes every app token of a user ("sign out everywhere") or every session of an admin;
+ * *count_r (may be NULL) gets the number revoked. A user's printer addresses stay: they are
+ * revoked one by one with tokens_revoke_handle(), or go when the user is deleted.
+ * Returns 0 or -1.
  */
 int tokens_revoke_user(pp_core_t *core, int64_t user_id, int64_t *count_r, char *error,
                        size_t error_size);

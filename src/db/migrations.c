@@ -149,6 +149,13 @@ static const db_migration_t db_migrations[] = {
 	 "  failures INTEGER NOT NULL,"
 	 "  window_start BIGINT NOT NULL,"
 	 "  locked_until BIGINT NOT NULL DEFAULT 0);"},
+
+	/* Create-Job/Send-Document (state incoming needs no schema change: jobs.state is free
+	 * text); a job-password kept as a keyed hash bound to the job's uuid, NULL = none; and
+	 * a label naming each token for its owner ("Ann's phone"). */
+	{2, "job passwords, token labels",
+	 "ALTER TABLE jobs ADD COLUMN pin_hash TEXT;"
+	 "ALTER TABLE tokens ADD COLUMN label TEXT NOT NULL DEFAULT '';"},
 };
 
 const db_migration_t *db_migrations_list(size_t *count_r)

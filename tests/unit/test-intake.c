@@ -14,6 +14,7 @@
 #include "spool/spool.h"
 
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +182,8 @@ static int64_t count_rows(pp_core_t *core, const char *sql)
 
 /*
  * The crash-safety invariant: every document row names a complete, readable file; every
- * unfinished job has its original; every file in the spool (temp files included) is named by a row.
+ * unfinished job has its original (but an incoming one, still waiting for it); every file in
+ * the spool (temp files included) is named by a row.
  */
 static void assert_consistent(server_t *s, const char *label)
 {
@@ -197,9 +199,9 @@ static void assert_consistent(server_t *s, const char *label)
 			fail_msg("%s: row names file %s, which is missing or unreadable", label,
 			         db_result_text(res, i, 0));
 	}
-	if (count_rows(&s->core,
-	               "SELECT COUNT(*) FROM jobs j WHERE j.finished_at IS NULL AND NOT EXISTS"
-	               " (SELECT 1 FROM documents d WHERE d.job_id = j.id)") != 0)
+	if (count_rows(&s->core, "SELECT COUNT(*) FROM jobs j WHERE j.finished_at IS NULL"
+	                         " AND j.state <> 'incoming' AND NOT EXISTS"
+	                         " (SELECT 1 FROM documents d WHERE d.job_id = j.id)") != 0)
 		fail_msg("%s: an unfinished job has no document", label);
 
 	file_list_t *files = calloc(1, sizeof(*files));
@@ -379,17 +381,376 @@ static void test_intake_spooled_and_recover(void **state)
 	server_close(&s);
 }
 
+/* Writes text into the spool as Send-Document's caller does; file_id[SPOOL_ID_LEN + 1]. */
+static int spool_text(server_t *s, const char *text, char *file_id, char *error, size_t error_size)
+{
+	pp_spool_writer_t *w = NULL;
+	uint64_t size = 0;
+	if (spool_writer_open(s->spool, &w, error, error_size) < 0)
+		return -1;
+	if (spool_writer_write(w, text, strlen(text), error, error_size) < 0) {
+		spool_writer_abort(&w);
+		return -1;
+	}
+	return spool_writer_finish(&w, file_id, &size, error, error_size);
+}
+
+/* Create-Job with a pin, as the IPP service calls it. */
+static int create_incoming(server_t *s, int64_t user, const char *pin, pp_intake_result_t *r,
+                           char *error, size_t error_size)
+{
+	pp_intake_t doc = {.user_id = user, .source = "ipp", .title = "Tickets", .pin = pin};
+	return intake_create_incoming(&s->core, &doc, 300, r, error, error_size);
+}
+
+static pp_job_t get_job(server_t *s, int64_t job_id)
+{
+	pp_job_t job;
+	char error[512];
+	if (job_get(&s->core, job_id, &job, error, sizeof(error)) != JOB_OK)
+		fail_msg("job_get %lld: %s", (long long)job_id, error);
+	return job;
+}
+
+static size_t document_count(server_t *s, int64_t job_id)
+{
+	pp_document_t *docs = NULL;
+	size_t n = 0;
+	char error[512];
+	assert_int_equal(job_documents(&s->core, job_id, &docs, &n, error, sizeof(error)), 0);
+	job_documents_free(&docs);
+	return n;
+}
+
+/* Create-Job, then Send-Document with last-document: the job is received with its document. */
+static void test_intake_incoming_attach_last(void **state)
+{
+	server_t s;
+	char error[512];
+	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
+		fail_msg("open: %s", error);
+	int64_t user = test_user(&s.core);
+
+	pp_intake_result_t r;
+	assert_int_equal(create_incoming(&s, user, "2580", &r, error, sizeof(error)), 0);
+	assert_true(r.job_id > 0);
+	assert_int_equal(strlen(r.uuid), 32);
+	assert_string_equal(r.file_id, "");
+	assert_int_equal(r.size_bytes, 0);
+	pp_job_t job = get_job(&s, r.job_id);
+	assert_int_equal(job.state, PP_JOB_INCOMING);
+	assert_string_equal(job.title, "Tickets");
+	assert_string_equal(job.source, "ipp");
+	assert_true(job.has_pin);
+	assert_int_equal(job.expires_at, TEST_CORE_T0 + 300);
+	assert_int_equal(document_count(&s, r.job_id), 0);
+	assert_consistent(&s, "incoming");
+
+	s.now = TEST_CORE_T0 + 20;
+	char file_id[SPOOL_ID_LEN + 1];
+	const char *text = "%PDF-1.7 tickets";
+	assert_int_equal(spool_text(&s, text, file_id, error, sizeof(error)), 0);
+	assert_int_equal(intake_attach_spooled(&s.core, r.job_id, user, file_id,
+	                                       (int64_t)strlen(text), "tickets.pdf",
+	                                       "application/pdf", true, error, sizeof(error)),
+	                 JOB_OK);
+	job = get_job(&s, r.job_id);
+	assert_int_equal(job.state, PP_JOB_RECEIVED);
+	assert_int_equal(job.size_bytes, (int64_t)strlen(text));
+	assert_int_equal(job.expires_at, TEST_CORE_T0 + 20 + 24 * 3600); /* retention from now */
+	assert_true(job.has_pin);
+	pp_document_t *docs = NULL;
+	size_t n = 0;
+	assert_int_equal(job_documents(&s.core, r.job_id, &docs, &n, error, sizeof(error)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(docs[0].role, "original");
+	assert_string_equal(docs[0].file_id, file_id);
+	assert_string_equal(docs[0].name, "tickets.pdf");
+	assert_string_equal(docs[0].content_type, "application/pdf");
+	job_documents_free(&docs);
+	char buf[64];
+	assert_int_equal(read_file(&s, file_id, buf, sizeof(buf)), (ssize_t)strlen(text));
+	assert_consistent(&s, "after attach");
+
+	/* Close-Job after the last document: the job is no longer incoming. */
+	pp_job_state_t after = PP_JOB_INCOMING;
+	assert_int_equal(
+	    intake_close_incoming(&s.core, r.job_id, user, &after, error, sizeof(error)),
+	    JOB_STATE_LOST);
+	assert_int_equal(after, PP_JOB_RECEIVED);
+
+	/* The pin went through Print-Job's path too. */
+	memdoc_t m = {.data = "x", .len = 1};
+	pp_intake_t doc = {.user_id = user, .source = "ipp", .name = "a.txt", .pin = "1357"};
+	assert_int_equal(
+	    intake_store_document(&s.core, &doc, memdoc_read, &m, &r, error, sizeof(error)), 0);
+	bool match = false;
+	assert_int_equal(job_pin_verify(&s.core, r.job_id, "1357", &match, error, sizeof(error)),
+	                 JOB_OK);
+	assert_true(match);
+	/* A pin the job could not store is refused before anything is spooled. */
+	doc.pin = "";
+	m.pos = 0;
+	assert_int_equal(
+	    intake_store_document(&s.core, &doc, memdoc_read, &m, &r, error, sizeof(error)), -1);
+	assert_non_null(strstr(error, "password"));
+	assert_int_equal(create_incoming(&s, user, "", &r, error, sizeof(error)), -1);
+	assert_consistent(&s, "after refused pins");
+	server_close(&s);
+}
+
+/*
+ * Send-Document without last-document, then Close-Job: received. Close-Job without any
+ * document: canceled, saying why. The time-out restarts at the Send-Document.
+ */
+static void test_intake_incoming_close(void **state)
+{
+	server_t s;
+	char error[512];
+	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
+		fail_msg("open: %s", error);
+	int64_t user = test_user(&s.core);
+
+	pp_intake_result_t r;
+	assert_int_equal(create_incoming(&s, user, NULL, &r, error, sizeof(error)), 0);
+	assert_false(get_job(&s, r.job_id).has_pin);
+	s.now = TEST_CORE_T0 + 100;
+	char file_id[SPOOL_ID_LEN + 1];
+	assert_int_equal(spool_text(&s, "page one", file_id, error, sizeof(error)), 0);
+	assert_int_equal(intake_attach_spooled(&s.core, r.job_id, user, file_id, 8, NULL, NULL,
+	                                       false, error, sizeof(error)),
+	                 JOB_OK);
+	pp_job_t job = get_job(&s, r.job_id);
+	assert_int_equal(job.state, PP_JOB_INCOMING);
+	assert_int_equal(job.expires_at, TEST_CORE_T0 + 100 + 300);
+	assert_int_equal(document_count(&s, r.job_id), 1);
+	assert_consistent(&s, "attached, not closed");
+
+	s.now = TEST_CORE_T0 + 200;
+	pp_job_state_t after = PP_JOB_FAILED;
+	assert_int_equal(
+	    intake_close_incoming(&s.core, r.job_id, user, &after, error, sizeof(error)), JOB_OK);
+	assert_int_equal(after, PP_JOB_RECEIVED);
+	job = get_job(&s, r.job_id);
+	assert_int_equal(job.state, PP_JOB_RECEIVED);
+	assert_int_equal(job.expires_at, TEST_CORE_T0 + 200 + 24 * 3600);
+	assert_int_equal(job.finished_at, 0);
+	char buf[64];
+	assert_int_equal(read_file(&s, file_id, buf, sizeof(buf)), 8);
+
+	/* Nothing was ever sent. */
+	pp_intake_result_t empty;
+	assert_int_equal(create_incoming(&s, user, "1111", &empty, error, sizeof(error)), 0);
+	assert_int_equal(
+	    intake_close_incoming(&s.core, empty.job_id, user, &after, error, sizeof(error)),
+	    JOB_OK);
+	assert_int_equal(after, PP_JOB_CANCELED);
+	job = get_job(&s, empty.job_id);
+	assert_int_equal(job.state, PP_JOB_CANCELED);
+	assert_string_equal(job.state_reason, "no document was sent");
+	assert_int_equal(job.finished_at, TEST_CORE_T0 + 200);
+	assert_int_equal(job.expires_at, 0);
+	assert_int_equal(
+	    intake_close_incoming(&s.core, empty.job_id, user, &after, error, sizeof(error)),
+	    JOB_STATE_LOST);
+	assert_int_equal(after, PP_JOB_CANCELED);
+	assert_int_equal(intake_close_incoming(&s.core, 999999, user, &after, error, sizeof(error)),
+	                 JOB_NOT_FOUND);
+	assert_consistent(&s, "after close");
+	server_close(&s);
+}
+
+/* Every refused Send-Document leaves its spool file removed and the job as it was. */
+static void test_intake_incoming_refused(void **state)
+{
+	server_t s;
+	char error[512];
+	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
+		fail_msg("open: %s", error);
+	int64_t user = test_user(&s.core);
+	assert_int_equal(db_exec(s.db,
+	                         "INSERT INTO users (email, state, created_at, updated_at)"
+	                         " VALUES ('bob@example.com', 'enabled', 1, 1)",
+	                         NULL, 0, NULL, error, sizeof(error)),
+	                 DB_OK);
+	int64_t bob = user + 1;
+	assert_int_equal(count_rows(&s.core, "SELECT COUNT(*) FROM users"), 2);
+	assert_int_equal(count_rows(&s.core, "SELECT MAX(id) - MIN(id) FROM users"), 1);
+
+	pp_intake_result_t canceled, attached, anns;
+	assert_int_equal(create_incoming(&s, user, NULL, &canceled, error, sizeof(error)), 0);
+	assert_int_equal(create_incoming(&s, user, NULL, &attached, error, sizeof(error)), 0);
+	assert_int_equal(create_incoming(&s, user, NULL, &anns, error, sizeof(error)), 0);
+	/* The user cancels while the document is on its way. */
+	pp_job_transition_t how = {.actor = "ipp", .reason = "canceled by its owner"};
+	assert_int_equal(job_transition(&s.core, canceled.job_id, PP_JOB_INCOMING, PP_JOB_CANCELED,
+	                                &how, error, sizeof(error)),
+	                 JOB_OK);
+	char first[SPOOL_ID_LEN + 1];
+	assert_int_equal(spool_text(&s, "first", first, error, sizeof(error)), 0);
+	assert_int_equal(intake_attach_spooled(&s.core, attached.job_id, user, first, 5, NULL, NULL,
+	                                       false, error, sizeof(error)),
+	                 JOB_OK);
+
+	static const struct {
+		const char *label;
+		int which; /* 0 canceled, 1 attached, 2 anns (attached by bob), 3 no such job */
+		bool is_bob;
+		bool is_last;
+		int want;
+		const char *error_has;
+	} rows[] = {
+	    {"canceled job", 0, false, true, JOB_STATE_LOST, "canceled"},
+	    {"second document", 1, false, false, JOB_STATE_FORBIDDEN, "one document"},
+	    {"second, last document", 1, false, true, JOB_STATE_FORBIDDEN, "one document"},
+	    {"another user's job", 2, true, true, JOB_NOT_FOUND, "does not exist"},
+	    {"no such job", 3, false, true, JOB_NOT_FOUND, "does not exist"},
+	};
+	int64_t ids[] = {canceled.job_id, attached.job_id, anns.job_id, 999999};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char file_id[SPOOL_ID_LEN + 1];
+		assert_int_equal(spool_text(&s, "refused", file_id, error, sizeof(error)), 0);
+		int rc = intake_attach_spooled(&s.core, ids[rows[i].which],
+		                               rows[i].is_bob ? bob : user, file_id, 7, NULL, NULL,
+		                               rows[i].is_last, error, sizeof(error));
+		if (rc != rows[i].want)
+			fail_msg("%s: got %d (%s), want %d", rows[i].label, rc, error,
+			         rows[i].want);
+		if (strstr(error, rows[i].error_has) == NULL)
+			fail_msg("%s: error \"%s\" lacks \"%s\"", rows[i].label, error,
+			         rows[i].error_has);
+		char buf[64];
+		if (read_file(&s, file_id, buf, sizeof(buf)) != -1)
+			fail_msg("%s: the refused spool file is still there", rows[i].label);
+	}
+	/* The jobs are as they were. */
+	assert_int_equal(get_job(&s, canceled.job_id).state, PP_JOB_CANCELED);
+	assert_int_equal(document_count(&s, canceled.job_id), 0);
+	assert_int_equal(get_job(&s, attached.job_id).state, PP_JOB_INCOMING);
+	assert_int_equal(document_count(&s, attached.job_id), 1);
+	assert_int_equal(get_job(&s, anns.job_id).state, PP_JOB_INCOMING);
+	assert_int_equal(document_count(&s, anns.job_id), 0);
+	char buf[64];
+	assert_int_equal(read_file(&s, first, buf, sizeof(buf)), 5);
+	/* Bob cannot close Ann's job either. */
+	pp_job_state_t after = PP_JOB_FAILED;
+	assert_int_equal(
+	    intake_close_incoming(&s.core, anns.job_id, bob, &after, error, sizeof(error)),
+	    JOB_NOT_FOUND);
+	assert_int_equal(after, PP_JOB_FAILED);
+	assert_consistent(&s, "after refusals");
+	server_close(&s);
+}
+
+/* One racer: a Send-Document (with its own spooled file) or a cancel, on its own server. */
+typedef struct {
+	server_t *s;
+	int64_t job_id;
+	int64_t user;
+	bool is_cancel;
+	bool is_last;
+	char file_id[SPOOL_ID_LEN + 1];
+	pthread_barrier_t *barrier;
+	int rc;
+} racer_t;
+
+static void *racer_run(void *p)
+{
+	racer_t *r = p;
+	char error[512];
+	pthread_barrier_wait(r->barrier);
+	if (r->is_cancel) {
+		pp_job_transition_t how = {.reason = "canceled by its owner"};
+		r->rc = job_transition(&r->s->core, r->job_id, PP_JOB_INCOMING, PP_JOB_CANCELED,
+		                       &how, error, sizeof(error));
+	} else {
+		r->rc = intake_attach_spooled(&r->s->core, r->job_id, r->user, r->file_id, 4, NULL,
+		                              NULL, r->is_last, error, sizeof(error));
+	}
+	return NULL;
+}
+
+/*
+ * Two servers race on one incoming job: Send-Document against a cancel, and two
+ * Send-Documents (not last, so only the document check can tell them apart). Exactly one
+ * wins; the loser's file is gone; the job has at most one document.
+ */
+static void test_intake_incoming_race(void **state)
+{
+	server_t a, b;
+	char error[512];
+	if (server_open(TEST_DB(state), &a, error, sizeof(error)) < 0 ||
+	    server_open(TEST_DB(state), &b, error, sizeof(error)) < 0)
+		fail_msg("open: %s", error);
+	int64_t user = test_user(&a.core);
+	for (int round = 0; round < 20; round++) {
+		bool is_cancel_round = round % 2 == 0;
+		pp_intake_result_t r;
+		assert_int_equal(create_incoming(&a, user, NULL, &r, error, sizeof(error)), 0);
+		pthread_barrier_t barrier;
+		assert_int_equal(pthread_barrier_init(&barrier, NULL, 2), 0);
+		racer_t x = {.s = &a,
+		             .job_id = r.job_id,
+		             .user = user,
+		             .is_last = true,
+		             .barrier = &barrier,
+		             .rc = 99};
+		racer_t y = {.s = &b,
+		             .job_id = r.job_id,
+		             .user = user,
+		             .is_cancel = is_cancel_round,
+		             .barrier = &barrier,
+		             .rc = 99};
+		assert_int_equal(spool_text(&a, "doc1", x.file_id, error, sizeof(error)), 0);
+		if (!is_cancel_round)
+			assert_int_equal(spool_text(&b, "doc2", y.file_id, error, sizeof(error)),
+			                 0);
+		x.is_last = is_cancel_round; /* two attaches: neither is last */
+		pthread_t tx, ty;
+		assert_int_equal(pthread_create(&tx, NULL, racer_run, &x), 0);
+		assert_int_equal(pthread_create(&ty, NULL, racer_run, &y), 0);
+		assert_int_equal(pthread_join(tx, NULL), 0);
+		assert_int_equal(pthread_join(ty, NULL), 0);
+		pthread_barrier_destroy(&barrier);
+
+		int loser_rc = x.rc == JOB_OK ? y.rc : x.rc;
+		int want_loss = is_cancel_round ? JOB_STATE_LOST : JOB_STATE_FORBIDDEN;
+		if ((x.rc == JOB_OK) + (y.rc == JOB_OK) != 1 || loser_rc != want_loss)
+			fail_msg("round %d: results %d and %d", round, x.rc, y.rc);
+		pp_job_t job = get_job(&a, r.job_id);
+		size_t docs = document_count(&a, r.job_id);
+		char buf[64];
+		if (is_cancel_round) {
+			bool attach_won = x.rc == JOB_OK;
+			assert_int_equal(job.state, attach_won ? PP_JOB_RECEIVED : PP_JOB_CANCELED);
+			assert_int_equal(docs, attach_won ? 1 : 0);
+			assert_int_equal(read_file(&a, x.file_id, buf, sizeof(buf)),
+			                 attach_won ? 4 : -1);
+		} else {
+			assert_int_equal(job.state, PP_JOB_INCOMING);
+			assert_int_equal(docs, 1);
+			const char *kept = x.rc == JOB_OK ? x.file_id : y.file_id;
+			const char *gone = x.rc == JOB_OK ? y.file_id : x.file_id;
+			assert_int_equal(read_file(&a, kept, buf, sizeof(buf)), 4);
+			assert_int_equal(read_file(&a, gone, buf, sizeof(buf)), -1);
+		}
+	}
+	assert_consistent(&a, "after races");
+	server_close(&b);
+	server_close(&a);
+}
+
 /*
  * Every crash point the submission and deletion paths pass: ours, and the spool's (from
  * src/spool/ sources; a name missing here is caught by the test below, which requires each child to
  * die at its point). job_drop is retention's way of removing a finished job's files.
  */
 static const char *const fault_points[] = {
-    "spool.after_create",        "spool.after_first_chunk", "spool.before_fsync",
-    "spool.after_fsync",         "spool.after_rename",      "spool.after_dir_fsync",
-    "intake.after_spool_finish", "intake.before_commit",    "intake.after_commit",
-    "job_delete.before_commit",  "job_delete.after_commit", "spool.delete.before_unlink",
-    "spool.delete.after_unlink",
+    "spool.after_create",        "spool.after_first_chunk",     "spool.before_fsync",
+    "spool.after_fsync",         "spool.after_rename",          "spool.after_dir_fsync",
+    "intake.after_spool_finish", "intake.before_commit",        "intake.after_commit",
+    "job_delete.before_commit",  "job_delete.after_commit",     "spool.delete.before_unlink",
+    "spool.delete.after_unlink", "intake.attach_before_commit", "intake.attach_after_commit",
 };
 
 /* The test binary's path, to start the fault child as a fresh program. */
@@ -398,7 +759,7 @@ static const char *test_argv0;
 /*
  * The child (this program run with --fault-child URL DIR, PP_FAULT_POINT in its
  * environment): store two documents, delete the first, store a third, cancel it and drop its
- * files as retention does. Never returns.
+ * files as retention does; then Create-Job and Send-Document. Never returns.
  */
 static void fault_child(test_db_t *t)
 {
@@ -420,6 +781,13 @@ static void fault_child(test_db_t *t)
 	                   sizeof(error)) != JOB_OK ||
 	    job_drop_documents(&s.core, c.job_id, NULL, error, sizeof(error)) < 0)
 		_exit(4);
+	pp_intake_result_t d;
+	char file_id[SPOOL_ID_LEN + 1];
+	if (create_incoming(&s, user, "1234", &d, error, sizeof(error)) < 0 ||
+	    spool_text(&s, "fourth document", file_id, error, sizeof(error)) < 0 ||
+	    intake_attach_spooled(&s.core, d.job_id, user, file_id, 15, NULL, NULL, true, error,
+	                          sizeof(error)) != JOB_OK)
+		_exit(6);
 	_exit(0); /* the point was never reached */
 }
 
@@ -494,6 +862,10 @@ int main(int argc, char **argv)
 	    TEST_DB_CASE(test_intake_store_and_delete),
 	    TEST_DB_CASE(test_intake_refusals),
 	    TEST_DB_CASE(test_intake_spooled_and_recover),
+	    TEST_DB_CASE(test_intake_incoming_attach_last),
+	    TEST_DB_CASE(test_intake_incoming_close),
+	    TEST_DB_CASE(test_intake_incoming_refused),
+	    TEST_DB_CASE(test_intake_incoming_race),
 	    TEST_DB_CASE(test_intake_fault_injection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -103,7 +103,7 @@ static const char *const allowed[] = {
     "converting>expired",  "held>releasing",    "held>canceled",      "held>expired",
     "releasing>printing",  "releasing>failed",  "releasing>canceled", "printing>completed",
     "printing>failed",     "printing>canceled", "failed>held",        "failed>canceled",
-    "failed>expired",
+    "failed>expired",      "incoming>received", "incoming>canceled",  "incoming>expired",
 };
 
 static bool test_is_allowed(pp_job_state_t from, pp_job_state_t to)
@@ -495,6 +495,60 @@ static void test_job_state_list(void **state)
 	    -1);
 }
 
+/*
+ * Create-Job: the job waits in incoming for the operation time-out; once its document is in
+ * it waits like any received job, for the retention time. Not finished meanwhile.
+ */
+static void test_job_state_incoming(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	char error[512];
+	int64_t user = test_user(core, "ann@example.com");
+	assert_false(job_state_is_final(PP_JOB_INCOMING));
+	assert_string_equal(job_state_name(PP_JOB_INCOMING), "incoming");
+
+	pp_job_new_t new_job = {.user_id = user,
+	                        .source = "ipp",
+	                        .title = "Boarding pass",
+	                        .is_incoming = true,
+	                        .incoming_timeout_s = 300};
+	pp_job_t job;
+	assert_int_equal(job_create(core, &new_job, &job, error, sizeof(error)), 0);
+	assert_int_equal(job.state, PP_JOB_INCOMING);
+	assert_int_equal(job.expires_at, T0 + 300);
+	assert_int_equal(job.finished_at, 0);
+	assert_false(job.has_pin);
+
+	/* Listed with the waiting jobs, and by its own state. */
+	pp_job_t *jobs = NULL;
+	size_t count = 0;
+	int64_t cursor = 0;
+	assert_int_equal(job_list_for_user(core, user, JOB_STATE_BIT(PP_JOB_INCOMING), 10, 0,
+	                                   &jobs, &count, &cursor, error, sizeof(error)),
+	                 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(jobs[0].state, PP_JOB_INCOMING);
+	job_list_free(&jobs);
+
+	tc->now = T0 + 100;
+	assert_int_equal(job_transition(core, job.id, PP_JOB_INCOMING, PP_JOB_RECEIVED, NULL,
+	                                error, sizeof(error)),
+	                 JOB_OK);
+	pp_job_t got;
+	assert_int_equal(job_get(core, job.id, &got, error, sizeof(error)), 0);
+	assert_int_equal(got.state, PP_JOB_RECEIVED);
+	assert_int_equal(got.expires_at, T0 + 100 + 24 * 3600);
+	/* And there is no way back. */
+	assert_int_equal(job_transition(core, job.id, PP_JOB_RECEIVED, PP_JOB_INCOMING, NULL,
+	                                error, sizeof(error)),
+	                 JOB_STATE_FORBIDDEN);
+
+	/* An incoming job needs a time-out. */
+	new_job.incoming_timeout_s = 0;
+	assert_int_equal(job_create(core, &new_job, &job, error, sizeof(error)), -1);
+}
+
 /* Long titles are cut at a character boundary, not refused. */
 static void test_job_state_title_cut(void **state)
 {
@@ -529,6 +583,7 @@ int main(void)
 	    TEST_CORE_CASE(test_job_state_race),
 	    TEST_CORE_CASE(test_job_state_list),
 	    TEST_CORE_CASE(test_job_state_title_cut),
+	    TEST_CORE_CASE(test_job_state_incoming),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

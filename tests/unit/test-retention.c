@@ -324,6 +324,73 @@ static void test_retention_purge(void **state)
 	fixture_close(&f);
 }
 
+/*
+ * Create-Job jobs whose document did not arrive (or was never closed) within the operation
+ * time-out expire; a document that did arrive goes with them, like any expired job's.
+ */
+static void test_retention_expires_incoming(void **state)
+{
+	fixture_t f;
+	char error[512];
+	fixture_open(TEST_DB(state), &f);
+	pp_intake_t doc = {.user_id = f.user, .source = "ipp", .title = "Scan", .pin = "8642"};
+	pp_intake_result_t empty, half;
+	assert_int_equal(intake_create_incoming(&f.core, &doc, 300, &empty, error, sizeof(error)),
+	                 0);
+	assert_int_equal(intake_create_incoming(&f.core, &doc, 300, &half, error, sizeof(error)),
+	                 0);
+	/* half got its document (not the last one), then the client went away. */
+	pp_spool_writer_t *w = NULL;
+	char file_id[SPOOL_ID_LEN + 1];
+	uint64_t size = 0;
+	assert_int_equal(spool_writer_open(f.spool, &w, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_write(w, "%PDF", 4, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_finish(&w, file_id, &size, error, sizeof(error)), 0);
+	f.now = T0 + 60;
+	assert_int_equal(intake_attach_spooled(&f.core, half.job_id, f.user, file_id, 4, NULL, NULL,
+	                                       false, error, sizeof(error)),
+	                 JOB_OK);
+	pp_intake_result_t waiting = submit(&f); /* a received job: the retention time applies */
+	assert_int_equal(spool_files(&f), 2);
+
+	f.now = T0 + 299;
+	pp_retention_stats_t st = sweep(&f, 0);
+	assert_int_equal(st.jobs_expired, 0);
+	assert_int_equal(state_of(&f, empty.job_id), PP_JOB_INCOMING);
+
+	f.now = T0 + 300;
+	st = sweep(&f, 0);
+	assert_int_equal(st.jobs_expired, 1);
+	assert_int_equal(st.files_deleted, 0);
+	pp_job_t job;
+	assert_int_equal(job_get(&f.core, empty.job_id, &job, error, sizeof(error)), 0);
+	assert_int_equal(job.state, PP_JOB_EXPIRED);
+	assert_string_equal(job.state_reason, "its document did not arrive in time");
+	assert_int_equal(job.finished_at, T0 + 300);
+	/* The attach restarted half's time-out: it has until T0 + 60 + 300. */
+	assert_int_equal(state_of(&f, half.job_id), PP_JOB_INCOMING);
+	assert_true(file_exists(&f, file_id));
+
+	f.now = T0 + 360;
+	st = sweep(&f, 0);
+	assert_int_equal(st.jobs_expired, 1);
+	assert_int_equal(st.files_deleted, 1);
+	assert_int_equal(state_of(&f, half.job_id), PP_JOB_EXPIRED);
+	assert_false(file_exists(&f, file_id));
+	assert_int_equal(state_of(&f, waiting.job_id), PP_JOB_RECEIVED);
+	assert_int_equal(spool_files(&f), 1);
+	/* Send-Document after the expiry loses, and its file goes too. */
+	assert_int_equal(spool_writer_open(f.spool, &w, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_write(w, "late", 4, error, sizeof(error)), 0);
+	assert_int_equal(spool_writer_finish(&w, file_id, &size, error, sizeof(error)), 0);
+	assert_int_equal(intake_attach_spooled(&f.core, empty.job_id, f.user, file_id, 4, NULL,
+	                                       NULL, true, error, sizeof(error)),
+	                 JOB_STATE_LOST);
+	assert_false(file_exists(&f, file_id));
+	assert_int_equal(spool_files(&f), 1);
+	fixture_close(&f);
+}
+
 /* A bounded batch per call; repeated calls finish the work. */
 static void test_retention_batches(void **state)
 {
@@ -355,6 +422,7 @@ int main(void)
 	    TEST_DB_CASE(test_retention_printed_keep),
 	    TEST_DB_CASE(test_retention_purge),
 	    TEST_DB_CASE(test_retention_batches),
+	    TEST_DB_CASE(test_retention_expires_incoming),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
