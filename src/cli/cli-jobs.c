@@ -20,7 +20,7 @@ static int jobs_usage(pp_cli_t *cli, FILE *out)
 		"       pullprint jobs cancel JOB-ID      a held or waiting job; the user sees it canceled\n"
 		"       pullprint jobs delete JOB-ID      the job and its documents, at once\n"
 		"       pullprint jobs submit --user EMAIL FILE [--title TEXT] [--options JSON]\n"
-		"  STATE: received, converting, held, releasing, printing, completed, failed,\n"
+		"  STATE: incoming, received, converting, held, releasing, printing, completed, failed,\n"
 		"         rejected, canceled, expired\n");
 	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }

@@ -10,7 +10,8 @@
  * at a complete file and every file belongs to a row.
  *
  * Crash points for the fault-injection tests (fault.h): "intake.after_spool_finish",
- * "intake.before_commit", "intake.after_commit", plus the spool's own and job_delete's
+ * "intake.before_commit", "intake.after_commit", "intake.attach_before_commit",
+ * "intake.attach_after_commit", plus the spool's own and job_delete's
  * ("job_delete.before_commit", "job_delete.after_commit").
  */
 #ifndef PP_INTAKE_H

@@ -75,7 +75,8 @@ typedef struct {
 
 /*
  * Inserts a job in state received with a new random uuid and expires_at = now +
- * jobs.retention_hours. Runs on the handle as it is: inside the caller's transaction when it
+ * jobs.retention_hours (with is_incoming: state incoming, expires_at = now +
+ * incoming_timeout_s). Runs on the handle as it is: inside the caller's transaction when it
  * holds one (intake does), on its own otherwise. Fills job_r (may be NULL) with the new row.
  * Returns 0 or -1.
  */

@@ -2,8 +2,8 @@
  * retention.h - the sweeper that forgets documents and records on schedule.
  *
  * One call of retention_sweep() does, in order, at most `batch` items of each step:
- *   1. expire: jobs still waiting (received, converting, held, or a retryable failure) whose
- *      expires_at has passed become expired, through the state machine;
+ *   1. expire: jobs still waiting (incoming, received, converting, held, or a retryable
+ *      failure) whose expires_at has passed (for incoming: the IPP multiple-operation-time-out) become expired, through the state machine;
  *   2. files: finished jobs lose their documents (rows, then spool files). Completed jobs
  *      follow jobs.printed_policy: delete -> at the first sweep after printing; keep -> once
  *      jobs.printed_keep_hours have passed (the reprint window). Canceled, rejected, expired
