@@ -3,10 +3,18 @@
 
 #include "core/audit.h"
 #include "lib/log.h"
+#include "lib/netmask.h"
 #include "lib/str.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * A string setting's validator: checks value (trimmed) and writes its canonical form into
+ * canon[canon_size]. Returns 0 or -1 with a message saying what is accepted.
+ */
+typedef int settings_string_check_fn(const char *name, const char *value, char *canon,
+                                     size_t canon_size, char *error, size_t error_size);
 
 typedef struct {
 	const char *name;
@@ -15,37 +23,52 @@ typedef struct {
 	int64_t min, max;         /* PP_SETTING_INT */
 	const char *const *words; /* PP_SETTING_ENUM: NULL-terminated */
 	const char *description;
+	settings_string_check_fn *check; /* PP_SETTING_STRING */
+	const char *allowed;             /* PP_SETTING_STRING: what is accepted, for listings */
 } settings_entry_t;
+
+static settings_string_check_fn settings_check_networks;
+static settings_string_check_fn settings_check_user_map;
 
 static const char *const settings_unknown_sender_words[] = {"accept", "hold", "reject", NULL};
 static const char *const settings_release_auth_words[] = {"code", "email_code", "directory", NULL};
 static const char *const settings_printed_policy_words[] = {"delete", "keep", NULL};
 
 static const settings_entry_t settings_registry[] = {
-    {"users.code_length", PP_SETTING_INT, "6", 4, 12, NULL, "digits in a new confirmation code"},
+    {"users.code_length", PP_SETTING_INT, "6", 4, 12, NULL, "digits in a new confirmation code",
+     NULL, NULL},
     {"users.unknown_sender_policy", PP_SETTING_ENUM, "hold", 0, 0, settings_unknown_sender_words,
      "a sender with no account: create it enabled (accept), pending approval (hold), or "
-     "store nothing (reject)"},
+     "store nothing (reject)",
+     NULL, NULL},
     {"users.release_auth", PP_SETTING_ENUM, "code", 0, 0, settings_release_auth_words,
-     "proof needed to release: the code alone, email and code, or directory credentials"},
+     "proof needed to release: the code alone, email and code, or directory credentials", NULL,
+     NULL},
     {"auth.max_failures", PP_SETTING_INT, "5", 1, 100, NULL,
-     "failed attempts per account and per source within the window before a lockout"},
+     "failed attempts per account and per source within the window before a lockout", NULL, NULL},
     {"auth.window_seconds", PP_SETTING_INT, "900", 60, 86400, NULL,
-     "window in which failed attempts are counted"},
+     "window in which failed attempts are counted", NULL, NULL},
     {"auth.lockout_seconds", PP_SETTING_INT, "900", 0, 86400, NULL,
-     "lockout after too many failures (0: until the window ends)"},
+     "lockout after too many failures (0: until the window ends)", NULL, NULL},
     {"tokens.app_lifetime_hours", PP_SETTING_INT, "720", 1, 87600, NULL,
-     "lifetime of an app's bearer token"},
+     "lifetime of an app's bearer token", NULL, NULL},
     {"tokens.session_lifetime_minutes", PP_SETTING_INT, "60", 5, 1440, NULL,
-     "idle timeout of an admin console session"},
+     "idle timeout of an admin console session", NULL, NULL},
     {"jobs.retention_hours", PP_SETTING_INT, "24", 1, 8760, NULL,
-     "unprinted jobs expire after this"},
+     "unprinted jobs expire after this", NULL, NULL},
     {"jobs.printed_policy", PP_SETTING_ENUM, "delete", 0, 0, settings_printed_policy_words,
-     "printed jobs: delete at once, or keep for reprint"},
+     "printed jobs: delete at once, or keep for reprint", NULL, NULL},
     {"jobs.printed_keep_hours", PP_SETTING_INT, "24", 1, 8760, NULL,
-     "with printed_policy keep: the reprint window"},
+     "with printed_policy keep: the reprint window", NULL, NULL},
     {"accounting.retention_days", PP_SETTING_INT, "365", 1, 36500, NULL,
-     "accounting records are deleted after this"},
+     "accounting records are deleted after this", NULL, NULL},
+    {"ipp.trusted_networks", PP_SETTING_STRING, "", 0, 0, NULL,
+     "networks whose IPP clients may print without credentials, the user named by "
+     "requesting-user-name (\"\" = none)",
+     settings_check_networks, "CIDR list, e.g. 10.0.0.0/8, 2001:db8::/32; \"\" = none"},
+    {"ipp.user_map", PP_SETTING_STRING, SETTINGS_USER_MAP_NAME, 0, 0, NULL,
+     "turns requesting-user-name (trusted networks, forwarders) into the user's email address",
+     settings_check_user_map, "template with {name} once, e.g. {name}@example.com"},
 };
 
 #define SETTINGS_COUNT (sizeof(settings_registry) / sizeof(settings_registry[0]))
@@ -61,9 +84,13 @@ static const settings_entry_t *settings_find(const char *name)
 	return NULL;
 }
 
-/* Writes "4..12" or "accept|hold|reject" into buf[size]. */
+/* Writes "4..12", "accept|hold|reject" or a string's description into buf[size]. */
 static void settings_allowed_text(const settings_entry_t *entry, char *buf, size_t size)
 {
+	if (entry->type == PP_SETTING_STRING) {
+		(void)str_copy(buf, size, entry->allowed);
+		return;
+	}
 	if (entry->type == PP_SETTING_INT) {
 		(void)str_format(buf, size, "%lld..%lld", (long long)entry->min,
 		                 (long long)entry->max);
@@ -78,6 +105,98 @@ static void settings_allowed_text(const settings_entry_t *entry, char *buf, size
 	}
 }
 
+/* ipp.trusted_networks: a CIDR list, stored as its entries' canonical text joined by ", ". */
+static int settings_check_networks(const char *name, const char *value, char *canon,
+                                   size_t canon_size, char *error, size_t error_size)
+{
+	pp_netmask_list_t list;
+	char why[256];
+	if (netmask_list_parse(value, strlen(value), &list, why, sizeof(why)) < 0) {
+		str_format(error, error_size, "settings: %s: %s", name, why);
+		return -1;
+	}
+	size_t pos = 0;
+	canon[0] = '\0';
+	for (size_t i = 0; i < list.count; i++) {
+		char entry[NETMASK_ENTRY_TEXT_MAX];
+		if (!netmask_format(&list.entries[i], entry, sizeof(entry)) ||
+		    !str_format(canon + pos, canon_size - pos, "%s%s", i > 0 ? ", " : "", entry)) {
+			str_format(error, error_size,
+			           "settings: %s: the list is too long; merge networks into wider "
+			           "prefixes",
+			           name);
+			return -1;
+		}
+		pos += strlen(canon + pos);
+	}
+	return 0;
+}
+
+/*
+ * ipp.user_map: printable ASCII without spaces, SETTINGS_USER_MAP_NAME exactly once and no
+ * other braces, leaving room in an address for at least one character of the name.
+ */
+static int settings_check_user_map(const char *name, const char *value, char *canon,
+                                   size_t canon_size, char *error, size_t error_size)
+{
+	const char *at = strstr(value, SETTINGS_USER_MAP_NAME);
+	size_t fixed_len = strlen(value) - (at != NULL ? strlen(SETTINGS_USER_MAP_NAME) : 0);
+	bool is_ok = at != NULL && strstr(at + 1, SETTINGS_USER_MAP_NAME) == NULL &&
+	             fixed_len + 1 < USERS_EMAIL_MAX;
+	for (const char *p = value; is_ok && *p != '\0'; p++) {
+		bool is_placeholder = p >= at && p < at + strlen(SETTINGS_USER_MAP_NAME);
+		if (*p <= ' ' || *p >= 0x7f || (!is_placeholder && (*p == '{' || *p == '}')))
+			is_ok = false;
+	}
+	if (!is_ok) {
+		str_format(error, error_size,
+		           "settings: %s must hold %s exactly once, in printable ASCII without "
+		           "spaces or other braces, and leave the address under %d characters "
+		           "(e.g. {name} or {name}@example.com)",
+		           name, SETTINGS_USER_MAP_NAME, USERS_EMAIL_MAX - 1);
+		return -1;
+	}
+	if (!str_copy(canon, canon_size, value)) {
+		str_format(error, error_size, "settings: %s: value buffer too small", name);
+		return -1;
+	}
+	return 0;
+}
+
+int settings_user_map_apply(const char *map, const char *name, char email_r[USERS_EMAIL_MAX],
+                            char *error, size_t error_size)
+{
+	email_r[0] = '\0';
+	if (name == NULL || name[0] == '\0') {
+		str_format(error, error_size, "no requesting-user-name");
+		return -1;
+	}
+	const char *at = map != NULL ? strstr(map, SETTINGS_USER_MAP_NAME) : NULL;
+	if (at == NULL) {
+		str_format(error, error_size, "ipp.user_map holds no %s", SETTINGS_USER_MAP_NAME);
+		return -1;
+	}
+	char mapped[USERS_EMAIL_MAX];
+	size_t prefix_len = (size_t)(at - map);
+	const char *suffix = at + strlen(SETTINGS_USER_MAP_NAME);
+	size_t name_len = strlen(name), suffix_len = strlen(suffix);
+	if (prefix_len >= sizeof(mapped) || name_len >= sizeof(mapped) - prefix_len ||
+	    suffix_len >= sizeof(mapped) - prefix_len - name_len) {
+		str_format(error, error_size, "the mapped address would be too long");
+		return -1;
+	}
+	memcpy(mapped, map, prefix_len);
+	memcpy(mapped + prefix_len, name, name_len);
+	memcpy(mapped + prefix_len + name_len, suffix, suffix_len + 1);
+	char why[256];
+	if (users_canonical_email(mapped, email_r, why, sizeof(why)) < 0) {
+		str_format(error, error_size, "the mapped name is not an email address");
+		email_r[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 static int settings_unknown(const char *name, char *error, size_t error_size)
 {
 	str_format(error, error_size,
@@ -88,8 +207,8 @@ static int settings_unknown(const char *name, char *error, size_t error_size)
 
 /*
  * Validates value for entry and writes its canonical form (decimal without leading zeros,
- * lower-case word) into canon[canon_size]. Returns 0 or -1 with a message naming the range or
- * the words.
+ * lower-case word, a string's own canonical form) into canon[canon_size]. Returns 0 or -1 with a
+ * message naming the range or the words.
  */
 static int settings_canonical(const settings_entry_t *entry, const char *value, char *canon,
                               size_t canon_size, char *error, size_t error_size)
@@ -104,6 +223,8 @@ static int settings_canonical(const settings_entry_t *entry, const char *value, 
 		return -1;
 	}
 	char *v = str_trim(buf);
+	if (entry->type == PP_SETTING_STRING)
+		return entry->check(entry->name, v, canon, canon_size, error, error_size);
 	if (entry->type == PP_SETTING_INT) {
 		uint64_t n;
 		if (!parse_uint64_full(v, UINT64_MAX, &n) || n < (uint64_t)entry->min ||

@@ -3,13 +3,19 @@
  * Cancel-Job, and the job attributes they report. A user sees and cancels only their own
  * jobs; another user's job answers client-error-not-found, so ids reveal nothing.
  *
- * States map as PWG 5100.12 clients expect: received/converting -> pending, held ->
- * pending-held (job-hold-until-specified: the job waits for its owner's release),
- * releasing/printing -> processing, completed -> completed, canceled -> canceled,
- * failed/rejected/expired -> aborted with a reason.
+ * Create-Job makes a job in state incoming that waits for its one document (Send-Document,
+ * in ipp-service.c, which streams it); Close-Job ends the wait; Cancel-My-Jobs cancels the
+ * caller's unfinished jobs.
+ *
+ * States map as PWG 5100.12 clients expect: incoming -> pending (job-incoming: the document
+ * is still to come), received/converting -> pending, held -> pending-held
+ * (job-hold-until-specified: the job waits for its owner's release; with a job-password also
+ * job-password-wait), releasing/printing -> processing, completed -> completed, canceled ->
+ * canceled, failed/rejected/expired -> aborted with a reason.
  */
 #include "ipp/ipp-private.h"
 
+#include "core/intake.h"
 #include "core/job.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -17,17 +23,70 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *ipp_via_name(ipp_auth_via_t via)
+{
+	switch (via) {
+	case IPP_VIA_NONE:
+		return "none";
+	case IPP_VIA_BASIC:
+		return "basic";
+	case IPP_VIA_PRINTER_TOKEN:
+		return "printer-uri";
+	case IPP_VIA_FORWARDER:
+		return "forwarder";
+	case IPP_VIA_TRUSTED_NETWORK:
+		return "trusted-network";
+	}
+	return "unknown";
+}
+
+/* The first attribute of response outside the operation group, or NULL. */
+static ipp_attribute_t *ipp_response_first_later(ipp_t *response)
+{
+	for (ipp_attribute_t *a = ippFirstAttribute(response); a != NULL;
+	     a = ippNextAttribute(response)) {
+		if (ippGetGroupTag(a) != IPP_TAG_OPERATION)
+			return a;
+	}
+	return NULL;
+}
+
 void ipp_response_status(ipp_t *response, ipp_status_t status, const char *message)
 {
 	ippSetStatusCode(response, status);
-	if (message != NULL && message[0] != '\0')
-		(void)ippAddString(response, IPP_TAG_OPERATION, IPP_TAG_TEXT, "status-message", NULL,
-				   message);
+	if (message == NULL || message[0] == '\0')
+		return;
+	/* status-message belongs to the operation group, which must stay first (libcups
+	 * readers refuse a group out of order): later groups are moved behind it. */
+	ipp_t *later = ippNew();
+	bool is_moving = false;
+	for (ipp_attribute_t *a = ippFirstAttribute(response); later != NULL && a != NULL;
+	     a = ippNextAttribute(response)) {
+		is_moving = is_moving || ippGetGroupTag(a) != IPP_TAG_OPERATION;
+		if (!is_moving)
+			continue;
+		if (ippGetName(a) == NULL)
+			(void)ippAddSeparator(later);
+		else
+			(void)ippCopyAttribute(later, a, 0);
+	}
+	for (ipp_attribute_t *a; later != NULL && (a = ipp_response_first_later(response)) != NULL;)
+		ippDeleteAttribute(response, a);
+	(void)ippAddString(response, IPP_TAG_OPERATION, IPP_TAG_TEXT, "status-message", NULL,
+			   message);
+	for (ipp_attribute_t *a = ippFirstAttribute(later); a != NULL; a = ippNextAttribute(later)) {
+		if (ippGetName(a) == NULL)
+			(void)ippAddSeparator(response);
+		else
+			(void)ippCopyAttribute(response, a, 0);
+	}
+	ippDelete(later);
 }
 
 ipp_jstate_t ipp_job_state(pp_job_state_t state)
 {
 	switch (state) {
+	case PP_JOB_INCOMING:
 	case PP_JOB_RECEIVED:
 	case PP_JOB_CONVERTING:
 		return IPP_JSTATE_PENDING;
@@ -51,6 +110,8 @@ ipp_jstate_t ipp_job_state(pp_job_state_t state)
 const char *ipp_job_state_reason(pp_job_state_t state)
 {
 	switch (state) {
+	case PP_JOB_INCOMING:
+		return "job-incoming";
 	case PP_JOB_RECEIVED:
 		return "job-queued";
 	case PP_JOB_CONVERTING:
@@ -73,6 +134,33 @@ const char *ipp_job_state_reason(pp_job_state_t state)
 		return "job-canceled-at-device";
 	}
 	return "none";
+}
+
+const char *ipp_job_state_message(pp_job_state_t state)
+{
+	switch (state) {
+	case PP_JOB_INCOMING:
+		return "Waiting for the document (Send-Document).";
+	case PP_JOB_RECEIVED:
+	case PP_JOB_CONVERTING:
+		return "Received: it will be held for you to release at a printer.";
+	case PP_JOB_HELD:
+		return "Held: release it at a printer.";
+	case PP_JOB_RELEASING:
+	case PP_JOB_PRINTING:
+		return "Printing.";
+	case PP_JOB_COMPLETED:
+		return "Printed.";
+	case PP_JOB_CANCELED:
+		return "Canceled.";
+	case PP_JOB_FAILED:
+		return "Printing failed.";
+	case PP_JOB_REJECTED:
+		return "The document could not be printed.";
+	case PP_JOB_EXPIRED:
+		return "Expired: it was not released in time.";
+	}
+	return "Unknown state.";
 }
 
 /* Adds an integer time or, when 0, the out-of-band no-value. */
@@ -106,11 +194,18 @@ static ipp_t *ipp_job_all(const ipp_op_ctx_t *ctx, const pp_job_t *job, int64_t 
 	(void)ippAddString(ipp, IPP_TAG_JOB, IPP_TAG_NAME, "job-originating-user-name", NULL,
 			   ctx->user->email);
 	(void)ippAddInteger(ipp, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state", ipp_job_state(job->state));
-	(void)ippAddString(ipp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
-			   ipp_job_state_reason(job->state));
+	if (job->state == PP_JOB_HELD && job->has_pin) {
+		/* Releasable with the job-password at a printer as well as with the code. */
+		const char *reasons[] = {ipp_job_state_reason(job->state), "job-password-wait"};
+		(void)ippAddStrings(ipp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", 2, NULL,
+				    reasons);
+	} else {
+		(void)ippAddString(ipp, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
+				   ipp_job_state_reason(job->state));
+	}
 	(void)ippAddString(ipp, IPP_TAG_JOB, IPP_TAG_TEXT, "job-state-message", NULL,
 			   job->state_reason[0] != '\0' ? job->state_reason
-							: job_state_name(job->state));
+							: ipp_job_state_message(job->state));
 	(void)ippAddInteger(ipp, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-printer-up-time",
 			    (int)(now & INT32_MAX));
 	ipp_job_time(ipp, "time-at-creation", "date-time-at-creation", job->created_at);
@@ -154,8 +249,7 @@ static int64_t ipp_job_target(ipp_t *request)
 	return (int64_t)value;
 }
 
-/* Reads the caller's job named by the request; answers the error itself. */
-static bool ipp_job_load(ipp_op_ctx_t *ctx, pp_job_t *job_r)
+bool ipp_job_load(ipp_op_ctx_t *ctx, pp_job_t *job_r)
 {
 	int64_t id = ipp_job_target(ctx->request);
 	if (id <= 0) {
@@ -192,7 +286,7 @@ void ipp_op_get_job_attributes(ipp_op_ctx_t *ctx)
 }
 
 #define IPP_NOT_COMPLETED                                                                    \
-	(JOB_STATE_BIT(PP_JOB_RECEIVED) | JOB_STATE_BIT(PP_JOB_CONVERTING) |                 \
+	(JOB_STATE_BIT(PP_JOB_INCOMING) | JOB_STATE_BIT(PP_JOB_RECEIVED) | JOB_STATE_BIT(PP_JOB_CONVERTING) |                 \
 	 JOB_STATE_BIT(PP_JOB_HELD) | JOB_STATE_BIT(PP_JOB_RELEASING) |                      \
 	 JOB_STATE_BIT(PP_JOB_PRINTING))
 #define IPP_COMPLETED                                                                        \
@@ -257,39 +351,242 @@ void ipp_op_get_jobs(ipp_op_ctx_t *ctx)
 	ipp_response_status(ctx->response, IPP_STATUS_OK, NULL);
 }
 
+/*
+ * Cancels *job (re-read and retried when another thread moved it meanwhile). Returns JOB_OK,
+ * JOB_STATE_FORBIDDEN (finished, or not cancelable now) or -1 with error.
+ */
+static int ipp_job_cancel(pp_core_t *core, pp_job_t *job, char *error, size_t error_size)
+{
+	pp_job_transition_t how = {.actor = "ipp", .reason = "canceled by its owner"};
+	(void)str_copy(error, error_size, "the job kept changing state");
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (!job_state_can(job->state, PP_JOB_CANCELED))
+			return JOB_STATE_FORBIDDEN;
+		int rc = job_transition(core, job->id, job->state, PP_JOB_CANCELED, &how, error,
+					error_size);
+		if (rc == JOB_OK) {
+			log_info("ipp.job_canceled job=%lld", (long long)job->id);
+			return JOB_OK;
+		}
+		if (rc == JOB_STATE_FORBIDDEN)
+			return JOB_STATE_FORBIDDEN;
+		if (rc != JOB_STATE_LOST || job_get(core, job->id, job, error, error_size) != 0)
+			break;
+	}
+	return -1;
+}
+
 void ipp_op_cancel_job(ipp_op_ctx_t *ctx)
 {
 	pp_job_t job;
 	if (!ipp_job_load(ctx, &job))
 		return;
 	char error[512];
-	pp_job_transition_t how = {.actor = "ipp", .reason = "canceled by its owner"};
-	/* Another thread may move the job meanwhile (the converter): re-read and try again. */
-	for (int attempt = 0; attempt < 3; attempt++) {
-		if (!job_state_can(job.state, PP_JOB_CANCELED)) {
-			ipp_response_status(ctx->response, IPP_STATUS_ERROR_NOT_POSSIBLE,
-					    "The job is finished and cannot be canceled.");
-			return;
-		}
-		int rc = job_transition(ctx->svc->core, job.id, job.state, PP_JOB_CANCELED, &how,
-					error, sizeof(error));
-		if (rc == JOB_OK) {
-			log_info("ipp.job_canceled job=%lld", (long long)job.id);
-			ipp_response_status(ctx->response, IPP_STATUS_OK, NULL);
-			return;
-		}
-		if (rc == JOB_STATE_FORBIDDEN) {
-			ipp_response_status(ctx->response, IPP_STATUS_ERROR_NOT_POSSIBLE,
-					    "The job cannot be canceled now.");
-			return;
-		}
-		if (rc != JOB_STATE_LOST ||
-		    job_get(ctx->svc->core, job.id, &job, error, sizeof(error)) != 0)
-			break;
+	int rc = ipp_job_cancel(ctx->svc->core, &job, error, sizeof(error));
+	if (rc == JOB_OK) {
+		ipp_response_status(ctx->response, IPP_STATUS_OK, NULL);
+		return;
+	}
+	if (rc == JOB_STATE_FORBIDDEN) {
+		ipp_response_status(ctx->response, IPP_STATUS_ERROR_NOT_POSSIBLE,
+				    job_state_is_final(job.state)
+					    ? "The job is finished and cannot be canceled."
+					    : "The job cannot be canceled now.");
+		return;
 	}
 	log_error("ipp.cancel_failed job=%lld error=\"%s\"", (long long)job.id, error);
 	ipp_response_status(ctx->response, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE,
 			    "The job could not be canceled now; try again.");
+}
+
+/*
+ * The job-ids operation attribute of Cancel-My-Jobs into *ids_r (new; free()), *count_r
+ * values; absent: *ids_r NULL, 0. Returns false (status set) for a malformed one.
+ */
+static bool ipp_job_ids(ipp_op_ctx_t *ctx, int64_t **ids_r, size_t *count_r)
+{
+	*ids_r = NULL;
+	*count_r = 0;
+	ipp_attribute_t *attr = ippFindAttribute(ctx->request, "job-ids", IPP_TAG_ZERO);
+	if (attr == NULL)
+		return true;
+	int n = ippGetCount(attr);
+	if (ippGetGroupTag(attr) != IPP_TAG_OPERATION || ippGetValueTag(attr) != IPP_TAG_INTEGER ||
+	    n < 1 || n > JOB_LIST_MAX) {
+		ipp_response_status(ctx->response, IPP_STATUS_ERROR_BAD_REQUEST,
+				    "job-ids must be 1 to 1000 job numbers.");
+		return false;
+	}
+	int64_t *ids = calloc((size_t)n, sizeof(*ids));
+	if (ids == NULL) {
+		ipp_response_status(ctx->response, IPP_STATUS_ERROR_INTERNAL, "Out of memory.");
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		ids[i] = ippGetInteger(attr, i);
+		if (ids[i] < 1) {
+			free(ids);
+			ipp_response_status(ctx->response, IPP_STATUS_ERROR_BAD_REQUEST,
+					    "job-ids must be 1 to 1000 job numbers.");
+			return false;
+		}
+	}
+	*ids_r = ids;
+	*count_r = (size_t)n;
+	return true;
+}
+
+/*
+ * Cancel-My-Jobs (PWG 5100.11): cancels the caller's unfinished jobs, or those listed in
+ * job-ids (each must be the caller's: otherwise client-error-not-found and nothing is
+ * canceled). Jobs that cannot be canceled (finished, or moving on) are returned in job-ids
+ * of the unsupported group with client-error-not-possible; the others are canceled.
+ */
+void ipp_op_cancel_my_jobs(ipp_op_ctx_t *ctx)
+{
+	pp_core_t *core = ctx->svc->core;
+	int64_t *ids = NULL;
+	size_t n_ids = 0;
+	if (!ipp_job_ids(ctx, &ids, &n_ids))
+		return;
+	char error[512];
+	pp_job_t *jobs = NULL;
+	size_t count = 0;
+	if (ids != NULL) {
+		jobs = calloc(n_ids, sizeof(*jobs));
+		if (jobs == NULL) {
+			free(ids);
+			ipp_response_status(ctx->response, IPP_STATUS_ERROR_INTERNAL, "Out of memory.");
+			return;
+		}
+		for (; count < n_ids; count++) {
+			int rc = job_get(core, ids[count], &jobs[count], error, sizeof(error));
+			if (rc == JOB_NOT_FOUND || (rc == 0 && jobs[count].user_id != ctx->user->id)) {
+				ipp_response_status(ctx->response, IPP_STATUS_ERROR_NOT_FOUND,
+						    "job-ids names a job that is not yours or does not exist.");
+				goto done;
+			}
+			if (rc != 0)
+				goto store_error;
+		}
+	} else {
+		int64_t next = 0;
+		if (job_list_for_user(core, ctx->user->id, IPP_NOT_COMPLETED, JOB_LIST_MAX, 0, &jobs,
+				      &count, &next, error, sizeof(error)) < 0)
+			goto store_error;
+	}
+	int not_possible[JOB_LIST_MAX];
+	int n_not_possible = 0;
+	for (size_t i = 0; i < count; i++) {
+		int rc = ipp_job_cancel(core, &jobs[i], error, sizeof(error));
+		if (rc == JOB_STATE_FORBIDDEN) {
+			not_possible[n_not_possible++] = (int)jobs[i].id;
+		} else if (rc != JOB_OK) {
+			log_error("ipp.cancel_failed job=%lld error=\"%s\"", (long long)jobs[i].id,
+				  error);
+			not_possible[n_not_possible++] = (int)jobs[i].id;
+		}
+	}
+	if (n_not_possible > 0) {
+		(void)ippAddIntegers(ctx->response, IPP_TAG_UNSUPPORTED_GROUP, IPP_TAG_INTEGER,
+				     "job-ids", n_not_possible, not_possible);
+		ipp_response_status(ctx->response, IPP_STATUS_ERROR_NOT_POSSIBLE,
+				    "Some jobs are finished or moving on and were not canceled.");
+	} else {
+		ipp_response_status(ctx->response, IPP_STATUS_OK, NULL);
+	}
+	goto done;
+
+store_error:
+	log_error("ipp.cancel_my_jobs_failed error=\"%s\"", error);
+	ipp_response_status(ctx->response, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE,
+			    "The job store is not answering; try again.");
+done:
+	if (ids != NULL)
+		free(jobs);
+	else
+		job_list_free(&jobs);
+	free(ids);
+}
+
+ipp_status_t ipp_job_intake_status(int rc, const char **message_r)
+{
+	switch (rc) {
+	case JOB_NOT_FOUND:
+		*message_r = "No such job.";
+		return IPP_STATUS_ERROR_NOT_FOUND;
+	case JOB_STATE_LOST:
+		*message_r = "The job is no longer waiting for a document (closed, canceled or "
+			     "timed out).";
+		return IPP_STATUS_ERROR_NOT_POSSIBLE;
+	case JOB_STATE_FORBIDDEN:
+		*message_r = "This job has its document already: one document per job.";
+		return IPP_STATUS_ERROR_MULTIPLE_JOBS_NOT_SUPPORTED;
+	default:
+		*message_r = "The job store is not answering; try again.";
+		return IPP_STATUS_ERROR_SERVICE_UNAVAILABLE;
+	}
+}
+
+ipp_status_t ipp_job_send_document_check(const pp_job_t *job, bool has_document,
+					 const char **message_r)
+{
+	*message_r = NULL;
+	if (job->state != PP_JOB_INCOMING)
+		return ipp_job_intake_status(JOB_STATE_LOST, message_r);
+	if (has_document)
+		return ipp_job_intake_status(JOB_STATE_FORBIDDEN, message_r);
+	return IPP_STATUS_OK;
+}
+
+void ipp_op_close_job(ipp_op_ctx_t *ctx)
+{
+	int64_t id = ipp_job_target(ctx->request);
+	if (id <= 0) {
+		ipp_response_status(ctx->response, IPP_STATUS_ERROR_BAD_REQUEST,
+				    "job-id (or job-uri) is missing or malformed.");
+		return;
+	}
+	char error[512];
+	pp_job_state_t state = PP_JOB_INCOMING;
+	int rc = intake_close_incoming(ctx->svc->core, id, ctx->user->id, &state, error,
+				       sizeof(error));
+	if (rc != JOB_OK) {
+		const char *message = NULL;
+		ipp_status_t status = ipp_job_intake_status(rc, &message);
+		if (rc == JOB_STATE_LOST)
+			message = "The job is not open (closed, canceled or timed out).";
+		if (status == IPP_STATUS_ERROR_SERVICE_UNAVAILABLE)
+			log_error("ipp.close_job_failed job=%lld error=\"%s\"", (long long)id, error);
+		ipp_response_status(ctx->response, status, message);
+		return;
+	}
+	log_info("ipp.job_closed job=%lld state=%s", (long long)id, job_state_name(state));
+	(void)ipp_job_add_created(ctx, id);
+	ipp_response_status(ctx->response, IPP_STATUS_OK, NULL);
+}
+
+void ipp_op_create_job(ipp_op_ctx_t *ctx)
+{
+	const char *job_name = ipp_request_string(ctx->request, "job-name");
+	pp_intake_t doc = {.user_id = ctx->user->id,
+			   .source = "ipp",
+			   .title = job_name,
+			   .options = ctx->opts,
+			   .pin = ctx->pin};
+	pp_intake_result_t created;
+	char error[512];
+	if (intake_create_incoming(ctx->svc->core, &doc, IPP_MULTIPLE_OPERATION_TIMEOUT, &created,
+				   error, sizeof(error)) < 0) {
+		log_error("ipp.create_job_failed error=\"%s\"", error);
+		ipp_response_status(ctx->response, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE,
+				    "The job could not be created now; try again.");
+		return;
+	}
+	log_info("ipp.job_created job=%lld pin=%s", (long long)created.job_id,
+		 ctx->pin != NULL ? "yes" : "no");
+	(void)ipp_job_add_created(ctx, created.job_id);
+	ipp_response_status(ctx->response, ctx->opts_status, NULL);
 }
 
 int ipp_job_add_created(ipp_op_ctx_t *ctx, int64_t job_id)
@@ -307,6 +604,6 @@ int ipp_job_add_created(ipp_op_ctx_t *ctx, int64_t job_id)
 	(void)ippAddString(ctx->response, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
 			   ipp_job_state_reason(job.state));
 	(void)ippAddString(ctx->response, IPP_TAG_JOB, IPP_TAG_TEXT, "job-state-message", NULL,
-			   "Held: release it at a printer.");
+			   ipp_job_state_message(job.state));
 	return 0;
 }

@@ -259,6 +259,14 @@ static bool ipp_option_job_priority(ipp_attribute_t *attr, pp_print_options_t *o
 	       ippGetInteger(attr, 0) <= 100;
 }
 
+/* print-content-optimize, print-rendering-intent: "auto" only (the converter decides). */
+static bool ipp_option_auto_only(ipp_attribute_t *attr, pp_print_options_t *opts)
+{
+	(void)opts;
+	const char *word = ipp_option_keyword(attr, false);
+	return word != NULL && strcmp(word, "auto") == 0;
+}
+
 static const ipp_option_t ipp_option_table[] = {
 	{"copies", ipp_option_copies},
 	{"sides", ipp_option_sides},
@@ -275,6 +283,8 @@ static const ipp_option_t ipp_option_table[] = {
 	{"output-bin", ipp_option_output_bin},
 	{"media-source", ipp_option_media_source},
 	{"job-priority", ipp_option_job_priority},
+	{"print-content-optimize", ipp_option_auto_only},
+	{"print-rendering-intent", ipp_option_auto_only},
 };
 
 /* Copies attr into response's unsupported group (created on first use). */
@@ -328,6 +338,53 @@ ipp_status_t ipp_options_parse(ipp_t *request, pp_print_options_t *opts_r, ipp_t
 		return IPP_STATUS_OK;
 	return is_fidelity ? IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES
 			   : IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED;
+}
+
+/* True for 1..IPP_JOB_PASSWORD_MAX ASCII digits (iana_us-ascii_digits). */
+static bool ipp_options_pin_is_valid(const uint8_t *data, int len)
+{
+	if (len < 1 || len > IPP_JOB_PASSWORD_MAX)
+		return false;
+	for (int i = 0; i < len; i++) {
+		if (data[i] < '0' || data[i] > '9')
+			return false;
+	}
+	return true;
+}
+
+ipp_status_t ipp_options_job_password(ipp_t *request, ipp_t *response, char *pin_r,
+				      size_t pin_size)
+{
+	if (pin_size > 0)
+		pin_r[0] = '\0';
+	ipp_attribute_t *enc = ippFindAttribute(request, "job-password-encryption", IPP_TAG_ZERO);
+	if (enc != NULL && ippGetGroupTag(enc) == IPP_TAG_OPERATION) {
+		const char *word = ippGetValueTag(enc) == IPP_TAG_KEYWORD && ippGetCount(enc) == 1
+					   ? ippGetString(enc, 0, NULL)
+					   : NULL;
+		if (word == NULL || strcmp(word, "none") != 0) {
+			ipp_options_unsupported(response, enc);
+			return IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES;
+		}
+	}
+	ipp_attribute_t *pw = ippFindAttribute(request, "job-password", IPP_TAG_ZERO);
+	if (pw == NULL || ippGetGroupTag(pw) != IPP_TAG_OPERATION)
+		return IPP_STATUS_OK;
+	int len = -1;
+	bool is_octets = ippGetValueTag(pw) == IPP_TAG_STRING && ippGetCount(pw) == 1;
+	const void *data = is_octets ? ippGetOctetString(pw, 0, &len) : NULL;
+	if (is_octets && len == 0)
+		return IPP_STATUS_OK; /* an empty PIN is no PIN: the job is held as usual */
+	if (data == NULL || !ipp_options_pin_is_valid(data, len) || (size_t)len >= pin_size) {
+		/* The unsupported group names the attribute, never the value sent. */
+		if (response != NULL)
+			(void)ippAddOutOfBand(response, IPP_TAG_UNSUPPORTED_GROUP, IPP_TAG_UNSUPPORTED_VALUE,
+					      "job-password");
+		return IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES;
+	}
+	memcpy(pin_r, data, (size_t)len);
+	pin_r[len] = '\0';
+	return IPP_STATUS_OK;
 }
 
 void ipp_options_add(ipp_t *ipp, const pp_print_options_t *opts)

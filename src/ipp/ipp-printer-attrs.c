@@ -3,10 +3,15 @@
  * read it (Get-Printer-Attributes): identity, formats, media, finishing and raster
  * capabilities. Every value is true of this server: what it advertises, the job template
  * mapping (ipp-options.c) accepts, and the release step can honour on a real printer.
+ *
+ * What is left out is left out because it would be untrue of a server that holds jobs and
+ * marks no paper: pages-per-minute, printer-supply*, overrides, and identify-actions (there
+ * is no light, speaker or panel: Identify-Printer is answered and logged for the admin).
  */
 #include "ipp/ipp-private.h"
 
 #include "lib/crypto.h"
+#include "lib/log.h"
 #include "lib/str.h"
 #include "pp-build-config.h"
 
@@ -191,20 +196,96 @@ static void ipp_printer_capabilities(ipp_t *p)
 		"copies", "finishings", "ipp-attribute-fidelity", "job-hold-until", "job-name",
 		"job-priority", "media", "media-col", "multiple-document-handling", "number-up",
 		"orientation-requested", "output-bin", "page-ranges", "print-color-mode",
-		"print-quality", "printer-resolution", "sides"};
+		"print-content-optimize", "print-quality", "print-rendering-intent",
+		"printer-resolution", "sides"};
 	(void)ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-creation-attributes-supported",
 			    (int)(sizeof(creation) / sizeof(creation[0])), NULL, creation);
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "multiple-document-handling-supported", NULL,
 			   "separate-documents-uncollated-copies");
+	/* The converter and the printer choose; "auto" is the one true value. */
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "print-content-optimize-supported", NULL, "auto");
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "print-content-optimize-default", NULL, "auto");
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "print-rendering-intent-supported", NULL, "auto");
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "print-rendering-intent-default", NULL, "auto");
+}
+
+bool ipp_printer_icon_uri(const char *printer_uri, int px, char *out, size_t out_size)
+{
+	bool is_tls = strncmp(printer_uri, "ipps://", 7) == 0;
+	if (!is_tls && strncmp(printer_uri, "ipp://", 6) != 0)
+		return false;
+	const char *host = printer_uri + (is_tls ? 7 : 6);
+	size_t host_len = strcspn(host, "/?#");
+	if (host_len == 0 || host_len > 255)
+		return false;
+	return str_format(out, out_size, "%s://%.*s/icons/printer-%d.png", is_tls ? "https" : "http",
+			  (int)host_len, host, px);
+}
+
+/* printer-icons: the three sizes the icons route serves (server/icons.c). */
+static void ipp_printer_icons(ipp_t *p, const char *printer_uri)
+{
+	static const int sizes[] = {48, 128, 512};
+	char uris[3][IPP_URI_MAX];
+	const char *values[3];
+	for (size_t i = 0; i < 3; i++) {
+		if (!ipp_printer_icon_uri(printer_uri, sizes[i], uris[i], sizeof(uris[i])))
+			return;
+		values[i] = uris[i];
+	}
+	(void)ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-icons", 3, NULL, values);
+}
+
+void ipp_op_identify_printer(ipp_op_ctx_t *ctx)
+{
+	/* No standard action (display, flash, sound, speak) is something this server can do:
+	 * the request is accepted and logged, and any action asked for is reported ignored. */
+	ipp_attribute_t *actions = ippFindAttribute(ctx->request, "identify-actions", IPP_TAG_ZERO);
+	log_info("ipp.identify_requested user_id=%lld via=%s actions=%d: a client asked the "
+		 "printer to identify itself; Pullprint has no light, speaker or panel",
+		 (long long)ctx->user->id, ipp_via_name(ctx->via),
+		 actions != NULL ? ippGetCount(actions) : 0);
+	if (actions != NULL && ippGetGroupTag(actions) == IPP_TAG_OPERATION) {
+		ipp_attribute_t *copy = ippCopyAttribute(ctx->response, actions, 0);
+		if (copy != NULL)
+			(void)ippSetGroupTag(ctx->response, &copy, IPP_TAG_UNSUPPORTED_GROUP);
+		ipp_response_status(ctx->response, IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED,
+				    "Pullprint is a server without light, speaker or panel; the "
+				    "request was logged for the administrator.");
+		return;
+	}
+	ipp_response_status(ctx->response, IPP_STATUS_OK, NULL);
+}
+
+/* Adds printer-uri-supported with its parallel uri-security and uri-authentication lists. */
+static void ipp_printer_uris(ipp_t *p, const char *printer_uri, const char *personal_uri)
+{
+	bool is_tls = strncmp(printer_uri, "ipps://", 7) == 0;
+	const char *uris[2], *security[2], *auth[2];
+	int n = 0;
+	if (personal_uri != NULL) {
+		uris[n] = personal_uri;
+		security[n] = is_tls ? "tls" : "none";
+		auth[n++] = "none"; /* the token in the path names the user */
+	}
+	uris[n] = printer_uri;
+	security[n] = is_tls ? "tls" : "none";
+	auth[n++] = is_tls ? "basic" : "none"; /* plain IPP: printer attributes, trusted networks */
+	(void)ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-uri-supported", n, NULL, uris);
+	(void)ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-security-supported", n, NULL,
+			    security);
+	(void)ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-authentication-supported", n,
+			    NULL, auth);
 }
 
 /* Adds identity, protocol and state attributes. */
 static void ipp_printer_identity(const pp_ipp_service_t *svc, ipp_t *p, const char *printer_uri,
-				 int queued_jobs, int64_t now)
+				 const char *personal_uri, int queued_jobs, int64_t now)
 {
-	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-uri-supported", NULL, printer_uri);
-	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-security-supported", NULL, "tls");
-	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "uri-authentication-supported", NULL, "basic");
+	ipp_printer_uris(p, printer_uri, personal_uri);
+	ipp_printer_icons(p, printer_uri);
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-device-id", NULL,
+			   "MFG:Pullprint;MDL:Secure Release;CMD:PDF,PS,JPEG,PNG,PWGRaster,URF;");
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_NAME, "printer-name", NULL, "Pullprint");
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-info", NULL,
 			   "Pullprint: documents wait until you release them at a printer");
@@ -248,7 +329,19 @@ static void ipp_printer_identity(const pp_ipp_service_t *svc, ipp_t *p, const ch
 	(void)ippAddStrings(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "which-jobs-supported", 2, NULL, which);
 	(void)ippAddBoolean(p, IPP_TAG_PRINTER, "color-supported", 1);
 	(void)ippAddRange(p, IPP_TAG_PRINTER, "job-k-octets-supported", 0, INT32_MAX / 1024);
-	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "multiple-operation-time-out", 60);
+	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "multiple-operation-time-out",
+			    IPP_MULTIPLE_OPERATION_TIMEOUT);
+	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "job-password-supported",
+			    IPP_JOB_PASSWORD_MAX);
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-password-encryption-supported",
+			   NULL, "none");
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-password-repertoire-supported",
+			   NULL, "iana_us-ascii_digits");
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "job-password-repertoire-configured",
+			   NULL, "iana_us-ascii_digits");
+	(void)ippAddBoolean(p, IPP_TAG_PRINTER, "preferred-attributes-supported", 0);
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-get-attributes-supported",
+			   NULL, "document-format"); /* accepted; the answer is the same for all */
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "multiple-operation-time-out-action", NULL, "abort-job");
 	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", queued_jobs);
 	/* Unix seconds throughout, so time-at-* of jobs compare with printer-up-time. */
@@ -268,10 +361,17 @@ static void ipp_printer_identity(const pp_ipp_service_t *svc, ipp_t *p, const ch
 void ipp_printer_attrs_add(const pp_ipp_service_t *svc, ipp_t *request, ipp_t *response,
 			   const char *printer_uri, int queued_jobs, int64_t now)
 {
+	ipp_printer_attrs_add_personal(svc, request, response, printer_uri, NULL, queued_jobs, now);
+}
+
+void ipp_printer_attrs_add_personal(const pp_ipp_service_t *svc, ipp_t *request,
+				    ipp_t *response, const char *printer_uri,
+				    const char *personal_uri, int queued_jobs, int64_t now)
+{
 	ipp_t *all = ippNew();
 	if (all == NULL)
 		return;
-	ipp_printer_identity(svc, all, printer_uri, queued_jobs, now);
+	ipp_printer_identity(svc, all, printer_uri, personal_uri, queued_jobs, now);
 	ipp_printer_capabilities(all);
 	ipp_printer_media(all);
 	/* requested-attributes (groups like "printer-description" expanded by libcups). */

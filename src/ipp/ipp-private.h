@@ -6,7 +6,7 @@
 #ifndef PP_IPP_PRIVATE_H
 #define PP_IPP_PRIVATE_H
 
-#include "core/job-state.h"
+#include "core/job.h"
 #include "core/options.h"
 #include "core/users.h"
 #include "ipp/ipp.h"
@@ -23,6 +23,8 @@
 #define IPP_NAME_MAX 256
 #define IPP_URI_MAX 512
 #define IPP_GET_JOBS_DEFAULT_LIMIT 100
+#define IPP_MULTIPLE_OPERATION_TIMEOUT 300 /* s a Create-Job job waits for Send-Document */
+#define IPP_JOB_PASSWORD_MAX 8 /* job-password-supported: octets of a PIN (digits only) */
 
 /* ---- ipp-request.c: raw bytes -> a checked request ---- */
 
@@ -72,6 +74,17 @@ const int *ipp_operations(size_t *count_r);
  */
 ipp_status_t ipp_options_parse(ipp_t *request, pp_print_options_t *opts_r, ipp_t *response);
 
+/*
+ * Reads job-password and job-password-encryption (PWG 5100.11) from request's operation
+ * group into pin_r[pin_size] ("" when absent or empty). Accepted: encryption "none" (or
+ * absent) and 1..IPP_JOB_PASSWORD_MAX ASCII digits as an octetString
+ * (job-password-repertoire-configured iana_us-ascii_digits). Anything else is copied into
+ * response's unsupported group and gives IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES with pin_r "".
+ * Returns IPP_STATUS_OK otherwise. The caller wipes pin_r after use; it is never logged.
+ */
+ipp_status_t ipp_options_job_password(ipp_t *request, ipp_t *response, char *pin_r,
+				      size_t pin_size);
+
 /* Adds the options of a job as job attributes (copies, sides, …) to ipp's job group. */
 void ipp_options_add(ipp_t *ipp, const pp_print_options_t *opts);
 
@@ -114,11 +127,27 @@ const ipp_media_t *ipp_media_find_size(int x_dimension, int y_dimension);
 
 /*
  * Adds the printer's attributes to response's printer group, filtered by the request's
- * requested-attributes (all when absent). printer_uri is the URI the client used;
- * queued_jobs the number of jobs not yet finished.
+ * requested-attributes (all when absent). printer_uri is the service URI as the client
+ * reached it (scheme and host); queued_jobs: jobs not yet finished.
  */
 void ipp_printer_attrs_add(const pp_ipp_service_t *svc, ipp_t *request, ipp_t *response,
 			   const char *printer_uri, int queued_jobs, int64_t now);
+
+/*
+ * The same for a request that came through a personal printer URI (personal_uri; NULL is
+ * ipp_printer_attrs_add()): it is listed first in printer-uri-supported (authentication
+ * "none") so a client set up with it keeps using it.
+ */
+void ipp_printer_attrs_add_personal(const pp_ipp_service_t *svc, ipp_t *request,
+				    ipp_t *response, const char *printer_uri,
+				    const char *personal_uri, int queued_jobs, int64_t now);
+
+/*
+ * Builds the printer-icons URI of size px (48, 128 or 512) for printer_uri's host and port:
+ * https for ipps, http for ipp, path /icons/printer-<px>.png. Returns false when printer_uri
+ * has no host or out is too small.
+ */
+bool ipp_printer_icon_uri(const char *printer_uri, int px, char *out, size_t out_size);
 
 /* Derives the stable printer-uuid ("urn:uuid:…") from core's keys into out[IPP_UUID_MAX]. */
 void ipp_printer_uuid(const pp_core_t *core, char out[IPP_UUID_MAX]);
@@ -187,15 +216,48 @@ typedef struct {
 	const pp_ipp_service_t *svc;
 	ipp_t *request;
 	ipp_t *response;
-	const pp_user_t *user; /* authenticated */
-	ipp_auth_via_t via;    /* how (Get-Jobs of a forwarder lists that user's jobs too) */
+	const pp_user_t *user; /* authenticated (a forwarder's: the mapped user; it acts for
+				  that user only) */
+	ipp_auth_via_t via;    /* how the user was established (for the log) */
 	const char *printer_uri;
+	/* Create-Job: the parsed job template, its status, and the job-password (NULL: none). */
+	const pp_print_options_t *opts;
+	ipp_status_t opts_status;
+	const char *pin;
 } ipp_op_ctx_t;
 
-/* Get-Job-Attributes, Get-Jobs, Cancel-Job: fill ctx->response. */
+/* Get-Job-Attributes, Get-Jobs, Cancel-Job, Cancel-My-Jobs, Close-Job: fill ctx->response. */
 void ipp_op_get_job_attributes(ipp_op_ctx_t *ctx);
 void ipp_op_get_jobs(ipp_op_ctx_t *ctx);
 void ipp_op_cancel_job(ipp_op_ctx_t *ctx);
+void ipp_op_cancel_my_jobs(ipp_op_ctx_t *ctx);
+void ipp_op_close_job(ipp_op_ctx_t *ctx);
+
+/*
+ * Create-Job: a job in state incoming for ctx->user with ctx->opts and ctx->pin that waits
+ * IPP_MULTIPLE_OPERATION_TIMEOUT seconds for its document (Send-Document), then expires.
+ */
+void ipp_op_create_job(ipp_op_ctx_t *ctx);
+
+/*
+ * Reads the caller's job named by the request (job-id, or the number ending job-uri) into
+ * *job_r. Another user's job is "not found". Returns true, or false after setting the
+ * response's status (bad-request, not-found, service-unavailable).
+ */
+bool ipp_job_load(ipp_op_ctx_t *ctx, pp_job_t *job_r);
+
+/*
+ * Send-Document's checks before any byte is kept: job is the caller's, incoming, and has no
+ * document yet. Returns IPP_STATUS_OK or the status to answer with (*message_r static).
+ */
+ipp_status_t ipp_job_send_document_check(const pp_job_t *job, bool has_document,
+					 const char **message_r);
+
+/* The IPP status for a result of intake_attach_spooled()/intake_close_incoming() (!= JOB_OK). */
+ipp_status_t ipp_job_intake_status(int rc, const char **message_r);
+
+/* Identify-Printer: there is nothing to flash or sound; the request is logged for the admin. */
+void ipp_op_identify_printer(ipp_op_ctx_t *ctx);
 
 /*
  * Adds job id's attributes after a Print-Job or Send-Document: job-id, job-uri, job-state,
@@ -207,7 +269,17 @@ int ipp_job_add_created(ipp_op_ctx_t *ctx, int64_t job_id);
 ipp_jstate_t ipp_job_state(pp_job_state_t state);
 const char *ipp_job_state_reason(pp_job_state_t state);
 
-/* Sets the response's status code and status-message. */
+/* A sentence for job-state-message of a job in state (where it is, what happens next). */
+const char *ipp_job_state_message(pp_job_state_t state);
+
+/*
+ * Sets the response's status code and status-message (NULL or "": none). The message goes
+ * into the operation group, ahead of any unsupported or job attributes already added, so the
+ * groups stay in the order readers require.
+ */
 void ipp_response_status(ipp_t *response, ipp_status_t status, const char *message);
+
+/* How a user was established, as a word for the log ("basic", "printer-uri", …). Static. */
+const char *ipp_via_name(ipp_auth_via_t via);
 
 #endif

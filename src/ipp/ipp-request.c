@@ -14,8 +14,10 @@
 
 /* The operations implemented here (operations-supported). */
 static const int ipp_ops[] = {
-	IPP_OP_PRINT_JOB,      IPP_OP_VALIDATE_JOB, IPP_OP_CANCEL_JOB,
-	IPP_OP_GET_JOB_ATTRIBUTES, IPP_OP_GET_JOBS, IPP_OP_GET_PRINTER_ATTRIBUTES,
+	IPP_OP_PRINT_JOB,       IPP_OP_VALIDATE_JOB,     IPP_OP_CREATE_JOB,
+	IPP_OP_SEND_DOCUMENT,   IPP_OP_CANCEL_JOB,       IPP_OP_GET_JOB_ATTRIBUTES,
+	IPP_OP_GET_JOBS,        IPP_OP_GET_PRINTER_ATTRIBUTES, IPP_OP_CANCEL_MY_JOBS,
+	IPP_OP_CLOSE_JOB,       IPP_OP_IDENTIFY_PRINTER,
 };
 
 const int *ipp_operations(size_t *count_r)

@@ -1,9 +1,12 @@
 /*
- * ipp-service.c - the /ipp/print route: the body arrives chunk by chunk; the IPP header and
- * attribute groups are buffered (at most IPP_ATTRS_MAX) and parsed, the operation is checked
- * and authenticated, and document data that follows streams into a spool writer. The job is
- * committed (intake_store_spooled) before the successful response is made; a request that
- * fails or a client that leaves aborts the writer, so no file and no row remain.
+ * ipp-service.c - the /ipp/print route (and /ipp/print/u/<token>, the personal printer
+ * URIs): the body arrives chunk by chunk; the IPP header and attribute groups are buffered
+ * (at most IPP_ATTRS_MAX) and parsed, the operation is checked and authenticated, and
+ * document data that follows (Print-Job, Send-Document) streams into a spool writer. The job
+ * (or the document of a Create-Job job) is committed before the successful response is made;
+ * a request that fails or a client that leaves aborts the writer, so no file and no row
+ * remain: a Create-Job job whose Send-Document breaks off stays incoming and expires after
+ * multiple-operation-time-out.
  */
 #include "ipp/ipp-private.h"
 
@@ -26,15 +29,19 @@ typedef struct {
 	ipp_t *request;
 	ipp_t *response;
 	bool is_parsed;
-	ipp_auth_result_t auth;
-	pp_user_t user;
-	pp_spool_writer_t *writer; /* Print-Job: the document on its way */
+	ipp_auth_t auth; /* step 1 at the headers, step 2 (resolve) after the parse */
+	pp_spool_writer_t *writer; /* Print-Job, Send-Document: the document on its way */
 	uint64_t doc_bytes;
+	uint64_t extra_bytes; /* bytes after the attributes of an operation without a document */
+	int64_t send_job_id;  /* Send-Document: the incoming job */
+	bool is_last;         /* Send-Document: last-document */
+	char pin[JOB_PIN_MAX]; /* job-password; "" when none. Wiped, never logged */
 	uint8_t head[IPP_SNIFF_MAX];
 	size_t head_len;
 	pp_print_options_t opts;
 	ipp_status_t opts_status;
-	char printer_uri[IPP_URI_MAX];
+	char printer_uri[IPP_URI_MAX];  /* ipp(s)://host/ipp/print */
+	char personal_uri[IPP_URI_MAX]; /* ipp(s)://host/ipp/print/u/<token>, or "" */
 } ipp_exchange_t;
 
 static void ipp_exchange_free(void *data)
@@ -46,7 +53,9 @@ static void ipp_exchange_free(void *data)
 	ippDelete(x->request);
 	ippDelete(x->response);
 	free(x->buf);
-	sodium_memzero(&x->user, sizeof(x->user));
+	sodium_memzero(&x->auth, sizeof(x->auth));
+	sodium_memzero(x->pin, sizeof(x->pin));
+	sodium_memzero(x->personal_uri, sizeof(x->personal_uri));
 	free(x);
 }
 
@@ -122,6 +131,14 @@ static void ipp_service_fail(pp_http_request_t *req, ipp_exchange_t *x, ipp_stat
 	ipp_service_send(req, response, http_status);
 }
 
+/* Answers HTTP 404 for a personal printer URI whose token is unknown or revoked. */
+static void ipp_service_bad_uri(pp_http_request_t *req)
+{
+	(void)http_respond_error(req, 404, "printer_uri_revoked",
+				 "This printer address is not valid any more; get a new one from "
+				 "the portal");
+}
+
 /* Answers 401 with the Basic challenge (and Retry-After while locked out). */
 static void ipp_service_challenge(pp_http_request_t *req, ipp_exchange_t *x, int64_t retry_after)
 {
@@ -137,8 +154,28 @@ static void ipp_service_challenge(pp_http_request_t *req, ipp_exchange_t *x, int
 			 "Sign in with your email address and confirmation code.", 401);
 }
 
-/* The printer URI as the client reached us: scheme by transport, host from Host. */
-static void ipp_service_printer_uri(pp_http_request_t *req, char out[IPP_URI_MAX])
+/* The context of a job operation: the personal URI when the request came through one. */
+static ipp_op_ctx_t ipp_service_ctx(ipp_exchange_t *x)
+{
+	return (ipp_op_ctx_t){.svc = x->svc,
+			      .request = x->request,
+			      .response = x->response,
+			      .user = &x->auth.user,
+			      .via = x->auth.via,
+			      .printer_uri = x->personal_uri[0] != '\0' ? x->personal_uri
+									: x->printer_uri,
+			      .opts = &x->opts,
+			      .opts_status = x->opts_status,
+			      .pin = x->pin[0] != '\0' ? x->pin : NULL};
+}
+
+/*
+ * The printer URI as the client reached us: scheme by transport, host from Host; and, for a
+ * request under IPP_SERVICE_USER_PATH whose token part is plain (letters, digits, '_'), the
+ * personal URI into personal[IPP_URI_MAX] ("" otherwise).
+ */
+static void ipp_service_printer_uri(pp_http_request_t *req, char out[IPP_URI_MAX],
+				    char personal[IPP_URI_MAX])
 {
 	const char *host = http_request_header(req, "Host");
 	bool is_clean = host != NULL && host[0] != '\0' && strlen(host) < 256;
@@ -150,6 +187,15 @@ static void ipp_service_printer_uri(pp_http_request_t *req, char out[IPP_URI_MAX
 	if (!str_format(out, IPP_URI_MAX, "%s://%s%s", http_request_is_tls(req) ? "ipps" : "ipp",
 			is_clean ? host : "localhost", IPP_SERVICE_PATH))
 		(void)str_copy(out, IPP_URI_MAX, "ipps://localhost" IPP_SERVICE_PATH);
+	personal[0] = '\0';
+	const char *path = http_request_path(req);
+	if (strncmp(path, IPP_SERVICE_USER_PATH, strlen(IPP_SERVICE_USER_PATH)) != 0)
+		return;
+	const char *token = path + strlen(IPP_SERVICE_USER_PATH);
+	size_t len = strspn(token, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+	if (len == 0 || len > 128 || token[len] != '\0' ||
+	    !str_format(personal, IPP_URI_MAX, "%s/u/%s", out, token))
+		personal[0] = '\0';
 }
 
 /* Counts jobs that are not finished, for queued-job-count. */
@@ -159,7 +205,7 @@ static int ipp_service_queued(pp_core_t *core)
 	char error[DB_ERROR_MAX];
 	if (db_query(core->db,
 		     "SELECT COUNT(*) FROM jobs WHERE state IN "
-		     "('received','converting','held','releasing','printing')",
+		     "('incoming','received','converting','held','releasing','printing')",
 		     NULL, 0, &result, error, sizeof(error)) != DB_OK) {
 		log_warn("ipp.queued_count_failed error=\"%s\"", error);
 		return 0;
@@ -197,11 +243,8 @@ static int ipp_service_write(pp_http_request_t *req, ipp_exchange_t *x, const ui
 	return -1;
 }
 
-/*
- * Print-Job / Validate-Job checks before any document byte is kept: format, compression,
- * sender policy and the job template. Returns false after answering.
- */
-static bool ipp_service_check_job(pp_http_request_t *req, ipp_exchange_t *x)
+/* document-format and compression (Print-Job, Validate-Job, Create-Job, Send-Document). */
+static bool ipp_service_check_format(pp_http_request_t *req, ipp_exchange_t *x)
 {
 	ipp_attribute_t *format = ippFindAttribute(x->request, "document-format", IPP_TAG_ZERO);
 	if (format != NULL &&
@@ -222,9 +265,21 @@ static bool ipp_service_check_job(pp_http_request_t *req, ipp_exchange_t *x)
 				 "Only uncompressed documents are accepted.", 200);
 		return false;
 	}
+	return true;
+}
+
+/*
+ * Print-Job / Validate-Job / Create-Job checks before any document byte is kept: format,
+ * compression, sender policy, the job template and the job-password. Returns false after
+ * answering.
+ */
+static bool ipp_service_check_job(pp_http_request_t *req, ipp_exchange_t *x)
+{
+	if (!ipp_service_check_format(req, x))
+		return false;
 	pp_sender_result_t policy;
 	char error[512];
-	if (sender_policy_decide(x->svc->core, x->user.email, "ipp", &policy, error, sizeof(error)) < 0) {
+	if (sender_policy_decide(x->svc->core, x->auth.user.email, "ipp", &policy, error, sizeof(error)) < 0) {
 		log_error("ipp.policy_failed error=\"%s\"", error);
 		ipp_service_fail(req, x, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE,
 				 "The server cannot decide now; try again.", 200);
@@ -241,6 +296,61 @@ static bool ipp_service_check_job(pp_http_request_t *req, ipp_exchange_t *x)
 				 "Some job attributes or values are not supported.", 200);
 		return false;
 	}
+	ipp_status_t pin_status = ipp_options_job_password(x->request, x->response, x->pin,
+							   sizeof(x->pin));
+	if (pin_status != IPP_STATUS_OK) {
+		ipp_service_fail(req, x, pin_status,
+				 "job-password: up to 8 digits, job-password-encryption none.", 200);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Send-Document checks before any document byte is kept: the caller's job, incoming and
+ * without its document, last-document present, format and compression. Returns false after
+ * answering.
+ */
+static bool ipp_service_check_send(pp_http_request_t *req, ipp_exchange_t *x)
+{
+	ipp_op_ctx_t ctx = ipp_service_ctx(x);
+	pp_job_t job;
+	if (!ipp_job_load(&ctx, &job)) {
+		ipp_service_send(req, x->response, 200);
+		return false;
+	}
+	ipp_attribute_t *last = ippFindAttribute(x->request, "last-document", IPP_TAG_ZERO);
+	if (last == NULL || ippGetGroupTag(last) != IPP_TAG_OPERATION ||
+	    ippGetValueTag(last) != IPP_TAG_BOOLEAN || ippGetCount(last) != 1) {
+		ipp_service_fail(req, x, IPP_STATUS_ERROR_BAD_REQUEST,
+				 "last-document (true or false) is required.", 200);
+		return false;
+	}
+	bool has_document = false;
+	if (job.state == PP_JOB_INCOMING) {
+		pp_document_t *docs = NULL;
+		size_t count = 0;
+		char error[512];
+		if (job_documents(x->svc->core, job.id, &docs, &count, error, sizeof(error)) < 0) {
+			log_error("ipp.job_documents_failed job=%lld error=\"%s\"", (long long)job.id,
+				  error);
+			ipp_service_fail(req, x, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE,
+					 "The job store is not answering; try again.", 200);
+			return false;
+		}
+		has_document = count > 0;
+		job_documents_free(&docs);
+	}
+	const char *message = NULL;
+	ipp_status_t status = ipp_job_send_document_check(&job, has_document, &message);
+	if (status != IPP_STATUS_OK) {
+		ipp_service_fail(req, x, status, message, 200);
+		return false;
+	}
+	if (!ipp_service_check_format(req, x))
+		return false;
+	x->send_job_id = job.id;
+	x->is_last = ippGetBoolean(last, 0) != 0;
 	return true;
 }
 
@@ -263,24 +373,71 @@ static int ipp_service_begin(pp_http_request_t *req, ipp_exchange_t *x, const ui
 		return -1;
 	}
 	ipp_op_t op = ippGetOperation(x->request);
-	if (op == IPP_OP_GET_PRINTER_ATTRIBUTES)
-		return 0;
-	/* Everything else acts for a person: Basic over TLS only. */
-	if (!http_request_is_tls(req)) {
+	if (x->auth.result == IPP_AUTH_NEED_TLS) {
+		/* Credentials or a printer token over plain HTTP: even printer attributes are
+		 * refused, so the client is set up with ipps:// instead. */
 		ipp_service_fail(req, x, IPP_STATUS_ERROR_FORBIDDEN,
 				 "Use ipps:// (TLS) to print here.", 200);
 		return -1;
 	}
-	if (x->auth != IPP_AUTH_OK) {
+	if (op == IPP_OP_GET_PRINTER_ATTRIBUTES)
+		return 0;
+	/* Everything else acts for a person: a forwarder or trusted network names them now. */
+	switch (ipp_auth_resolve(x->svc->core, req, x->request, &x->auth)) {
+	case IPP_AUTH_OK:
+		break;
+	case IPP_AUTH_ERROR:
+		ipp_service_fail(req, x, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE,
+				 "The server cannot check who you are now; try again.", 200);
+		return -1;
+	case IPP_AUTH_NEED_TLS:
+		ipp_service_fail(req, x, IPP_STATUS_ERROR_FORBIDDEN,
+				 "Use ipps:// (TLS) to print here.", 200);
+		return -1;
+	case IPP_AUTH_BAD_URI:
+		ipp_service_bad_uri(req);
+		return -1;
+	case IPP_AUTH_NONE:
+		if (!http_request_is_tls(req)) {
+			ipp_service_fail(req, x, IPP_STATUS_ERROR_FORBIDDEN,
+					 "Use ipps:// (TLS) to print here.", 200);
+			return -1;
+		}
+		ipp_service_challenge(req, x, 0);
+		return -1;
+	case IPP_AUTH_DENIED:
+		if (x->auth.via == IPP_VIA_FORWARDER || x->auth.via == IPP_VIA_TRUSTED_NETWORK) {
+			ipp_service_fail(req, x, IPP_STATUS_ERROR_NOT_AUTHORIZED,
+					 "This user may not print here.", 200);
+			return -1;
+		}
+		ipp_service_challenge(req, x, x->auth.retry_after);
+		return -1;
+	}
+	if (x->auth.result != IPP_AUTH_OK || x->auth.user.id <= 0) {
+		/* Never act without a user, whatever step 2 said. */
 		ipp_service_challenge(req, x, 0);
 		return -1;
 	}
-	if (op != IPP_OP_PRINT_JOB && op != IPP_OP_VALIDATE_JOB)
+	switch (op) {
+	case IPP_OP_PRINT_JOB:
+		if (!ipp_service_check_job(req, x))
+			return -1;
+		break;
+	case IPP_OP_VALIDATE_JOB:
+	case IPP_OP_CREATE_JOB:
+		if (!ipp_service_check_job(req, x))
+			return -1;
+		x->extra_bytes += rest_len;
 		return 0;
-	if (!ipp_service_check_job(req, x))
-		return -1;
-	if (op == IPP_OP_VALIDATE_JOB)
+	case IPP_OP_SEND_DOCUMENT:
+		if (!ipp_service_check_send(req, x))
+			return -1;
+		break;
+	default:
+		x->extra_bytes += rest_len;
 		return 0;
+	}
 	if (spool_writer_open(x->svc->core->spool, &x->writer, error, sizeof(error)) < 0) {
 		log_error("ipp.spool_open_failed error=\"%s\"", error);
 		ipp_service_fail(req, x, IPP_STATUS_ERROR_INTERNAL, "The document cannot be stored now.", 200);
@@ -289,13 +446,18 @@ static int ipp_service_begin(pp_http_request_t *req, ipp_exchange_t *x, const ui
 	return ipp_service_write(req, x, rest, rest_len);
 }
 
-/* Print-Job after the last byte: seal the file, type it, commit the job, answer. */
-static void ipp_service_print_job(pp_http_request_t *req, ipp_exchange_t *x)
+/*
+ * After the last document byte: refuses an empty document, types it (document-format, or
+ * sniffed for application/octet-stream), seals the spool file (file_id, size_r). Returns
+ * the format (borrowed from the request or static), or NULL after answering.
+ */
+static const char *ipp_service_seal(pp_http_request_t *req, ipp_exchange_t *x,
+				    char file_id[SPOOL_ID_LEN + 1], uint64_t *size_r)
 {
 	if (x->doc_bytes == 0) {
 		spool_writer_abort(&x->writer);
 		ipp_service_fail(req, x, IPP_STATUS_ERROR_BAD_REQUEST, "The document is empty.", 200);
-		return;
+		return NULL;
 	}
 	const char *format = ipp_request_string(x->request, "document-format");
 	if (format == NULL || strcasecmp(format, "application/octet-stream") == 0) {
@@ -304,24 +466,35 @@ static void ipp_service_print_job(pp_http_request_t *req, ipp_exchange_t *x)
 			spool_writer_abort(&x->writer);
 			ipp_service_fail(req, x, IPP_STATUS_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
 					 "The document's format was not recognised.", 200);
-			return;
+			return NULL;
 		}
 	}
-	char error[512], file_id[SPOOL_ID_LEN + 1];
-	uint64_t size = 0;
-	if (spool_writer_finish(&x->writer, file_id, &size, error, sizeof(error)) < 0) {
+	char error[512];
+	if (spool_writer_finish(&x->writer, file_id, size_r, error, sizeof(error)) < 0) {
 		log_error("ipp.spool_finish_failed error=\"%s\"", error);
 		ipp_service_fail(req, x, IPP_STATUS_ERROR_INTERNAL, "The document could not be stored.", 200);
-		return;
+		return NULL;
 	}
+	return format;
+}
+
+/* Print-Job after the last byte: seal the file, type it, commit the job, answer. */
+static void ipp_service_print_job(pp_http_request_t *req, ipp_exchange_t *x)
+{
+	char error[512], file_id[SPOOL_ID_LEN + 1];
+	uint64_t size = 0;
+	const char *format = ipp_service_seal(req, x, file_id, &size);
+	if (format == NULL)
+		return;
 	const char *job_name = ipp_request_string(x->request, "job-name");
 	const char *doc_name = ipp_request_string(x->request, "document-name");
-	pp_intake_t doc = {.user_id = x->user.id,
+	pp_intake_t doc = {.user_id = x->auth.user.id,
 			   .source = "ipp",
 			   .title = job_name != NULL ? job_name : doc_name,
 			   .name = doc_name,
 			   .content_type = format,
-			   .options = &x->opts};
+			   .options = &x->opts,
+			   .pin = x->pin[0] != '\0' ? x->pin : NULL};
 	pp_intake_result_t stored;
 	if (intake_store_spooled(x->svc->core, &doc, file_id, (int64_t)size, &stored, error,
 				 sizeof(error)) < 0) {
@@ -330,12 +503,83 @@ static void ipp_service_print_job(pp_http_request_t *req, ipp_exchange_t *x)
 				 "The job could not be stored now; try again.", 200);
 		return;
 	}
-	log_info("ipp.job_received job=%lld size=%lld format=%s", (long long)stored.job_id,
-		 (long long)stored.size_bytes, format);
-	ipp_op_ctx_t ctx = {.svc = x->svc, .request = x->request, .response = x->response,
-			    .user = &x->user, .printer_uri = x->printer_uri};
+	log_info("ipp.job_received job=%lld size=%lld format=%s via=%s pin=%s",
+		 (long long)stored.job_id, (long long)stored.size_bytes, format,
+		 ipp_via_name(x->auth.via), doc.pin != NULL ? "yes" : "no");
+	ipp_op_ctx_t ctx = ipp_service_ctx(x);
 	(void)ipp_job_add_created(&ctx, stored.job_id);
 	ipp_response_status(x->response, x->opts_status, NULL);
+	ipp_service_send(req, x->response, 200);
+}
+
+/*
+ * Send-Document after the last byte: with data, the document is sealed and attached to the
+ * incoming job (which moves on to received with last-document true); without data and
+ * last-document true, the job is closed as Close-Job would; without either, bad-request.
+ */
+static void ipp_service_send_document(pp_http_request_t *req, ipp_exchange_t *x)
+{
+	pp_core_t *core = x->svc->core;
+	ipp_op_ctx_t ctx = ipp_service_ctx(x);
+	char error[512];
+	int rc;
+	if (x->doc_bytes == 0 && x->is_last) {
+		spool_writer_abort(&x->writer);
+		pp_job_state_t state = PP_JOB_INCOMING;
+		rc = intake_close_incoming(core, x->send_job_id, x->auth.user.id, &state, error,
+					   sizeof(error));
+		if (rc == JOB_OK)
+			log_info("ipp.job_closed job=%lld state=%s", (long long)x->send_job_id,
+				 job_state_name(state));
+	} else {
+		if (x->doc_bytes == 0) {
+			spool_writer_abort(&x->writer);
+			ipp_service_fail(req, x, IPP_STATUS_ERROR_BAD_REQUEST,
+					 "The document is empty: send its data, or last-document "
+					 "true to close the job.", 200);
+			return;
+		}
+		char file_id[SPOOL_ID_LEN + 1];
+		uint64_t size = 0;
+		const char *format = ipp_service_seal(req, x, file_id, &size);
+		if (format == NULL)
+			return;
+		/* From here the file belongs to intake, whatever the result. */
+		rc = intake_attach_spooled(core, x->send_job_id, x->auth.user.id, file_id,
+					   (int64_t)size, ipp_request_string(x->request, "document-name"),
+					   format, x->is_last, error, sizeof(error));
+		if (rc == JOB_OK)
+			log_info("ipp.document_received job=%lld size=%lld format=%s last=%s via=%s",
+				 (long long)x->send_job_id, (long long)size, format,
+				 x->is_last ? "yes" : "no", ipp_via_name(x->auth.via));
+	}
+	if (rc != JOB_OK) {
+		const char *message = NULL;
+		ipp_status_t status = ipp_job_intake_status(rc, &message);
+		if (status == IPP_STATUS_ERROR_SERVICE_UNAVAILABLE)
+			log_error("ipp.send_document_failed job=%lld error=\"%s\"",
+				  (long long)x->send_job_id, error);
+		ipp_service_fail(req, x, status, message, 200);
+		return;
+	}
+	(void)ipp_job_add_created(&ctx, x->send_job_id);
+	ipp_response_status(x->response, IPP_STATUS_OK, NULL);
+	ipp_service_send(req, x->response, 200);
+}
+
+/* Create-Job: refused when document data came with it (nothing is created then). */
+static void ipp_service_create_job(pp_http_request_t *req, ipp_exchange_t *x)
+{
+	if (x->extra_bytes > 0) {
+		/* A client that sends its document with Create-Job would otherwise get a job
+		 * that silently expires empty: say so instead, and create nothing. */
+		ipp_service_fail(req, x, IPP_STATUS_ERROR_BAD_REQUEST,
+				 "Create-Job carries no document: send it with Send-Document, or "
+				 "use Print-Job.", 200);
+		return;
+	}
+	ipp_op_ctx_t ctx = ipp_service_ctx(x);
+	ipp_op_create_job(&ctx);
 	ipp_service_send(req, x->response, 200);
 }
 
@@ -357,23 +601,32 @@ static int ipp_service_body(pp_http_request_t *req, const uint8_t *data, size_t 
 						 "Send IPP requests as application/ipp.");
 			return -1;
 		}
-		ipp_service_printer_uri(req, x->printer_uri);
-		int64_t retry_after = 0;
-		x->auth = ipp_auth_check(x->svc->core, req, &x->user, &retry_after);
-		if (x->auth == IPP_AUTH_DENIED) {
-			ipp_service_challenge(req, x, retry_after);
+		ipp_service_printer_uri(req, x->printer_uri, x->personal_uri);
+		switch (ipp_auth_check(x->svc->core, req, &x->auth)) {
+		case IPP_AUTH_NONE:
+		case IPP_AUTH_OK:
+		case IPP_AUTH_NEED_TLS: /* answered after the parse, as an IPP status */
+			return 0;
+		case IPP_AUTH_DENIED:
+			ipp_service_challenge(req, x, x->auth.retry_after);
 			return -1;
-		}
-		if (x->auth == IPP_AUTH_ERROR) {
+		case IPP_AUTH_ERROR:
 			(void)http_response_header(req, "Retry-After", "5");
 			(void)http_respond_error(req, 503, "unavailable", "Try again shortly.");
+			return -1;
+		case IPP_AUTH_BAD_URI:
+			ipp_service_bad_uri(req);
 			return -1;
 		}
 		return 0;
 	}
 	if (x->is_parsed) {
-		/* Document bytes for Print-Job; anything after another operation is ignored. */
-		return x->writer != NULL ? ipp_service_write(req, x, data, len) : 0;
+		/* Document bytes for Print-Job and Send-Document; after another operation they
+		 * are counted (Create-Job refuses them) and dropped. */
+		if (x->writer != NULL)
+			return ipp_service_write(req, x, data, len);
+		x->extra_bytes += len;
+		return 0;
 	}
 	if (x->cap - x->len < len) {
 		size_t cap = x->len + len;
@@ -436,18 +689,25 @@ static void ipp_service_handle(pp_http_request_t *req, void *arg)
 		if (ipp_service_begin(req, x, x->buf + used, x->len - used) < 0)
 			return;
 	}
-	ipp_op_ctx_t ctx = {.svc = x->svc, .request = x->request, .response = x->response,
-			    .user = &x->user, .printer_uri = x->printer_uri};
+	ipp_op_ctx_t ctx = ipp_service_ctx(x);
 	switch (ippGetOperation(x->request)) {
 	case IPP_OP_PRINT_JOB:
 		ipp_service_print_job(req, x);
+		return;
+	case IPP_OP_SEND_DOCUMENT:
+		ipp_service_send_document(req, x);
+		return;
+	case IPP_OP_CREATE_JOB:
+		ipp_service_create_job(req, x);
 		return;
 	case IPP_OP_VALIDATE_JOB:
 		ipp_response_status(x->response, x->opts_status, NULL);
 		break;
 	case IPP_OP_GET_PRINTER_ATTRIBUTES:
-		ipp_printer_attrs_add(x->svc, x->request, x->response, x->printer_uri,
-				      ipp_service_queued(x->svc->core), core_now(x->svc->core));
+		ipp_printer_attrs_add_personal(x->svc, x->request, x->response, x->printer_uri,
+					       x->personal_uri[0] != '\0' ? x->personal_uri : NULL,
+					       ipp_service_queued(x->svc->core),
+					       core_now(x->svc->core));
 		ipp_response_status(x->response, IPP_STATUS_OK, NULL);
 		break;
 	case IPP_OP_GET_JOB_ATTRIBUTES:
@@ -458,6 +718,15 @@ static void ipp_service_handle(pp_http_request_t *req, void *arg)
 		break;
 	case IPP_OP_CANCEL_JOB:
 		ipp_op_cancel_job(&ctx);
+		break;
+	case IPP_OP_CANCEL_MY_JOBS:
+		ipp_op_cancel_my_jobs(&ctx);
+		break;
+	case IPP_OP_CLOSE_JOB:
+		ipp_op_close_job(&ctx);
+		break;
+	case IPP_OP_IDENTIFY_PRINTER:
+		ipp_op_identify_printer(&ctx);
 		break;
 	default:
 		ipp_response_status(x->response, IPP_STATUS_ERROR_OPERATION_NOT_SUPPORTED, NULL);
@@ -471,6 +740,11 @@ int ipp_service_add(pp_http_server_t *http, pp_core_t *core, pp_ipp_service_t *s
 {
 	*svc = (pp_ipp_service_t){.core = core, .started_at = core_now(core)};
 	ipp_printer_uuid(core, svc->printer_uuid);
-	return http_route(http, "POST", IPP_SERVICE_PATH, HTTP_ROUTE_STREAM_BODY,
-			  ipp_service_handle, ipp_service_body, svc, error, error_size);
+	if (http_route(http, "POST", IPP_SERVICE_PATH, HTTP_ROUTE_STREAM_BODY, ipp_service_handle,
+		       ipp_service_body, svc, error, error_size) < 0)
+		return -1;
+	/* Personal printer URIs: /ipp/print/u/<token>, the token checked by ipp_auth_check(). */
+	return http_route(http, "POST", IPP_SERVICE_USER_PATH,
+			  HTTP_ROUTE_PREFIX | HTTP_ROUTE_STREAM_BODY, ipp_service_handle,
+			  ipp_service_body, svc, error, error_size);
 }

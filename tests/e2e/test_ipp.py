@@ -1,12 +1,18 @@
 """The IPP service at /ipp/print driven by CUPS's own ipptool and by a small IPP client
 (struct encoding, standard library + requests): printer attributes, Print-Job as an
-authenticated user, wrong codes and throttling, and one user's jobs hidden from another.
+authenticated user, wrong codes and throttling, and one user's jobs hidden from another;
+Create-Job + Send-Document + Close-Job, job-password (PIN), Cancel-My-Jobs,
+Identify-Printer, personal printer URIs, and Send-Document's bad cases (no half job).
 Every test runs on SQLite and on PostgreSQL."""
 
 import os
 import re
+import socket
+import sqlite3
+import ssl
 import struct
 import subprocess
+import time
 import urllib.parse
 
 import pytest
@@ -39,6 +45,34 @@ def ipp_request(op, uri, operation=b"", job=b"", request_id=1, version=(2, 0)):
 def ipp_status(content):
     assert len(content) >= 8, content
     return struct.unpack(">H", content[2:4])[0]
+
+
+def ipp_values(content, name, tags):
+    """Every value (raw bytes) of attribute name with a value tag in tags."""
+    values, pos, current = [], 8, None
+    while pos < len(content):
+        tag = content[pos]
+        pos += 1
+        if tag < 0x10:
+            if tag == 0x03:
+                break
+            continue
+        nlen = struct.unpack(">H", content[pos:pos + 2])[0]
+        aname = content[pos + 2:pos + 2 + nlen].decode(errors="replace")
+        pos += 2 + nlen
+        vlen = struct.unpack(">H", content[pos:pos + 2])[0]
+        value = content[pos + 2:pos + 2 + vlen]
+        pos += 2 + vlen
+        if nlen:
+            current = aname
+        if current == name and tag in tags:
+            values.append(value)
+    return values
+
+
+def ipp_strings(content, name):
+    """Every keyword/text/name/uri value of attribute name in a response."""
+    return [v.decode() for v in ipp_values(content, name, (0x41, 0x42, 0x44, 0x45))]
 
 
 def ipp_ints(content, name):
@@ -79,14 +113,18 @@ class Printer:
         return self.post(ipp_request(0x0002, self.uri, op, job) + doc, auth=auth)
 
 
-def ipptool(srv, test, user=None, code=None, document=None):
+def ipptool(srv, test, user=None, code=None, document=None, path="/ipp/print", defines=()):
+    """Runs ipptool -t on a suite (a name in IPPTOOL_DIR or a path); returns the process,
+    the [PASS] lines and the [FAIL] lines."""
     host = f"127.0.0.1:{srv.inst.https_port}"
     if user:
         host = f"{urllib.parse.quote(user, safe='')}:{code}@{host}"
     args = ["ipptool", "-t", "-T", "10"]
     if document:
         args += ["-f", document]
-    args += [f"ipps://{host}/ipp/print", os.path.join(IPPTOOL_DIR, test)]
+    for name, value in defines:
+        args += ["-d", f"{name}={value}"]
+    args += [f"ipps://{host}{path}", os.path.join(IPPTOOL_DIR, test)]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
     passes = re.findall(r"\[PASS\]", proc.stdout)
     fails = re.findall(r"^.*\[FAIL\].*$", proc.stdout, re.M)
@@ -191,3 +229,336 @@ def test_bad_input_gets_ipp_errors_and_leaves_nothing(printer):
     assert p.post(b"not ipp at all", headers={"Content-Type": "text/plain"}).status_code == 400
     assert inst.cli_json("jobs", "--user", "cat@example.com") == []
     assert srv.proc.poll() is None
+
+
+# ---- Create-Job, Send-Document, Close-Job, job-password, Cancel-My-Jobs, Identify-Printer ----
+
+OP_HEAD = """	GROUP operation-attributes-tag
+	ATTR charset attributes-charset utf-8
+	ATTR naturalLanguage attributes-natural-language en
+	ATTR uri printer-uri $uri
+	ATTR name requesting-user-name $user
+"""
+
+
+def suite(*tests):
+    """An ipptool test file from (name, operation, body) triples."""
+    return "".join(f'{{\n\tNAME "{name}"\n\tOPERATION {op}\n{OP_HEAD}{body}}}\n'
+                   for name, op, body in tests)
+
+
+TWO_STEP = suite(
+    ("Create-Job", "Create-Job", """	ATTR name job-name "two-step"
+	GROUP job-attributes-tag
+	ATTR integer copies 2
+	STATUS successful-ok
+	EXPECT job-id OF-TYPE integer WITH-VALUE >0
+	EXPECT job-state OF-TYPE enum WITH-VALUE 3
+	EXPECT job-state-reasons WITH-VALUE "job-incoming"
+"""),
+    ("Get-Job-Attributes: pending, waiting for its document", "Get-Job-Attributes",
+     """	ATTR integer job-id $job-id
+	STATUS successful-ok
+	EXPECT job-state WITH-VALUE 3
+	EXPECT job-state-reasons WITH-VALUE "job-incoming"
+	EXPECT copies WITH-VALUE 2
+"""),
+    ("Get-Jobs lists it", "Get-Jobs", """	ATTR keyword requested-attributes job-id,job-state-reasons
+	STATUS successful-ok
+	EXPECT job-state-reasons WITH-VALUE "job-incoming"
+"""),
+    ("Send-Document, not the last", "Send-Document", """	ATTR integer job-id $job-id
+	ATTR mimeMediaType document-format application/octet-stream
+	ATTR boolean last-document false
+	FILE $filename
+	STATUS successful-ok
+	EXPECT job-state-reasons WITH-VALUE "job-incoming"
+"""),
+    ("Send-Document again: one document per job", "Send-Document", """	ATTR integer job-id $job-id
+	ATTR mimeMediaType document-format application/pdf
+	ATTR boolean last-document true
+	FILE $filename
+	STATUS server-error-multiple-document-jobs-not-supported
+"""),
+    ("Close-Job", "Close-Job", """	ATTR integer job-id $job-id
+	STATUS successful-ok
+	EXPECT job-state WITH-VALUE 3
+	EXPECT job-state-reasons WITH-VALUE "job-queued"
+"""),
+    ("Close-Job twice", "Close-Job", """	ATTR integer job-id $job-id
+	STATUS client-error-not-possible
+"""),
+    ("Send-Document after Close-Job", "Send-Document", """	ATTR integer job-id $job-id
+	ATTR mimeMediaType document-format application/pdf
+	ATTR boolean last-document true
+	FILE $filename
+	STATUS client-error-not-possible
+"""),
+    ("Create-Job with a PIN", "Create-Job", """	ATTR octetString job-password 4711
+	ATTR keyword job-password-encryption none
+	ATTR name job-name "pin"
+	STATUS successful-ok
+	EXPECT job-state-reasons WITH-VALUE "job-incoming"
+"""),
+    ("Send-Document, the last", "Send-Document", """	ATTR integer job-id $job-id
+	ATTR mimeMediaType document-format application/pdf
+	ATTR name document-name "report.pdf"
+	ATTR boolean last-document true
+	FILE $filename
+	STATUS successful-ok
+	EXPECT job-state WITH-VALUE 3
+	EXPECT job-state-reasons WITH-VALUE "job-queued"
+"""),
+    ("Create-Job, closed without a document", "Create-Job", """	STATUS successful-ok
+"""),
+    ("Send-Document without data and not the last", "Send-Document", """	ATTR integer job-id $job-id
+	ATTR boolean last-document false
+	STATUS client-error-bad-request
+"""),
+    ("Send-Document without data, the last: closes it", "Send-Document", """	ATTR integer job-id $job-id
+	ATTR boolean last-document true
+	STATUS successful-ok
+	EXPECT job-state WITH-VALUE 7
+"""),
+    ("Send-Document without last-document", "Send-Document", """	ATTR integer job-id $job-id
+	STATUS client-error-bad-request
+"""),
+    ("Send-Document without job-id", "Send-Document", """	ATTR boolean last-document true
+	STATUS client-error-bad-request
+"""),
+    ("Create-Job with a 9-digit PIN", "Create-Job", """	ATTR octetString job-password 123456789
+	ATTR keyword job-password-encryption none
+	STATUS client-error-attributes-or-values-not-supported
+	EXPECT job-password IN-GROUP unsupported-attributes-tag
+"""),
+    ("Create-Job with an md5 PIN", "Create-Job", """	ATTR octetString job-password 81dc9bdb52d04dc20036dbd8313ed055
+	ATTR keyword job-password-encryption md5
+	STATUS client-error-attributes-or-values-not-supported
+"""),
+)
+
+PIN_PRINT = suite(
+    ("Print-Job with a PIN", "Print-Job", """	ATTR mimeMediaType document-format application/pdf
+	ATTR octetString job-password 1234
+	ATTR keyword job-password-encryption none
+	FILE $filename
+	STATUS successful-ok
+	EXPECT job-id
+"""),
+    ("Print-Job with letters in the PIN", "Print-Job", """	ATTR mimeMediaType document-format application/pdf
+	ATTR octetString job-password 12ab
+	FILE $filename
+	STATUS client-error-attributes-or-values-not-supported
+"""),
+)
+
+CANCEL_MY_JOBS = suite(
+    ("Cancel-My-Jobs", "Cancel-My-Jobs", """	STATUS successful-ok
+"""),
+    ("Get-Jobs: nothing left to do", "Get-Jobs", """	ATTR keyword which-jobs not-completed
+	STATUS successful-ok
+	EXPECT !job-id
+"""),
+    ("Get-Jobs: all canceled", "Get-Jobs", """	ATTR keyword which-jobs completed
+	ATTR keyword requested-attributes job-id,job-state
+	STATUS successful-ok
+	EXPECT job-state WITH-ALL-VALUES 7
+"""),
+)
+
+IDENTIFY = suite(
+    ("Identify-Printer", "Identify-Printer", """	STATUS successful-ok
+"""),
+    ("Identify-Printer with an action", "Identify-Printer", """	ATTR keyword identify-actions flash
+	STATUS successful-ok-ignored-or-substituted-attributes
+	EXPECT identify-actions IN-GROUP unsupported-attributes-tag
+"""),
+)
+
+
+def run_suite(srv, tmp_path, name, text, **kw):
+    path = tmp_path / f"{name}.test"
+    path.write_text(text)
+    proc, passes, fails = ipptool(srv, str(path), **kw)
+    expected = text.count("\tNAME ")
+    assert len(passes) == expected and not fails, proc.stdout + proc.stderr
+    return proc
+
+
+def pdf_file(tmp_path):
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(PDF)
+    return str(pdf)
+
+
+def db_rows(inst, sql):
+    """Rows of a read-only query on the installation's database (SQLite or PostgreSQL)."""
+    if inst.database:
+        out = subprocess.run(["psql", inst.database, "-tA", "-F", "|", "-c", sql],
+                             capture_output=True, text=True, check=True).stdout
+        return [tuple(line.split("|")) for line in out.splitlines() if line]
+    with sqlite3.connect(os.path.join(inst.state_dir, "pullprint.db")) as db:
+        return [tuple(str(v) for v in row) for row in db.execute(sql)]
+
+
+def jobs_of(inst, email):
+    return {int(j["id"]): j for j in inst.cli_json("jobs", "--user", email)}
+
+
+def spool_files(inst):
+    """Published spool files (not the writer's temporary ones)."""
+    root = os.path.join(inst.state_dir, "spool")
+    return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files
+            if os.path.basename(d) != "tmp"]
+
+
+def spool_temp_files(inst):
+    root = os.path.join(inst.state_dir, "spool", "tmp")
+    return os.listdir(root) if os.path.isdir(root) else []
+
+
+def test_create_job_send_document_close_job(printer, tmp_path):
+    inst, srv, p = printer
+    code = code_of(inst.cli("users", "add", "dora@example.com").stdout)
+    run_suite(srv, tmp_path, "two-step", TWO_STEP, user="dora@example.com", code=code,
+              document=pdf_file(tmp_path))
+    jobs = sorted(jobs_of(inst, "dora@example.com").values(), key=lambda j: int(j["id"]))
+    # two-step and pin were received; the third was closed without a document; the refused
+    # PINs made no job.
+    assert [(j["title"], j["state"]) for j in jobs] == \
+        [("two-step", "received"), ("pin", "received"), ("", "canceled")]
+    pins = dict(db_rows(inst, "SELECT id, CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 END "
+                              "FROM jobs ORDER BY id"))
+    assert [pins[str(j["id"])] for j in jobs] == ["0", "1", "0"]
+    # One spool file per received job, none for the rest.
+    assert len(spool_files(inst)) == 2 and spool_temp_files(inst) == []
+    assert "ipp.job_created" in srv.stderr() and "4711" not in srv.stderr()
+
+
+def test_job_password_is_kept_as_a_pin(printer, tmp_path):
+    inst, srv, p = printer
+    code = code_of(inst.cli("users", "add", "erin@example.com").stdout)
+    run_suite(srv, tmp_path, "pin", PIN_PRINT, user="erin@example.com", code=code,
+              document=pdf_file(tmp_path))
+    (job_id, has_pin), = db_rows(inst, "SELECT id, CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 "
+                                       "END FROM jobs")
+    assert has_pin == "1"
+    assert list(jobs_of(inst, "erin@example.com")) == [int(job_id)]
+    # The printer says what it takes.
+    gpa = p.post(ipp_request(0x000B, p.uri, attr(0x44, "requested-attributes", b"all")))
+    assert ipp_ints(gpa.content, "job-password-supported") == [8]
+    assert ipp_strings(gpa.content, "job-password-encryption-supported") == ["none"]
+    assert ipp_strings(gpa.content, "job-password-repertoire-configured") == \
+        ["iana_us-ascii_digits"]
+    assert ipp_ints(gpa.content, "multiple-operation-time-out") == [300]
+    assert "1234" not in srv.stderr()
+
+
+def test_cancel_my_jobs_cancels_only_the_callers_jobs(printer, tmp_path):
+    inst, srv, p = printer
+    a = ("fay@example.com", code_of(inst.cli("users", "add", "fay@example.com").stdout))
+    b = ("gus@example.com", code_of(inst.cli("users", "add", "gus@example.com").stdout))
+    printed = ipp_ints(p.print_job(a).content, "job-id")[0]
+    incoming = ipp_ints(p.post(ipp_request(0x0005, p.uri), auth=a).content, "job-id")[0]
+    other = ipp_ints(p.print_job(b).content, "job-id")[0]
+    # Naming another user's job cancels nothing.
+    ids = attr(0x21, "job-ids", struct.pack(">i", other))
+    assert ipp_status(p.post(ipp_request(0x0039, p.uri, ids), auth=a).content) == 0x0406
+    run_suite(srv, tmp_path, "cancel-my-jobs", CANCEL_MY_JOBS, user=a[0], code=a[1])
+    states = {j: s["state"] for j, s in {**jobs_of(inst, a[0]), **jobs_of(inst, b[0])}.items()}
+    assert states == {printed: "canceled", incoming: "canceled", other: "received"}
+    # Finished jobs cannot be canceled again: named, they come back as not possible.
+    ids = attr(0x21, "job-ids", struct.pack(">i", printed))
+    again = p.post(ipp_request(0x0039, p.uri, ids), auth=a)
+    assert ipp_status(again.content) == 0x0404 and ipp_ints(again.content, "job-ids") == [printed]
+
+
+def test_identify_printer_is_logged(printer, tmp_path):
+    inst, srv, p = printer
+    code = code_of(inst.cli("users", "add", "hal@example.com").stdout)
+    run_suite(srv, tmp_path, "identify", IDENTIFY, user="hal@example.com", code=code)
+    assert srv.stderr().count("ipp.identify_requested") == 2
+    # Nothing to flash or sound: no identify action is advertised.
+    gpa = p.post(ipp_request(0x000B, p.uri, attr(0x44, "requested-attributes", b"all")))
+    assert ipp_strings(gpa.content, "identify-actions-supported") == []
+    assert 0x3C in ipp_ints(gpa.content, "operations-supported")
+    # Without credentials it asks for them, like every operation but printer attributes.
+    assert p.post(ipp_request(0x003C, p.uri)).status_code == 401
+
+
+def test_send_document_bad_cases_leave_no_half_job(printer):
+    inst, srv, p = printer
+    a = ("ida@example.com", code_of(inst.cli("users", "add", "ida@example.com").stdout))
+    b = ("jon@example.com", code_of(inst.cli("users", "add", "jon@example.com").stdout))
+
+    def send(job_id, auth, doc=PDF, last=True):
+        op = attr(0x21, "job-id", struct.pack(">i", job_id)) + \
+            attr(0x22, "last-document", b"\x01" if last else b"\x00") + \
+            attr(0x49, "document-format", b"application/pdf")
+        return p.post(ipp_request(0x0006, p.uri, op) + doc, auth=auth)
+
+    printed = ipp_ints(p.print_job(a).content, "job-id")[0]
+    incoming = ipp_ints(p.post(ipp_request(0x0005, p.uri), auth=a).content, "job-id")[0]
+    # A job that is not incoming; another user's job; a job that does not exist.
+    assert ipp_status(send(printed, a).content) == 0x0404
+    assert ipp_status(send(incoming, b).content) == 0x0406
+    assert ipp_status(send(999999, a).content) == 0x0406
+    # Document data with Create-Job is refused, and no job is made.
+    before = len(jobs_of(inst, a[0]))
+    refused = p.post(ipp_request(0x0005, p.uri) + PDF, auth=a)
+    assert ipp_status(refused.content) == 0x0400
+    assert "Send-Document" in " ".join(ipp_strings(refused.content, "status-message"))
+    assert len(jobs_of(inst, a[0])) == before
+    # Over plain sockets: the client sends half of the document and vanishes.
+    op = attr(0x21, "job-id", struct.pack(">i", incoming)) + attr(0x22, "last-document", b"\x01")
+    head = ipp_request(0x0006, p.uri, op)
+    doc = b"%PDF-1.4\n" + b"x" * 200000
+    auth = "Basic " + __import__("base64").b64encode(f"{a[0]}:{a[1]}".encode()).decode()
+    ctx = ssl.create_default_context(cafile=srv.ca)
+    ctx.check_hostname = False
+    with socket.create_connection(("127.0.0.1", inst.https_port)) as raw:
+        with ctx.wrap_socket(raw) as tls:
+            tls.sendall((f"POST /ipp/print HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         f"Content-Type: application/ipp\r\nAuthorization: {auth}\r\n"
+                         f"Content-Length: {len(head) + len(doc)}\r\n\r\n").encode())
+            tls.sendall(head + doc[:100000])
+            time.sleep(0.5)
+    # The job is still waiting for its document; the partial file is gone.
+    deadline = time.time() + 10
+    while time.time() < deadline and spool_temp_files(inst):
+        time.sleep(0.1)
+    assert spool_temp_files(inst) == []
+    assert len(spool_files(inst)) == 1  # the printed job's document only
+    get = p.post(ipp_request(0x0009, p.uri, attr(0x21, "job-id", struct.pack(">i", incoming))),
+                 auth=a)
+    assert ipp_ints(get.content, "job-state") == [3]
+    assert ipp_strings(get.content, "job-state-reasons") == ["job-incoming"]
+    # It can still be sent whole, once.
+    assert ipp_status(send(incoming, a).content) == 0
+    assert jobs_of(inst, a[0])[incoming]["state"] == "received"
+    assert len(spool_files(inst)) == 2
+    assert srv.proc.poll() is None
+
+
+def test_personal_printer_uri_prints_without_credentials(printer, tmp_path):
+    inst, srv, p = printer
+    inst.cli("users", "add", "kim@example.com")
+    added = inst.cli_json("users", "printer-uri", "add", "kim@example.com", "--label", "phone")
+    token = re.search(r"/ipp/print/u/(ppp_[0-9a-f]+)$", added["uri"]).group(1)
+    path = "/ipp/print/u/" + token
+    proc, passes, fails = ipptool(srv, "print-job.test", document=pdf_file(tmp_path), path=path)
+    assert passes and not fails, proc.stdout + proc.stderr
+    assert [j["source"] for j in jobs_of(inst, "kim@example.com").values()] == ["ipp"]
+    # Printer attributes name the personal URI first, so a client keeps using it.
+    personal = f"ipps://127.0.0.1:{inst.https_port}{path}"
+    gpa = srv.request("POST", path, data=ipp_request(0x000B, personal),
+                      headers={"Content-Type": "application/ipp"})
+    assert ipp_strings(gpa.content, "printer-uri-supported")[0] == personal
+    assert ipp_strings(gpa.content, "uri-authentication-supported")[0] == "none"
+    assert token not in srv.stderr()
+    # Revoked: HTTP 404 with a JSON error saying what to do.
+    inst.cli("users", "printer-uri", "revoke", "kim@example.com", added["handle"])
+    gone = srv.request("POST", path, data=ipp_request(0x000B, personal),
+                       headers={"Content-Type": "application/ipp"})
+    assert gone.status_code == 404
+    assert "get a new one" in gone.json()["error"]["message"]

@@ -1,10 +1,13 @@
 /*
- * test-ipp.c - the IPP request parser, its RFC 8011 checks, the job template mapping, Basic
- * credentials and format sniffing, each driven by a table of cases.
+ * test-ipp.c - the IPP request parser, its RFC 8011 checks, the job template mapping, the
+ * job-password rules, Basic credentials, format sniffing, the job state mapping, the
+ * Send-Document checks and the printer attributes clients rely on, each driven by a table of
+ * cases.
  */
 #include "test-support.h"
 
 #include "ipp/ipp-private.h"
+#include "lib/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,6 +471,7 @@ static void test_job_states(void **state)
 		ipp_jstate_t ipp;
 		const char *reason;
 	} rows[] = {
+		{PP_JOB_INCOMING, IPP_JSTATE_PENDING, "job-incoming"},
 		{PP_JOB_RECEIVED, IPP_JSTATE_PENDING, "job-queued"},
 		{PP_JOB_CONVERTING, IPP_JSTATE_PENDING, "job-transforming"},
 		{PP_JOB_HELD, IPP_JSTATE_HELD, "job-hold-until-specified"},
@@ -483,7 +487,244 @@ static void test_job_states(void **state)
 		if (ipp_job_state(rows[i].state) != rows[i].ipp ||
 		    strcmp(ipp_job_state_reason(rows[i].state), rows[i].reason) != 0)
 			fail_msg("row %s", job_state_name(rows[i].state));
+		/* Every state has a sentence for job-state-message. */
+		const char *message = ipp_job_state_message(rows[i].state);
+		if (message == NULL || strlen(message) < 5)
+			fail_msg("row %s: no job-state-message", job_state_name(rows[i].state));
 	}
+}
+
+/* ---- job-password (PWG 5100.11): digits only, at most 8, encryption none ---- */
+
+typedef struct {
+	const char *name;
+	const char *password; /* NULL: absent */
+	uint8_t password_tag;  /* 0x30 octetString unless set */
+	const char *encryption; /* NULL: absent */
+	ipp_status_t status;
+	const char *pin;        /* what the job gets */
+	const char *unsupported;
+} password_case_t;
+
+static const password_case_t password_cases[] = {
+	{"no password", NULL, 0, NULL, IPP_STATUS_OK, "", NULL},
+	{"4 digits, encryption none", "1234", 0, "none", IPP_STATUS_OK, "1234", NULL},
+	{"8 digits, no encryption named", "12345678", 0, NULL, IPP_STATUS_OK, "12345678", NULL},
+	{"empty password is no PIN", "", 0, "none", IPP_STATUS_OK, "", NULL},
+	{"9 digits", "123456789", 0, "none", IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "", "job-password"},
+	{"letters", "12a4", 0, "none", IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "", "job-password"},
+	{"sent as text", "1234", 0x41, "none", IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "", "job-password"},
+	{"md5 encryption", "81dc9bdb52d04dc20036dbd8313ed055", 0, "md5", IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "", "job-password-encryption"},
+	{"sha2-256 without password", NULL, 0, "sha2-256", IPP_STATUS_ERROR_ATTRIBUTES_OR_VALUES, "", "job-password-encryption"},
+};
+
+static void test_job_password_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(password_cases) / sizeof(password_cases[0]); i++) {
+		const password_case_t *c = &password_cases[i];
+		msg_t m = {.len = 0};
+		start(&m, 2, 0x05, 1);
+		if (c->password != NULL)
+			put_str(&m, c->password_tag != 0 ? c->password_tag : 0x30, "job-password",
+				c->password);
+		if (c->encryption != NULL)
+			put_str(&m, 0x44, "job-password-encryption", c->encryption);
+		end(&m);
+		ipp_t *request = NULL;
+		size_t used = 0;
+		ipp_status_t status = IPP_STATUS_OK;
+		char error[256] = "";
+		if (ipp_request_parse(m.data, m.len, true, &request, &used, &status, error,
+				      sizeof(error)) != IPP_PARSE_DONE)
+			fail_msg("row \"%s\": does not parse (%s)", c->name, error);
+		ipp_t *response = ippNewResponse(request);
+		char pin[JOB_PIN_MAX] = "x";
+		status = ipp_options_job_password(request, response, pin, sizeof(pin));
+		if (status != c->status || strcmp(pin, c->pin) != 0)
+			fail_msg("row \"%s\": status 0x%04x pin \"%s\"", c->name, status, pin);
+		ipp_attribute_t *u = c->unsupported != NULL
+					     ? ippFindAttribute(response, c->unsupported, IPP_TAG_ZERO)
+					     : NULL;
+		if (c->unsupported != NULL &&
+		    (u == NULL || ippGetGroupTag(u) != IPP_TAG_UNSUPPORTED_GROUP))
+			fail_msg("row \"%s\": %s not in the unsupported group", c->name, c->unsupported);
+		/* The PIN itself is never echoed back. */
+		u = ippFindAttribute(response, "job-password", IPP_TAG_ZERO);
+		if (u != NULL && ippGetValueTag(u) != IPP_TAG_UNSUPPORTED_VALUE)
+			fail_msg("row \"%s\": the password was echoed", c->name);
+		ippDelete(response);
+		ippDelete(request);
+	}
+}
+
+/* ---- a status message added after an unsupported attribute keeps the groups in order ---- */
+
+static void test_status_message_keeps_group_order(void **state)
+{
+	(void)state;
+	ipp_t *response = ippNew();
+	(void)ippAddString(response, IPP_TAG_OPERATION, IPP_TAG_CHARSET, "attributes-charset", NULL, "utf-8");
+	(void)ippAddString(response, IPP_TAG_OPERATION, IPP_TAG_LANGUAGE, "attributes-natural-language", NULL, "en");
+	(void)ippAddString(response, IPP_TAG_UNSUPPORTED_GROUP, IPP_TAG_KEYWORD, "compression", NULL, "gzip");
+	(void)ippAddInteger(response, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", 7);
+	ipp_response_status(response, IPP_STATUS_ERROR_COMPRESSION_NOT_SUPPORTED, "No gzip.");
+	static const struct {
+		const char *name;
+		ipp_tag_t group;
+	} want[] = {
+		{"attributes-charset", IPP_TAG_OPERATION},
+		{"attributes-natural-language", IPP_TAG_OPERATION},
+		{"status-message", IPP_TAG_OPERATION},
+		{"compression", IPP_TAG_UNSUPPORTED_GROUP},
+		{"job-id", IPP_TAG_JOB},
+	};
+	size_t i = 0;
+	for (ipp_attribute_t *a = ippFirstAttribute(response); a != NULL;
+	     a = ippNextAttribute(response), i++) {
+		assert_true(i < sizeof(want) / sizeof(want[0]));
+		assert_string_equal(ippGetName(a), want[i].name);
+		assert_int_equal(ippGetGroupTag(a), want[i].group);
+	}
+	assert_int_equal(i, sizeof(want) / sizeof(want[0]));
+	assert_int_equal(ippGetStatusCode(response), IPP_STATUS_ERROR_COMPRESSION_NOT_SUPPORTED);
+	ippDelete(response);
+}
+
+/* ---- Send-Document: which job may take a document, and the status of each refusal ---- */
+
+static void test_send_document_checks(void **state)
+{
+	(void)state;
+	static const struct {
+		pp_job_state_t state;
+		bool has_document;
+		ipp_status_t status;
+	} rows[] = {
+		{PP_JOB_INCOMING, false, IPP_STATUS_OK},
+		{PP_JOB_INCOMING, true, IPP_STATUS_ERROR_MULTIPLE_JOBS_NOT_SUPPORTED},
+		{PP_JOB_RECEIVED, true, IPP_STATUS_ERROR_NOT_POSSIBLE}, /* Print-Job or closed */
+		{PP_JOB_HELD, true, IPP_STATUS_ERROR_NOT_POSSIBLE},
+		{PP_JOB_CANCELED, false, IPP_STATUS_ERROR_NOT_POSSIBLE}, /* Close-Job without one */
+		{PP_JOB_EXPIRED, false, IPP_STATUS_ERROR_NOT_POSSIBLE},  /* timed out */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		pp_job_t job = {.id = 7, .state = rows[i].state};
+		const char *message = NULL;
+		ipp_status_t status = ipp_job_send_document_check(&job, rows[i].has_document, &message);
+		if (status != rows[i].status || (status != IPP_STATUS_OK && message == NULL))
+			fail_msg("row %zu (%s): 0x%04x", i, job_state_name(rows[i].state), status);
+	}
+	static const struct {
+		int rc;
+		ipp_status_t status;
+	} results[] = {
+		{JOB_NOT_FOUND, IPP_STATUS_ERROR_NOT_FOUND},
+		{JOB_STATE_LOST, IPP_STATUS_ERROR_NOT_POSSIBLE},
+		{JOB_STATE_FORBIDDEN, IPP_STATUS_ERROR_MULTIPLE_JOBS_NOT_SUPPORTED},
+		{JOB_ERROR, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE},
+	};
+	for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++) {
+		const char *message = NULL;
+		if (ipp_job_intake_status(results[i].rc, &message) != results[i].status ||
+		    message == NULL)
+			fail_msg("intake result %d", results[i].rc);
+	}
+}
+
+/* ---- printer-icons URIs follow the printer URI's host and scheme ---- */
+
+static void test_icon_uris(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *printer_uri;
+		int px;
+		const char *icon; /* NULL: refused */
+	} rows[] = {
+		{"ipps://print.example.com:631/ipp/print", 48, "https://print.example.com:631/icons/printer-48.png"},
+		{"ipps://print.example.com/ipp/print/u/ppp_ab12", 128, "https://print.example.com/icons/printer-128.png"},
+		{"ipp://[::1]:8631/ipp/print", 512, "http://[::1]:8631/icons/printer-512.png"},
+		{"ipps:///ipp/print", 48, NULL},
+		{"https://x/ipp/print", 48, NULL},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char out[IPP_URI_MAX] = "";
+		bool is_ok = ipp_printer_icon_uri(rows[i].printer_uri, rows[i].px, out, sizeof(out));
+		if (is_ok != (rows[i].icon != NULL) || (is_ok && strcmp(out, rows[i].icon) != 0))
+			fail_msg("row %zu: %s -> %s", i, rows[i].printer_uri, is_ok ? out : "refused");
+	}
+}
+
+/* ---- the printer attributes an IPP Everywhere client reads for the new operations ---- */
+
+static int attr_int(ipp_t *ipp, const char *name)
+{
+	ipp_attribute_t *a = ippFindAttribute(ipp, name, IPP_TAG_ZERO);
+	if (a == NULL)
+		fail_msg("%s is missing", name);
+	return ippGetValueTag(a) == IPP_TAG_BOOLEAN ? ippGetBoolean(a, 0) : ippGetInteger(a, 0);
+}
+
+static const char *attr_str(ipp_t *ipp, const char *name, int index)
+{
+	ipp_attribute_t *a = ippFindAttribute(ipp, name, IPP_TAG_ZERO);
+	if (a == NULL || index >= ippGetCount(a))
+		fail_msg("%s[%d] is missing", name, index);
+	return ippGetString(a, index, NULL);
+}
+
+static void test_printer_attributes(void **state)
+{
+	(void)state;
+	pp_ipp_service_t svc = {.started_at = 1700000000};
+	(void)str_copy(svc.printer_uuid, sizeof(svc.printer_uuid),
+		       "urn:uuid:12345678-1234-4234-8234-123456789abc");
+	static const char generic[] = "ipps://print.example.com:8443/ipp/print";
+	static const char personal[] = "ipps://print.example.com:8443/ipp/print/u/ppp_0123";
+	ipp_t *with = ippNew();
+	ipp_t *without = ippNew();
+	ipp_printer_attrs_add_personal(&svc, NULL, with, generic, personal, 3, 1700000100);
+	ipp_printer_attrs_add(&svc, NULL, without, generic, 3, 1700000100);
+
+	/* Through a personal URI, that URI comes first and needs no credentials. */
+	assert_int_equal(ippGetCount(ippFindAttribute(with, "printer-uri-supported", IPP_TAG_ZERO)), 2);
+	assert_string_equal(attr_str(with, "printer-uri-supported", 0), personal);
+	assert_string_equal(attr_str(with, "uri-authentication-supported", 0), "none");
+	assert_string_equal(attr_str(with, "printer-uri-supported", 1), generic);
+	assert_string_equal(attr_str(with, "uri-authentication-supported", 1), "basic");
+	assert_int_equal(ippGetCount(ippFindAttribute(with, "uri-security-supported", IPP_TAG_ZERO)), 2);
+	assert_int_equal(ippGetCount(ippFindAttribute(without, "printer-uri-supported", IPP_TAG_ZERO)), 1);
+	assert_string_equal(attr_str(without, "printer-uri-supported", 0), generic);
+
+	/* One document per job, a 300 s wait for it, PINs of up to 8 digits. */
+	assert_int_equal(attr_int(without, "multiple-document-jobs-supported"), 0);
+	assert_int_equal(attr_int(without, "multiple-operation-time-out"), 300);
+	assert_int_equal(attr_int(without, "job-password-supported"), 8);
+	assert_string_equal(attr_str(without, "job-password-encryption-supported", 0), "none");
+	assert_string_equal(attr_str(without, "job-password-repertoire-supported", 0), "iana_us-ascii_digits");
+	assert_string_equal(attr_str(without, "job-password-repertoire-configured", 0), "iana_us-ascii_digits");
+	assert_int_equal(attr_int(without, "queued-job-count"), 3);
+
+	/* Icons from the printer URI's host; no identify action this server cannot do. */
+	assert_int_equal(ippGetCount(ippFindAttribute(without, "printer-icons", IPP_TAG_ZERO)), 3);
+	assert_string_equal(attr_str(without, "printer-icons", 2),
+			    "https://print.example.com:8443/icons/printer-512.png");
+	assert_null(ippFindAttribute(without, "identify-actions-supported", IPP_TAG_ZERO));
+
+	/* Every operation IPP Everywhere lists is offered. */
+	static const int wanted[] = {0x02, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0a, 0x0b, 0x39, 0x3b, 0x3c};
+	ipp_attribute_t *ops = ippFindAttribute(without, "operations-supported", IPP_TAG_ZERO);
+	assert_non_null(ops);
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		bool is_found = false;
+		for (int j = 0; j < ippGetCount(ops); j++)
+			is_found = is_found || ippGetInteger(ops, j) == wanted[i];
+		if (!is_found || !ipp_operation_is_supported((ipp_op_t)wanted[i]))
+			fail_msg("operation 0x%04x is not offered", wanted[i]);
+	}
+	ippDelete(with);
+	ippDelete(without);
 }
 
 int main(void)
@@ -496,6 +737,11 @@ int main(void)
 		cmocka_unit_test(test_basic_table),
 		cmocka_unit_test(test_sniff_table),
 		cmocka_unit_test(test_job_states),
+		cmocka_unit_test(test_job_password_table),
+		cmocka_unit_test(test_status_message_keeps_group_order),
+		cmocka_unit_test(test_send_document_checks),
+		cmocka_unit_test(test_icon_uris),
+		cmocka_unit_test(test_printer_attributes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@ static const struct {
     {"tokens.app_lifetime_hours", "720"}, {"tokens.session_lifetime_minutes", "60"},
     {"jobs.retention_hours", "24"},       {"jobs.printed_policy", "delete"},
     {"jobs.printed_keep_hours", "24"},    {"accounting.retention_days", "365"},
+    {"ipp.trusted_networks", ""},         {"ipp.user_map", "{name}"},
 };
 
 static void test_defaults(void **state)
@@ -74,6 +75,29 @@ static const struct {
     {"users.release_auth", "password", "code|email_code|directory", NULL},
     {"jobs.printed_policy", "keep", NULL, "keep"},
     {"jobs.printed_policy", "", "delete|keep", NULL},
+    /* Trusted networks: a CIDR list stored in canonical form; "" turns it off. */
+    {"ipp.trusted_networks", "127.0.0.0/8", NULL, "127.0.0.0/8"},
+    {"ipp.trusted_networks", " 10.1.2.3/8,2001:DB8::/32  192.0.2.7 ", NULL,
+     "10.0.0.0/8, 2001:db8::/32, 192.0.2.7/32"},
+    {"ipp.trusted_networks", "", NULL, ""},
+    {"ipp.trusted_networks", "10.0.0.0/33", "prefix", NULL},
+    {"ipp.trusted_networks", "intranet", "not an IPv4 or IPv6 address", NULL},
+    {"ipp.trusted_networks", "10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 "
+     "10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 "
+     "10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 "
+     "10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 "
+     "10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8 10.0.0.0/8",
+     "more than 32", NULL},
+    /* The user map: {name} exactly once, printable, no spaces. */
+    {"ipp.user_map", "{name}@example.com", NULL, "{name}@example.com"},
+    {"ipp.user_map", "  print.{name}@Example.com ", NULL, "print.{name}@Example.com"},
+    {"ipp.user_map", "{name}", NULL, "{name}"},
+    {"ipp.user_map", "", "exactly once", NULL},
+    {"ipp.user_map", "anna@example.com", "exactly once", NULL},
+    {"ipp.user_map", "{name}.{name}@example.com", "exactly once", NULL},
+    {"ipp.user_map", "{user}@example.com", "exactly once", NULL},
+    {"ipp.user_map", "{name}@exa mple.com", "exactly once", NULL},
+    {"ipp.user_map", "{name}@{domain}", "exactly once", NULL},
     {"no.such_setting", "1", "unknown setting", NULL},
     {"", "1", "unknown setting", NULL},
 };
@@ -106,6 +130,107 @@ static void test_validation_table(void **state)
 				         validate_rows[i].message);
 		}
 	}
+}
+
+/* ipp.user_map applied to a requesting-user-name: NULL email means refused. */
+static const struct {
+	const char *map;
+	const char *name;
+	const char *email;
+	const char *message;
+} map_rows[] = {
+    {"{name}", "anna@example.com", "anna@example.com", NULL},
+    {"{name}", "  Anna@Example.COM ", "anna@example.com", NULL},
+    {"{name}@example.com", "Anna", "anna@example.com", NULL},
+    {"print-{name}@corp.example", "bob", "print-bob@corp.example", NULL},
+    {"{name}", "anna", NULL, "not an email address"},
+    {"{name}", "Anna Smith", NULL, "not an email address"},
+    {"{name}@example.com", "anna@evil.example", NULL, "not an email address"},
+    {"{name}@example.com", "DOMAIN\\anna", NULL, "not an email address"},
+    {"{name}", "", NULL, "no requesting-user-name"},
+    {"{name}", NULL, NULL, "no requesting-user-name"},
+    {"nothing", "anna@example.com", NULL, "holds no {name}"},
+};
+
+static void test_user_map_apply(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(map_rows) / sizeof(map_rows[0]); i++) {
+		char email[USERS_EMAIL_MAX] = "x", error[512] = "";
+		int rc = settings_user_map_apply(map_rows[i].map, map_rows[i].name, email, error,
+		                                 sizeof(error));
+		if (map_rows[i].email != NULL) {
+			if (rc != 0)
+				fail_msg("row %zu refused: %s", i, error);
+			assert_string_equal(email, map_rows[i].email);
+			continue;
+		}
+		if (rc == 0)
+			fail_msg("row %zu accepted as %s", i, email);
+		assert_string_equal(email, "");
+		if (strstr(error, map_rows[i].message) == NULL)
+			fail_msg("row %zu: message '%s' lacks '%s'", i, error, map_rows[i].message);
+		/* The message never repeats what the client sent. */
+		if (map_rows[i].name != NULL && map_rows[i].name[0] != '\0')
+			assert_null(strstr(error, map_rows[i].name));
+	}
+	/* A name that would make the address too long is refused, not cut. */
+	char longname[USERS_EMAIL_MAX];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	char email[USERS_EMAIL_MAX], error[512];
+	assert_int_equal(settings_user_map_apply("{name}@example.com", longname, email, error,
+	                                         sizeof(error)),
+	                 -1);
+	assert_non_null(strstr(error, "too long"));
+}
+
+static void test_string_setting_list_and_audit(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	char error[512];
+	assert_int_equal(settings_set(&tc->core, "cli", "ipp.trusted_networks", "127.0.0.1/8",
+	                              error, sizeof(error)),
+	                 0);
+	pp_setting_t *list = NULL;
+	size_t count = 0;
+	assert_int_equal(settings_list(&tc->core, &list, &count, error, sizeof(error)), 0);
+	bool saw = false;
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(list[i].name, "ipp.trusted_networks") != 0)
+			continue;
+		saw = true;
+		assert_int_equal(list[i].type, PP_SETTING_STRING);
+		assert_string_equal(list[i].value, "127.0.0.0/8");
+		assert_false(list[i].is_default);
+		assert_non_null(strstr(list[i].allowed, "CIDR"));
+	}
+	assert_true(saw);
+	settings_list_free(&list);
+
+	/* The audit row shows old and new value; "" reads as itself. */
+	pp_audit_entry_t *entries = NULL;
+	assert_int_equal(audit_list(&tc->core, 0, 10, &entries, &count, error, sizeof(error)), 0);
+	assert_int_equal(count, 1);
+	assert_string_equal(entries[0].object, "ipp.trusted_networks");
+	assert_string_equal(entries[0].detail, " -> 127.0.0.0/8");
+	audit_list_free(&entries);
+
+	/* An int getter refuses a string setting. */
+	int64_t v;
+	assert_int_equal(settings_get_int(&tc->core, "ipp.user_map", &v, error, sizeof(error)), -1);
+
+	/* A hand-edited value that no longer parses falls back to the default (trust nobody). */
+	assert_int_equal(db_exec(tc->core.db,
+	                         "UPDATE settings SET value = 'everyone' "
+	                         "WHERE name = 'ipp.trusted_networks'",
+	                         NULL, 0, NULL, error, sizeof(error)),
+	                 DB_OK);
+	char buf[SETTINGS_VALUE_MAX];
+	assert_int_equal(settings_get_string(&tc->core, "ipp.trusted_networks", buf, sizeof(buf),
+	                                     error, sizeof(error)),
+	                 0);
+	assert_string_equal(buf, "");
 }
 
 static void test_set_get_and_audit(void **state)
@@ -238,6 +363,8 @@ int main(void)
 	    TEST_CORE_CASE(test_audit_failure_undoes_change),
 	    TEST_CORE_CASE(test_hand_edited_value_falls_back),
 	    TEST_CORE_CASE(test_list),
+	    cmocka_unit_test(test_user_map_apply),
+	    TEST_CORE_CASE(test_string_setting_list_and_audit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
