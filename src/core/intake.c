@@ -330,6 +330,21 @@ drop_file:
 	return JOB_ERROR;
 }
 
+int intake_keep_incoming(pp_core_t *core, int64_t job_id, int64_t user_id, int64_t timeout_s,
+                         char *error, size_t error_size)
+{
+	int64_t now = core_now(core);
+	const pp_db_value_t params[] = {DB_INT(job_id), DB_INT(user_id), DB_INT(now + timeout_s),
+	                                DB_INT(now)};
+	int64_t changes = 0;
+	if (db_exec(core->db,
+	            "UPDATE jobs SET expires_at = CASE WHEN expires_at < $3 THEN $3 ELSE expires_at END,"
+	            " updated_at = $4 WHERE id = $1 AND user_id = $2 AND state = 'incoming'",
+	            params, 4, &changes, error, error_size) != DB_OK)
+		return JOB_ERROR;
+	return changes == 1 ? JOB_OK : JOB_STATE_LOST;
+}
+
 int intake_close_incoming(pp_core_t *core, int64_t job_id, int64_t user_id, pp_job_state_t *state_r,
                           char *error, size_t error_size)
 {

@@ -94,6 +94,15 @@ int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id, cons
                           bool is_last, char *error, size_t error_size);
 
 /*
+ * Keeps incoming job job_id of user_id alive while its document is arriving: moves its
+ * expiry to at least now + timeout_s, so a long upload is not expired by retention in the
+ * middle. Call it when Send-Document begins and then every minute or so while bytes flow.
+ * Returns JOB_OK, JOB_STATE_LOST (not incoming, or not of user_id) or -1.
+ */
+int intake_keep_incoming(pp_core_t *core, int64_t job_id, int64_t user_id, int64_t timeout_s,
+                         char *error, size_t error_size);
+
+/*
  * Close-Job (or Send-Document with last-document and no data): an incoming job of user_id with
  * its document moves to received; one without moves to canceled ("no document was sent").
  * *state_r gets the state it is in afterwards. Returns JOB_OK, JOB_NOT_FOUND, JOB_STATE_LOST

@@ -34,6 +34,7 @@ typedef struct {
 	uint64_t doc_bytes;
 	uint64_t extra_bytes; /* bytes after the attributes of an operation without a document */
 	int64_t send_job_id;  /* Send-Document: the incoming job */
+	int64_t kept_at;      /* Send-Document: when its expiry was last pushed on (Unix s) */
 	bool is_last;         /* Send-Document: last-document */
 	char pin[JOB_PIN_MAX]; /* job-password; "" when none. Wiped, never logged */
 	uint8_t head[IPP_SNIFF_MAX];
@@ -215,6 +216,24 @@ static int ipp_service_queued(pp_core_t *core)
 	return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
+/*
+ * Send-Document: keeps the incoming job from expiring while its document arrives (a large
+ * upload may outlast multiple-operation-time-out), at most once a minute.
+ */
+static void ipp_service_keep_incoming(ipp_exchange_t *x)
+{
+	pp_core_t *core = x->svc->core;
+	int64_t now = core_now(core);
+	if (x->send_job_id == 0 || (x->kept_at != 0 && now - x->kept_at < 60))
+		return;
+	x->kept_at = now;
+	char error[DB_ERROR_MAX];
+	if (intake_keep_incoming(core, x->send_job_id, x->auth.user.id,
+				 IPP_MULTIPLE_OPERATION_TIMEOUT, error, sizeof(error)) == JOB_ERROR)
+		log_warn("ipp.keep_incoming_failed job=%lld error=\"%s\"", (long long)x->send_job_id,
+			 error);
+}
+
 /* Passes document bytes to the writer, keeping the first IPP_SNIFF_MAX for sniffing. */
 static int ipp_service_write(pp_http_request_t *req, ipp_exchange_t *x, const uint8_t *data,
 			     size_t len)
@@ -230,6 +249,7 @@ static int ipp_service_write(pp_http_request_t *req, ipp_exchange_t *x, const ui
 	int rc = spool_writer_write(x->writer, data, len, error, sizeof(error));
 	if (rc == 0) {
 		x->doc_bytes += len;
+		ipp_service_keep_incoming(x);
 		return 0;
 	}
 	spool_writer_abort(&x->writer);
@@ -351,6 +371,7 @@ static bool ipp_service_check_send(pp_http_request_t *req, ipp_exchange_t *x)
 		return false;
 	x->send_job_id = job.id;
 	x->is_last = ippGetBoolean(last, 0) != 0;
+	ipp_service_keep_incoming(x);
 	return true;
 }
 

@@ -500,6 +500,43 @@ static void test_intake_incoming_attach_last(void **state)
 }
 
 /*
+ * A long Send-Document keeps its incoming job alive: the expiry moves on (never back), and
+ * a job no longer incoming, or another user's, is not touched.
+ */
+static void test_intake_keep_incoming(void **state)
+{
+	server_t s;
+	char error[512];
+	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
+		fail_msg("open: %s", error);
+	int64_t user = test_user(&s.core);
+	pp_intake_result_t r;
+	assert_int_equal(create_incoming(&s, user, NULL, &r, error, sizeof(error)), 0);
+
+	s.now = TEST_CORE_T0 + 250;
+	assert_int_equal(intake_keep_incoming(&s.core, r.job_id, user, 300, error, sizeof(error)),
+	                 JOB_OK);
+	assert_int_equal(get_job(&s, r.job_id).expires_at, TEST_CORE_T0 + 550);
+	/* A shorter time-out never pulls the expiry back. */
+	assert_int_equal(intake_keep_incoming(&s.core, r.job_id, user, 10, error, sizeof(error)),
+	                 JOB_OK);
+	assert_int_equal(get_job(&s, r.job_id).expires_at, TEST_CORE_T0 + 550);
+	assert_int_equal(
+	    intake_keep_incoming(&s.core, r.job_id, user + 1000, 300, error, sizeof(error)),
+	    JOB_STATE_LOST);
+
+	pp_job_state_t after = PP_JOB_INCOMING;
+	assert_int_equal(
+	    intake_close_incoming(&s.core, r.job_id, user, &after, error, sizeof(error)), JOB_OK);
+	assert_int_equal(after, PP_JOB_CANCELED);
+	int64_t expires = get_job(&s, r.job_id).expires_at;
+	assert_int_equal(intake_keep_incoming(&s.core, r.job_id, user, 300, error, sizeof(error)),
+	                 JOB_STATE_LOST);
+	assert_int_equal(get_job(&s, r.job_id).expires_at, expires);
+	server_close(&s);
+}
+
+/*
  * Send-Document without last-document, then Close-Job: received. Close-Job without any
  * document: canceled, saying why. The time-out restarts at the Send-Document.
  */
@@ -864,6 +901,7 @@ int main(int argc, char **argv)
 	    TEST_DB_CASE(test_intake_spooled_and_recover),
 	    TEST_DB_CASE(test_intake_incoming_attach_last),
 	    TEST_DB_CASE(test_intake_incoming_close),
+	    TEST_DB_CASE(test_intake_keep_incoming),
 	    TEST_DB_CASE(test_intake_incoming_refused),
 	    TEST_DB_CASE(test_intake_incoming_race),
 	    TEST_DB_CASE(test_intake_fault_injection),
