@@ -47,8 +47,8 @@ static bool jobs_parse_states(const char *text, uint32_t *states_r)
 static int jobs_print(pp_cli_t *cli, const pp_job_t *jobs, size_t count)
 {
 	static const char *const columns[] = {"id", "user", "state", "reason", "title", "source",
-					      "pages", "created"};
-	pp_table_t *table = table_new(columns, 8);
+					      "pages", "pin", "created"};
+	pp_table_t *table = table_new(columns, 9);
 	if (table == NULL)
 		return CLI_EXIT_FAILED;
 	int rc = CLI_EXIT_OK;
@@ -73,6 +73,7 @@ static int jobs_print(pp_cli_t *cli, const pp_job_t *jobs, size_t count)
 				       jobs[i].title,
 				       jobs[i].source,
 				       pages,
+				       jobs[i].has_pin ? "yes" : "no",
 				       created};
 		if (table_add_row(table, cells) < 0)
 			rc = CLI_EXIT_FAILED;
