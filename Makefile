@@ -7,7 +7,7 @@ BUILD_FUZZ ?= build-fuzz
 STATE_DIR  ?= var
 MESON_SETUP = meson setup --buildtype=debugoptimized
 
-.PHONY: all deps build run test test-unit bench clean
+.PHONY: all deps build install run test test-unit bench clean
 
 all: build
 
@@ -19,6 +19,11 @@ $(BUILD)/build.ninja:
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+# Installs the programs (pullprintd, pullprint) under the Meson prefix (/usr/local) and the
+# CUPS backend `pullprint` into CUPS's backend directory (mode 0700). Run as root.
+install: build
+	meson install -C $(BUILD)
 
 # Starts the server in the foreground on the embedded defaults (SQLite, self-signed TLS),
 # state under ./var/. The first start prints the URL and the first admin password.
