@@ -398,8 +398,10 @@ void ipp_options_add(ipp_t *ipp, const pp_print_options_t *opts)
 	(void)ippAddInteger(ipp, IPP_TAG_JOB, IPP_TAG_INTEGER, "number-up", opts->number_up);
 	(void)ippAddInteger(ipp, IPP_TAG_JOB, IPP_TAG_ENUM, "finishings",
 			    ipp_options_finishing(opts->staple));
-	(void)ippAddInteger(ipp, IPP_TAG_JOB, IPP_TAG_ENUM, "orientation-requested",
-			    ipp_options_orientation(opts->orientation));
+	/* Only an orientation the sender chose: "auto" follows each page. */
+	if (opts->orientation != PP_ORIENTATION_AUTO)
+		(void)ippAddInteger(ipp, IPP_TAG_JOB, IPP_TAG_ENUM, "orientation-requested",
+				    ipp_options_orientation(opts->orientation));
 	if (opts->n_page_ranges > 0) {
 		int lower[OPTIONS_RANGES_MAX], upper[OPTIONS_RANGES_MAX];
 		for (size_t i = 0; i < opts->n_page_ranges; i++) {

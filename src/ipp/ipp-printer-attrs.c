@@ -170,7 +170,9 @@ static void ipp_printer_capabilities(ipp_t *p)
 					   IPP_ORIENT_REVERSE_LANDSCAPE, IPP_ORIENT_REVERSE_PORTRAIT,
 					   IPP_ORIENT_NONE};
 	(void)ippAddIntegers(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "orientation-requested-supported", 5, orientations);
-	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "orientation-requested-default", IPP_ORIENT_NONE);
+	/* The default is the page's own orientation: no value (RFC 8011 5.1.5), as 7 'none' is
+	   outside the range RFC 8011 clients check. */
+	(void)ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_NOVALUE, "orientation-requested-default");
 	static const int qualities[] = {IPP_QUALITY_DRAFT, IPP_QUALITY_NORMAL, IPP_QUALITY_HIGH};
 	(void)ippAddIntegers(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "print-quality-supported", 3, qualities);
 	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_ENUM, "print-quality-default", IPP_QUALITY_NORMAL);

@@ -11,6 +11,7 @@
 #include "lib/str.h"
 #include "pp-build-config.h"
 #include "runtime/runtime.h"
+#include "server/icons.h"
 #include "server/server-routes.h"
 #include "server/sweeper.h"
 
@@ -105,6 +106,7 @@ static int server_listen(pp_server_t *server, char *error, size_t error_size)
 					      .metrics = server->metrics,
 					      .started_at = core_now(&server->rt.core)};
 	if (server_routes_add(server->http, &server->routes, error, error_size) < 0 ||
+	    icons_add(server->http, error, error_size) < 0 ||
 	    ipp_service_add(server->http, &server->rt.core, &server->ipp, error, error_size) < 0)
 		return -1;
 	return http_server_start(server->http, error, error_size);
