@@ -6,6 +6,7 @@
 #ifndef PP_IPP_PRIVATE_H
 #define PP_IPP_PRIVATE_H
 
+#include "core/doctype.h"
 #include "core/job.h"
 #include "core/options.h"
 #include "core/users.h"
@@ -18,7 +19,6 @@
 #include <stdint.h>
 
 #define IPP_ATTRS_MAX (256u * 1024u) /* largest header + attribute groups we buffer */
-#define IPP_SNIFF_MAX 512u            /* document bytes kept to recognise its format */
 #define IPP_FORMAT_MAX 128
 #define IPP_NAME_MAX 256
 #define IPP_URI_MAX 512
@@ -102,11 +102,6 @@ const char *const *ipp_formats(size_t *count_r);
 /* True when format (a MIME type, compared case-insensitively) is in the supported list. */
 bool ipp_format_is_supported(const char *format);
 
-/*
- * Recognises a document from its first bytes (head[0..len)): PDF, PostScript, JPEG, PNG,
- * PWG raster, Apple URF, plain text. Static MIME type, or NULL when none fits.
- */
-const char *ipp_format_sniff(const uint8_t *head, size_t len);
 
 /* ---- ipp-printer-attrs.c ---- */
 

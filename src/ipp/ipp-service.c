@@ -37,7 +37,7 @@ typedef struct {
 	int64_t kept_at;      /* Send-Document: when its expiry was last pushed on (Unix s) */
 	bool is_last;         /* Send-Document: last-document */
 	char pin[JOB_PIN_MAX]; /* job-password; "" when none. Wiped, never logged */
-	uint8_t head[IPP_SNIFF_MAX];
+	uint8_t head[DOCTYPE_SNIFF_MAX];
 	size_t head_len;
 	pp_print_options_t opts;
 	ipp_status_t opts_status;
@@ -234,14 +234,14 @@ static void ipp_service_keep_incoming(ipp_exchange_t *x)
 			 error);
 }
 
-/* Passes document bytes to the writer, keeping the first IPP_SNIFF_MAX for sniffing. */
+/* Passes document bytes to the writer, keeping the first DOCTYPE_SNIFF_MAX for sniffing. */
 static int ipp_service_write(pp_http_request_t *req, ipp_exchange_t *x, const uint8_t *data,
 			     size_t len)
 {
 	if (len == 0)
 		return 0;
-	if (x->head_len < IPP_SNIFF_MAX) {
-		size_t n = IPP_SNIFF_MAX - x->head_len < len ? IPP_SNIFF_MAX - x->head_len : len;
+	if (x->head_len < DOCTYPE_SNIFF_MAX) {
+		size_t n = DOCTYPE_SNIFF_MAX - x->head_len < len ? DOCTYPE_SNIFF_MAX - x->head_len : len;
 		memcpy(x->head + x->head_len, data, n);
 		x->head_len += n;
 	}
@@ -482,7 +482,7 @@ static const char *ipp_service_seal(pp_http_request_t *req, ipp_exchange_t *x,
 	}
 	const char *format = ipp_request_string(x->request, "document-format");
 	if (format == NULL || strcasecmp(format, "application/octet-stream") == 0) {
-		format = ipp_format_sniff(x->head, x->head_len);
+		format = doctype_sniff(x->head, x->head_len);
 		if (format == NULL) {
 			spool_writer_abort(&x->writer);
 			ipp_service_fail(req, x, IPP_STATUS_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,

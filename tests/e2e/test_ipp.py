@@ -5,6 +5,7 @@ Create-Job + Send-Document + Close-Job, job-password (PIN), Cancel-My-Jobs,
 Identify-Printer, personal printer URIs, and Send-Document's bad cases (no half job).
 Every test runs on SQLite and on PostgreSQL."""
 
+import io
 import os
 import re
 import socket
@@ -13,6 +14,7 @@ import struct
 import subprocess
 import time
 import urllib.parse
+import zipfile
 
 import pytest
 
@@ -228,6 +230,33 @@ def test_bad_input_gets_ipp_errors_and_leaves_nothing(printer):
     assert p.post(b"not ipp at all", headers={"Content-Type": "text/plain"}).status_code == 400
     assert inst.cli_json("jobs", "--user", "cat@example.com") == []
     assert srv.proc.poll() is None
+
+
+def zip_bytes(entries):
+    """A ZIP archive of (name, text) entries, stored as an office suite writes its files."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in entries:
+            z.writestr(zipfile.ZipInfo(name), text)
+    return buf.getvalue()
+
+
+def test_office_documents_sent_as_octet_stream_are_typed_by_content(printer):
+    inst, srv, p = printer
+    a = ("olga@example.com", code_of(inst.cli("users", "add", "olga@example.com").stdout))
+    docx = zip_bytes([("[Content_Types].xml", "<Types/>"), ("_rels/.rels", "<Relationships/>"),
+                      ("word/document.xml", "<w:document/>")])
+    odt = zip_bytes([("mimetype", "application/vnd.oasis.opendocument.text"),
+                     ("content.xml", "<office:document-content/>")])
+    legacy = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+    for doc in (docx, odt, legacy):
+        r = p.print_job(a, doc=doc, fmt=b"application/octet-stream")
+        assert ipp_status(r.content) == 0, r.content
+    # A ZIP of something else is not guessed at: refused, and nothing is kept.
+    photos = zip_bytes([("photos/cat.jpg", "not really a cat")])
+    r = p.print_job(a, doc=photos, fmt=b"application/octet-stream")
+    assert ipp_status(r.content) == 0x040A
+    assert len(inst.cli_json("jobs", "--user", "olga@example.com")) == 3
 
 
 # ---- Create-Job, Send-Document, Close-Job, job-password, Cancel-My-Jobs, Identify-Printer ----

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)ipp_options_parse(request, &opts, response);
 			ippDelete(response);
 		}
-		(void)ipp_format_sniff(data + used, size - used);
+		(void)doctype_sniff(data + used, size - used);
 		ippDelete(request);
 	}
 	return 0;
