@@ -383,8 +383,11 @@ int sender_policy_decide(pp_core_t *core, const char *sender, const char *source
 		return -1;
 	char tag[USERS_LOG_TAG_LEN + 1];
 	users_log_tag(core, email, tag);
-	log_info("sender.decision user=%s source=%s decision=%s reason=\"%s\" created=%s", tag,
-	         source, sender_decision_name(result_r->decision),
-	         sender_reason_name(result_r->reason), result_r->is_user_created ? "yes" : "no");
+	/* A known user let through is every job's case: only the exceptions are news. */
+	bool is_routine = result_r->decision == PP_SENDER_ACCEPT && !result_r->is_user_created;
+	pp_log(is_routine ? PP_LOG_DEBUG : PP_LOG_INFO,
+	       "sender.decision user=%s source=%s decision=%s reason=\"%s\" created=%s", tag,
+	       source, sender_decision_name(result_r->decision),
+	       sender_reason_name(result_r->reason), result_r->is_user_created ? "yes" : "no");
 	return 0;
 }

@@ -288,6 +288,8 @@ static bool ipp_service_check_format(pp_http_request_t *req, ipp_exchange_t *x)
 	return true;
 }
 
+static bool ipp_service_check_template(pp_http_request_t *req, ipp_exchange_t *x);
+
 /*
  * Print-Job / Validate-Job / Create-Job checks before any document byte is kept: format,
  * compression, sender policy, the job template and the job-password. Returns false after
@@ -297,6 +299,9 @@ static bool ipp_service_check_job(pp_http_request_t *req, ipp_exchange_t *x)
 {
 	if (!ipp_service_check_format(req, x))
 		return false;
+	/* A user mapped from requesting-user-name was decided on by ipp_auth_resolve() already. */
+	if (x->auth.via == IPP_VIA_FORWARDER || x->auth.via == IPP_VIA_TRUSTED_NETWORK)
+		return ipp_service_check_template(req, x);
 	pp_sender_result_t policy;
 	char error[512];
 	if (sender_policy_decide(x->svc->core, x->auth.user.email, "ipp", &policy, error, sizeof(error)) < 0) {
@@ -310,6 +315,12 @@ static bool ipp_service_check_job(pp_http_request_t *req, ipp_exchange_t *x)
 				 "Your address may not send documents here.", 200);
 		return false;
 	}
+	return ipp_service_check_template(req, x);
+}
+
+/* The job template and job-password. Returns false after answering. */
+static bool ipp_service_check_template(pp_http_request_t *req, ipp_exchange_t *x)
+{
 	x->opts_status = ipp_options_parse(x->request, &x->opts, x->response);
 	if (x->opts_status != IPP_STATUS_OK && x->opts_status != IPP_STATUS_OK_IGNORED_OR_SUBSTITUTED) {
 		ipp_service_fail(req, x, x->opts_status,

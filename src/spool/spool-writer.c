@@ -226,15 +226,20 @@ int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LE
 		(void)spool_writer_fail(writer, error, error_size, "close");
 		goto fail;
 	}
-	if (mkdir(fanout, 0700) == 0) {
-		if (fs_fsync_dir(writer->spool->dir, error, error_size) < 0)
+	/* spool_open() made every fan-out directory; one removed since is made again. */
+	int renamed = rename(writer->tmp_path, path);
+	if (renamed < 0 && errno == ENOENT) {
+		if (mkdir(fanout, 0700) == 0) {
+			if (fs_fsync_dir(writer->spool->dir, error, error_size) < 0)
+				goto fail;
+		} else if (errno != EEXIST) {
+			(void)str_format(error, error_size, "mkdir(%s) failed: %s", fanout,
+			                 strerror(errno));
 			goto fail;
-	} else if (errno != EEXIST) {
-		(void)str_format(error, error_size, "mkdir(%s) failed: %s", fanout,
-		                 strerror(errno));
-		goto fail;
+		}
+		renamed = rename(writer->tmp_path, path);
 	}
-	if (rename(writer->tmp_path, path) < 0) {
+	if (renamed < 0) {
 		(void)str_format(error, error_size, "rename(%s, %s) failed: %s", writer->tmp_path,
 		                 path, strerror(errno));
 		goto fail;

@@ -73,6 +73,29 @@ void spool_plain_hash(const pp_spool_t *spool, const uint8_t header[SPOOL_HEADER
 	(void)crypto_generichash_final(&state, hash_r, SPOOL_PLAIN_HASH_LEN);
 }
 
+/*
+ * Makes the 256 fan-out directories that are missing, then syncs the spool directory once, so
+ * that storing a document never pays for a mkdir and a second directory sync.
+ */
+static int spool_make_fanout(const pp_spool_t *spool, char *error, size_t error_size)
+{
+	bool is_new = false;
+	for (unsigned i = 0; i < 256; i++) {
+		char path[PATH_MAX];
+		if (!str_format(path, sizeof(path), "%s/%02x", spool->dir, i)) {
+			(void)str_format(error, error_size, "spool: directory path too long");
+			return -1;
+		}
+		if (mkdir(path, 0700) == 0) {
+			is_new = true;
+		} else if (errno != EEXIST) {
+			(void)str_format(error, error_size, "mkdir(%s) failed: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	return is_new ? fs_fsync_dir(spool->dir, error, error_size) : 0;
+}
+
 int spool_open(const char *dir, const uint8_t key[SPOOL_KEY_BYTES], bool encrypt_new,
                uint64_t max_file_bytes, pp_spool_t **spool_r, char *error, size_t error_size)
 {
@@ -91,7 +114,8 @@ int spool_open(const char *dir, const uint8_t key[SPOOL_KEY_BYTES], bool encrypt
 		free(spool);
 		return -1;
 	}
-	if (fs_mkdir_p(spool->tmp_dir, 0700, error, error_size) < 0) {
+	if (fs_mkdir_p(spool->tmp_dir, 0700, error, error_size) < 0 ||
+	    spool_make_fanout(spool, error, error_size) < 0) {
 		free(spool);
 		return -1;
 	}
