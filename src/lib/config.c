@@ -55,7 +55,7 @@ static const config_setting_t config_settings[] = {
 	UINT("http", "http_port", http_port, 0, 65535, "0"),
 	PATHS("http", "tls_certificate", tls_certificate, ""),
 	PATHS("http", "tls_key", tls_key, ""),
-	UINT("http", "threads", http_threads, 1, 256, "4"),
+	UINT("http", "threads", http_threads, 1, 256, "8"),
 	UINT("http", "max_connections", max_connections, 4, 100000, "512"),
 	UINT("http", "max_connections_per_ip", max_connections_per_ip, 0, 100000, "64"),
 	BYTES("http", "max_request_bytes", max_request_bytes, 4 * KIB, 64 * MIB, "1M"),
