@@ -83,3 +83,36 @@ int http_path_normalise(const char *raw, size_t len, char *out, size_t out_size)
 	out[o] = '\0';
 	return 0;
 }
+
+/* True when the segment at s begins like a token: "pp" + letter + '_' (tokens.h). */
+static bool http_path_is_token_segment(const char *s)
+{
+	return s[0] == 'p' && s[1] == 'p' && s[2] >= 'a' && s[2] <= 'z' && s[3] == '_';
+}
+
+void http_path_for_log(const char *path, char *out, size_t out_size)
+{
+	static const char mask[] = "<token>";
+	size_t n = 0;
+	if (out_size == 0)
+		return;
+	for (const char *p = path != NULL ? path : ""; *p != '\0';) {
+		const char *end = strchr(p, '/');
+		size_t seg_len = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *piece = p;
+		size_t piece_len = seg_len;
+		if (seg_len > 4 && http_path_is_token_segment(p)) {
+			piece = mask;
+			piece_len = sizeof(mask) - 1;
+		}
+		if (out_size - 1 - n < piece_len)
+			piece_len = out_size - 1 - n;
+		memcpy(out + n, piece, piece_len);
+		n += piece_len;
+		if (end == NULL || n == out_size - 1)
+			break;
+		out[n++] = '/';
+		p = end + 1;
+	}
+	out[n] = '\0';
+}

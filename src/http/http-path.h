@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #define HTTP_PATH_MAX 2048 /* longest decoded path we serve */
+#define HTTP_LOG_PATH_MAX 256 /* a path as logged (http_path_for_log()) */
 
 /*
  * Decodes len bytes of in (%XX escapes; '+' as space when plus_is_space) into out[out_size]
@@ -26,5 +27,12 @@ int http_percent_decode(const char *in, size_t len, bool plus_is_space, char *ou
  * or a result longer than out_size - 1. Returns 0 or -1.
  */
 int http_path_normalise(const char *raw, size_t len, char *out, size_t out_size);
+
+/*
+ * Copies path into out[out_size] for a log line, with every segment that is a bearer token
+ * (ppX_… as tokens.h makes them: a personal printer address carries one) replaced by
+ * "<token>", so that secrets in URLs never reach the log. Cut to fit.
+ */
+void http_path_for_log(const char *path, char *out, size_t out_size);
 
 #endif

@@ -5,6 +5,7 @@
  * point libmicrohttpd accepts it.
  */
 #include "http/http-private.h"
+#include "http/http-path.h"
 
 #include "lib/log.h"
 #include "lib/str.h"
@@ -145,7 +146,9 @@ static bool http_header_valid(const char *name, const char *value)
 int http_response_header(pp_http_request_t *req, const char *name, const char *value)
 {
 	if (!http_header_valid(name, value)) {
-		log_warn("http.bad_header path=%s name=%s", req->path, name != NULL ? name : "");
+		char log_path[HTTP_LOG_PATH_MAX];
+		http_path_for_log(req->path, log_path, sizeof(log_path));
+		log_warn("http.bad_header path=%s name=%s", log_path, name != NULL ? name : "");
 		return -1;
 	}
 	http_header_t *h = http_request_alloc(req, sizeof(*h));
@@ -167,12 +170,16 @@ static int http_finish_response(pp_http_request_t *req, unsigned status,
 				struct MHD_Response *resp, const char *content_type)
 {
 	if (resp == NULL) {
-		log_error("http.response_failed path=%s reason=out_of_memory", req->path);
+		char log_path[HTTP_LOG_PATH_MAX];
+		http_path_for_log(req->path, log_path, sizeof(log_path));
+		log_error("http.response_failed path=%s reason=out_of_memory", log_path);
 		return -1;
 	}
 	if (req->response != NULL || req->is_queued) {
 		/* A second answer to one request is a bug in the handler. */
-		log_error("http.second_response path=%s status=%u", req->path, status);
+		char log_path[HTTP_LOG_PATH_MAX];
+		http_path_for_log(req->path, log_path, sizeof(log_path));
+		log_error("http.second_response path=%s status=%u", log_path, status);
 		MHD_destroy_response(resp);
 		return -1;
 	}
@@ -197,7 +204,9 @@ static int http_finish_response(pp_http_request_t *req, unsigned status,
 		     MHD_YES;
 	}
 	if (!ok) {
-		log_error("http.response_failed path=%s reason=header", req->path);
+		char log_path[HTTP_LOG_PATH_MAX];
+		http_path_for_log(req->path, log_path, sizeof(log_path));
+		log_error("http.response_failed path=%s reason=header", log_path);
 		MHD_destroy_response(resp);
 		return -1;
 	}
@@ -221,7 +230,9 @@ int http_respond_json(pp_http_request_t *req, unsigned status, json_t *body)
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL) {
-		log_error("http.response_failed path=%s reason=json_dumps", req->path);
+		char log_path[HTTP_LOG_PATH_MAX];
+		http_path_for_log(req->path, log_path, sizeof(log_path));
+		log_error("http.response_failed path=%s reason=json_dumps", log_path);
 		return -1;
 	}
 	size_t len = strlen(text);
@@ -239,7 +250,9 @@ int http_respond_error(pp_http_request_t *req, unsigned status, const char *code
 	json_t *body = json_pack("{s:{s:I,s:s,s:s}}", "error", "status", (json_int_t)status,
 				 "code", code, "message", message);
 	if (body == NULL) {
-		log_error("http.response_failed path=%s reason=json_pack", req->path);
+		char log_path[HTTP_LOG_PATH_MAX];
+		http_path_for_log(req->path, log_path, sizeof(log_path));
+		log_error("http.response_failed path=%s reason=json_pack", log_path);
 		return -1;
 	}
 	return http_respond_json(req, status, body);
@@ -347,7 +360,9 @@ int http_respond_stream(pp_http_request_t *req, unsigned status, const char *con
 		free(s);
 		if (free_fn != NULL)
 			free_fn(ctx);
-		log_error("http.response_failed path=%s reason=out_of_memory", req->path);
+		char log_path[HTTP_LOG_PATH_MAX];
+		http_path_for_log(req->path, log_path, sizeof(log_path));
+		log_error("http.response_failed path=%s reason=out_of_memory", log_path);
 		return -1;
 	}
 	s->server = req->server;
@@ -371,7 +386,9 @@ int http_respond_stream(pp_http_request_t *req, unsigned status, const char *con
 		MHD_SIZE_UNKNOWN, HTTP_STREAM_BLOCK_BYTES, http_stream_read, s, http_stream_done);
 	if (resp == NULL) {
 		http_stream_done(s);
-		log_error("http.response_failed path=%s reason=out_of_memory", req->path);
+		char log_path[HTTP_LOG_PATH_MAX];
+		http_path_for_log(req->path, log_path, sizeof(log_path));
+		log_error("http.response_failed path=%s reason=out_of_memory", log_path);
 		return -1;
 	}
 	if (stream_r != NULL) {

@@ -457,7 +457,9 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	if (req->response == NULL && !req->is_queued) {
 		req->route->handler(req, req->route->ctx);
 		if (req->response == NULL) {
-			log_error("http.no_response path=%s method=%s", req->path, req->method);
+			char log_path[HTTP_LOG_PATH_MAX];
+			http_path_for_log(req->path, log_path, sizeof(log_path));
+			log_error("http.no_response path=%s method=%s", log_path, req->method);
 			(void)http_respond_error(req, 500, "internal",
 						 "The server could not answer this request.");
 		}

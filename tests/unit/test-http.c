@@ -579,6 +579,30 @@ static void test_every_address_listener_and_head(void **state)
 
 /* ---- parsers (no server) ---- */
 
+/* Paths as logged: a token segment (a personal printer address) never reaches the log. */
+static void test_path_for_log(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *path, *logged;
+	} rows[] = {
+		{"/ipp/print", "/ipp/print"},
+		{"/ipp/print/u/ppp_0123456789abcdef", "/ipp/print/u/<token>"},
+		{"/api/tokens/ppa_x/renew", "/api/tokens/<token>/renew"},
+		{"/ppp_", "/ppp_"}, /* a bare prefix is no token */
+		{"/", "/"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char out[HTTP_LOG_PATH_MAX];
+		http_path_for_log(rows[i].path, out, sizeof(out));
+		assert_string_equal(out, rows[i].logged);
+	}
+	char small[8];
+	http_path_for_log("/ipp/print/u/ppp_abc", small, sizeof(small));
+	assert_string_equal(small, "/ipp/pr");
+}
+
 static void test_path_normaliser_table(void **state)
 {
 	(void)state;
@@ -638,6 +662,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_normaliser_table),
+		cmocka_unit_test(test_path_for_log),
 		cmocka_unit_test_setup_teardown(test_route_answers_over_tls_and_plain, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_path_and_wrong_method, setup,
