@@ -155,8 +155,7 @@ def test_print_pdf_as_user_lands_in_their_queue(printer, tmp_path):
     jobs = inst.cli_json("jobs", "--user", "alice@example.com")
     assert len(jobs) == 1 and jobs[0]["source"] == "ipp"
     # The document is in the spool, encrypted: one file, not the plain PDF.
-    spooled = [os.path.join(d, f) for d, _, files in os.walk(os.path.join(inst.state_dir, "spool"))
-               for f in files if os.path.basename(d) != "tmp"]
+    spooled = spool_files(inst)
     assert len(spooled) == 1
     with open(spooled[0], "rb") as f:
         assert PDF not in f.read()
