@@ -10,13 +10,25 @@
  */
 #include "db/db-private.h"
 
-#include <libpq-fe.h>
+#include "db/db-pq.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/str.h"
+
+/*
+ * libpq through the table db-pq.c loads on first use; every call below happens after
+ * db_pg_open() has checked that it loaded.
+ */
+static const db_pq_t *db_pg_lib(void)
+{
+	char error[8];
+	return db_pq(error, sizeof(error));
+}
+#define PQ(fn) (db_pg_lib()->fn)
 
 /* Type OIDs from PostgreSQL's pg_type.h (stable across versions). */
 #define DB_PG_BYTEAOID 17
@@ -91,15 +103,15 @@ static void db_pg_find_secrets(const char *url, db_pg_t *pg)
 		pg->secrets[1] = db_pg_strndup(query, strcspn(query, "&#"));
 	}
 	char *parse_error = NULL;
-	PQconninfoOption *opts = PQconninfoParse(url, &parse_error);
+	PQconninfoOption *opts = PQ(PQconninfoParse)(url, &parse_error);
 	if (opts != NULL) {
 		for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
 			if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
 				pg->secrets[2] = db_pg_strndup(o->val, strlen(o->val));
 		}
-		PQconninfoFree(opts);
+		PQ(PQconninfoFree)(opts);
 	}
-	PQfreemem(parse_error);
+	PQ(PQfreemem)(parse_error);
 }
 
 static void db_pg_free(db_pg_t *pg)
@@ -107,7 +119,7 @@ static void db_pg_free(db_pg_t *pg)
 	if (pg == NULL)
 		return;
 	if (pg->conn != NULL)
-		PQfinish(pg->conn);
+		PQ(PQfinish)(pg->conn);
 	for (size_t i = 0; i < DB_PG_SECRETS; i++) {
 		if (pg->secrets[i] != NULL) {
 			crypto_wipe(pg->secrets[i], strlen(pg->secrets[i]));
@@ -127,9 +139,9 @@ static void db_pg_notice(void *arg, const char *message)
 /* Readies a fresh connection: notices dropped, UTF-8 text. */
 static int db_pg_setup_conn(db_pg_t *pg, char *error, size_t error_size)
 {
-	(void)PQsetNoticeProcessor(pg->conn, db_pg_notice, NULL);
-	if (PQsetClientEncoding(pg->conn, "UTF8") != 0) {
-		db_pg_message(pg, "cannot set client encoding UTF8: ", PQerrorMessage(pg->conn),
+	(void)PQ(PQsetNoticeProcessor)(pg->conn, db_pg_notice, NULL);
+	if (PQ(PQsetClientEncoding)(pg->conn, "UTF8") != 0) {
+		db_pg_message(pg, "cannot set client encoding UTF8: ", PQ(PQerrorMessage)(pg->conn),
 		              error, error_size);
 		return DB_ERROR;
 	}
@@ -138,20 +150,22 @@ static int db_pg_setup_conn(db_pg_t *pg, char *error, size_t error_size)
 
 static int db_pg_open(pp_db_t *db, const char *url, char *error, size_t error_size)
 {
+	if (db_pq(error, error_size) == NULL)
+		return DB_ERROR;
 	db_pg_t *pg = calloc(1, sizeof(*pg));
 	if (pg == NULL) {
 		str_format(error, error_size, "postgresql: out of memory");
 		return DB_ERROR;
 	}
 	db_pg_find_secrets(url, pg);
-	pg->conn = PQconnectdb(url);
+	pg->conn = PQ(PQconnectdb)(url);
 	if (pg->conn == NULL) {
 		str_format(error, error_size, "postgresql: out of memory");
 		db_pg_free(pg);
 		return DB_ERROR;
 	}
-	if (PQstatus(pg->conn) != CONNECTION_OK) {
-		db_pg_message(pg, "cannot connect: ", PQerrorMessage(pg->conn), error, error_size);
+	if (PQ(PQstatus)(pg->conn) != CONNECTION_OK) {
+		db_pg_message(pg, "cannot connect: ", PQ(PQerrorMessage)(pg->conn), error, error_size);
 		db_pg_free(pg);
 		return DB_ERROR;
 	}
@@ -174,8 +188,8 @@ static bool db_pg_reconnect(pp_db_t *db)
 {
 	db_pg_t *pg = db_pg(db);
 	log_warn("db.reconnect backend=postgresql reason=connection_lost");
-	PQreset(pg->conn);
-	if (PQstatus(pg->conn) != CONNECTION_OK)
+	PQ(PQreset)(pg->conn);
+	if (PQ(PQstatus)(pg->conn) != CONNECTION_OK)
 		return false;
 	char error[DB_ERROR_MAX];
 	if (db_pg_setup_conn(pg, error, sizeof(error)) != DB_OK) {
@@ -190,7 +204,7 @@ static bool db_pg_ok(const PGresult *res)
 {
 	if (res == NULL)
 		return false;
-	ExecStatusType st = PQresultStatus(res);
+	ExecStatusType st = PQ(PQresultStatus)(res);
 	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
@@ -258,29 +272,29 @@ static int db_pg_run(pp_db_t *db, const char *sql, const pp_db_value_t *params, 
 		/* Once per call: a connection known to be down, or one that drops under this
 		   statement, is re-established when no transaction depended on it. */
 		bool reconnected = false;
-		if (PQstatus(pg->conn) == CONNECTION_BAD && !db->in_tx) {
+		if (PQ(PQstatus)(pg->conn) == CONNECTION_BAD && !db->in_tx) {
 			reconnected = true;
 			(void)db_pg_reconnect(db);
 		}
 		res =
-		    PQexecParams(pg->conn, sql, (int)n_params, types, values, lengths, formats, 0);
-		if (!db_pg_ok(res) && PQstatus(pg->conn) == CONNECTION_BAD && !db->in_tx &&
+		    PQ(PQexecParams)(pg->conn, sql, (int)n_params, types, values, lengths, formats, 0);
+		if (!db_pg_ok(res) && PQ(PQstatus)(pg->conn) == CONNECTION_BAD && !db->in_tx &&
 		    !reconnected && db_pg_reconnect(db)) {
-			PQclear(res);
-			res = PQexecParams(pg->conn, sql, (int)n_params, types, values, lengths,
+			PQ(PQclear)(res);
+			res = PQ(PQexecParams)(pg->conn, sql, (int)n_params, types, values, lengths,
 			                   formats, 0);
 		}
 	}
 
 	if (ret == DB_OK && !db_pg_ok(res)) {
-		const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		const char *state = res != NULL ? PQ(PQresultErrorField)(res, PG_DIAG_SQLSTATE) : NULL;
 		const char *msg =
-		    res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+		    res != NULL ? PQ(PQresultErrorField)(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 		/* The primary message only: DETAIL lines quote row values (emails, hashes). */
-		db_pg_message(pg, "", msg != NULL ? msg : PQerrorMessage(pg->conn), error,
+		db_pg_message(pg, "", msg != NULL ? msg : PQ(PQerrorMessage)(pg->conn), error,
 		              error_size);
 		ret = state != NULL && strcmp(state, "23505") == 0 ? DB_DUPLICATE : DB_ERROR;
-		PQclear(res);
+		PQ(PQclear)(res);
 		res = NULL;
 	}
 	free(types);
@@ -301,11 +315,11 @@ static int db_pg_exec(pp_db_t *db, const char *sql, const pp_db_value_t *params,
 		return rc;
 	if (changes_r != NULL) {
 		uint64_t changes = 0;
-		const char *tuples = PQcmdTuples(res);
+		const char *tuples = PQ(PQcmdTuples)(res);
 		if (tuples[0] != '\0' && parse_uint64_full(tuples, INT64_MAX, &changes))
 			*changes_r = (int64_t)changes;
 	}
-	PQclear(res);
+	PQ(PQclear)(res);
 	return DB_OK;
 }
 
@@ -313,27 +327,27 @@ static int db_pg_exec(pp_db_t *db, const char *sql, const pp_db_value_t *params,
 static int db_pg_copy(db_pg_t *pg, const PGresult *res, pp_db_result_t *result, char *error,
                       size_t error_size)
 {
-	int rows = PQntuples(res);
-	int cols = PQnfields(res);
+	int rows = PQ(PQntuples)(res);
+	int cols = PQ(PQnfields)(res);
 	for (int r = 0; r < rows; r++) {
 		for (int c = 0; c < cols; c++) {
 			int rc;
-			if (PQgetisnull(res, r, c)) {
+			if (PQ(PQgetisnull)(res, r, c)) {
 				rc = db_result_append(result, NULL, 0, true, error, error_size);
-			} else if (PQftype(res, c) == DB_PG_BYTEAOID) {
+			} else if (PQ(PQftype)(res, c) == DB_PG_BYTEAOID) {
 				size_t len = 0;
-				unsigned char *bytes = PQunescapeBytea(
-				    (const unsigned char *)PQgetvalue(res, r, c), &len);
+				unsigned char *bytes = PQ(PQunescapeBytea)(
+				    (const unsigned char *)PQ(PQgetvalue)(res, r, c), &len);
 				if (bytes == NULL) {
 					db_pg_message(pg, "cannot decode bytea: ",
-					              PQerrorMessage(pg->conn), error, error_size);
+					              PQ(PQerrorMessage)(pg->conn), error, error_size);
 					return DB_ERROR;
 				}
 				rc = db_result_append(result, bytes, len, false, error, error_size);
-				PQfreemem(bytes);
+				PQ(PQfreemem)(bytes);
 			} else {
-				rc = db_result_append(result, PQgetvalue(res, r, c),
-				                      (size_t)PQgetlength(res, r, c), false, error,
+				rc = db_result_append(result, PQ(PQgetvalue)(res, r, c),
+				                      (size_t)PQ(PQgetlength)(res, r, c), false, error,
 				                      error_size);
 			}
 			if (rc != 0)
@@ -350,14 +364,14 @@ static int db_pg_query(pp_db_t *db, const char *sql, const pp_db_value_t *params
 	int rc = db_pg_run(db, sql, params, n_params, &res, error, error_size);
 	if (rc != DB_OK)
 		return rc;
-	pp_db_result_t *result = db_result_new((size_t)PQnfields(res));
+	pp_db_result_t *result = db_result_new((size_t)PQ(PQnfields)(res));
 	if (result == NULL) {
-		PQclear(res);
+		PQ(PQclear)(res);
 		str_format(error, error_size, "postgresql: out of memory for a query result");
 		return DB_ERROR;
 	}
 	rc = db_pg_copy(db_pg(db), res, result, error, error_size);
-	PQclear(res);
+	PQ(PQclear)(res);
 	if (rc != DB_OK) {
 		db_result_free(&result);
 		return rc;
@@ -373,18 +387,18 @@ static int db_pg_simple(pp_db_t *db, const char *sql, PGresult **res_r, char *er
 {
 	db_pg_t *pg = db_pg(db);
 	*res_r = NULL;
-	if (PQstatus(pg->conn) == CONNECTION_BAD && !db->in_tx)
+	if (PQ(PQstatus)(pg->conn) == CONNECTION_BAD && !db->in_tx)
 		(void)db_pg_reconnect(db);
-	PGresult *res = PQexec(pg->conn, sql);
+	PGresult *res = PQ(PQexec)(pg->conn, sql);
 	if (db_pg_ok(res)) {
 		*res_r = res;
 		return DB_OK;
 	}
-	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	db_pg_message(pg, "", msg != NULL ? msg : PQerrorMessage(pg->conn), error, error_size);
+	const char *state = res != NULL ? PQ(PQresultErrorField)(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res != NULL ? PQ(PQresultErrorField)(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	db_pg_message(pg, "", msg != NULL ? msg : PQ(PQerrorMessage)(pg->conn), error, error_size);
 	int ret = state != NULL && strcmp(state, "23505") == 0 ? DB_DUPLICATE : DB_ERROR;
-	PQclear(res);
+	PQ(PQclear)(res);
 	return ret;
 }
 
@@ -392,7 +406,7 @@ static int db_pg_exec_script(pp_db_t *db, const char *sql, char *error, size_t e
 {
 	PGresult *res;
 	int rc = db_pg_simple(db, sql, &res, error, error_size);
-	PQclear(res);
+	PQ(PQclear)(res);
 	return rc;
 }
 
@@ -406,19 +420,19 @@ static int db_pg_commit(pp_db_t *db, char *error, size_t error_size)
 	PGresult *res;
 	int rc = db_pg_simple(db, "COMMIT", &res, error, error_size);
 	/* COMMIT of a transaction that had failed answers ROLLBACK: that is no commit. */
-	if (rc == DB_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+	if (rc == DB_OK && strcmp(PQ(PQcmdStatus)(res), "COMMIT") != 0) {
 		str_format(error, error_size,
 		           "postgresql: the transaction was rolled back, not committed");
 		rc = DB_ERROR;
 	}
-	PQclear(res);
+	PQ(PQclear)(res);
 	return rc;
 }
 
 static int db_pg_rollback(pp_db_t *db, char *error, size_t error_size)
 {
 	/* A dropped connection took its transaction with it: nothing is left to undo. */
-	if (PQstatus(db_pg(db)->conn) == CONNECTION_BAD)
+	if (PQ(PQstatus)(db_pg(db)->conn) == CONNECTION_BAD)
 		return DB_OK;
 	return db_pg_exec_script(db, "ROLLBACK", error, error_size);
 }
