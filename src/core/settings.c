@@ -6,6 +6,7 @@
 #include "lib/netmask.h"
 #include "lib/str.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,8 @@ typedef struct {
 
 static settings_string_check_fn settings_check_networks;
 static settings_string_check_fn settings_check_user_map;
+static settings_string_check_fn settings_check_text;
+static settings_string_check_fn settings_check_geo;
 
 static const char *const settings_unknown_sender_words[] = {"accept", "hold", "reject", NULL};
 static const char *const settings_release_auth_words[] = {"code", "email_code", "directory", NULL};
@@ -69,6 +72,13 @@ static const settings_entry_t settings_registry[] = {
     {"ipp.user_map", PP_SETTING_STRING, SETTINGS_USER_MAP_NAME, 0, 0, NULL,
      "turns requesting-user-name (trusted networks, forwarders) into the user's email address",
      settings_check_user_map, "template with {name} once, e.g. {name}@example.com"},
+    {"ipp.location", PP_SETTING_STRING, "", 0, 0, NULL,
+     "where people find the printers, shown by phones and desktops (printer-location, DNS-SD "
+     "note)",
+     settings_check_text, "text, up to 127 bytes, e.g. \"Printers on every floor by the lifts\""},
+    {"ipp.geo_location", PP_SETTING_STRING, "", 0, 0, NULL,
+     "the site's position for clients that sort printers by distance (printer-geo-location)",
+     settings_check_geo, "geo:LATITUDE,LONGITUDE (RFC 5870), e.g. geo:52.52,13.405; \"\" = unknown"},
 };
 
 #define SETTINGS_COUNT (sizeof(settings_registry) / sizeof(settings_registry[0]))
@@ -128,6 +138,65 @@ static int settings_check_networks(const char *name, const char *value, char *ca
 			return -1;
 		}
 		pos += strlen(canon + pos);
+	}
+	return 0;
+}
+
+/* Free text shown to people: valid UTF-8 without control characters, at most 127 bytes. */
+static int settings_check_text(const char *name, const char *value, char *canon,
+                               size_t canon_size, char *error, size_t error_size)
+{
+	if (strlen(value) >= 128 || !str_is_printable_utf8(value)) {
+		str_format(error, error_size,
+		           "settings: %s must be text without control characters, at most 127 bytes",
+		           name);
+		return -1;
+	}
+	if (!str_copy(canon, canon_size, value)) {
+		str_format(error, error_size, "settings: %s: value buffer too small", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses a decimal number in [min, max] from *p (advanced past it). */
+static bool settings_geo_number(const char **p, double min, double max)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(*p, &end);
+	if (end == *p || errno != 0 || !(v >= min && v <= max))
+		return false;
+	*p = end;
+	return true;
+}
+
+/* "" or a geo URI (RFC 5870) with latitude, longitude and an optional altitude, no params. */
+static int settings_check_geo(const char *name, const char *value, char *canon,
+                              size_t canon_size, char *error, size_t error_size)
+{
+	const char *p = value;
+	bool is_ok = value[0] == '\0';
+	if (!is_ok && strncmp(p, "geo:", 4) == 0) {
+		p += 4;
+		is_ok = settings_geo_number(&p, -90, 90) && *p++ == ',' &&
+		        settings_geo_number(&p, -180, 180);
+		if (is_ok && *p == ',') {
+			p++;
+			is_ok = settings_geo_number(&p, -1e5, 1e5);
+		}
+		is_ok = is_ok && *p == '\0';
+	}
+	if (!is_ok) {
+		str_format(error, error_size,
+		           "settings: %s must be geo:LATITUDE,LONGITUDE[,ALTITUDE] with latitude "
+		           "-90..90 and longitude -180..180 (e.g. geo:52.52,13.405), or \"\"",
+		           name);
+		return -1;
+	}
+	if (!str_copy(canon, canon_size, value)) {
+		str_format(error, error_size, "settings: %s: value buffer too small", name);
+		return -1;
 	}
 	return 0;
 }

@@ -393,48 +393,13 @@ int tokens_purge_expired(pp_core_t *core, int64_t *count_r, char *error, size_t 
 /* ---- Labelled tokens: personal printer addresses and forwarders ---- */
 
 /*
- * Checks a label: 1..TOKENS_LABEL_MAX-1 bytes of valid UTF-8 without control characters
- * (C0, DEL, C1), no surrogates or overlong forms. The label is shown in lists and the audit
- * log, so it must print as one line on any terminal.
+ * Checks a label: 1..TOKENS_LABEL_MAX-1 bytes of text that prints as one line (str.h). It is
+ * shown in lists and the audit log.
  */
 static bool tokens_label_valid(const char *label)
 {
 	size_t len = label != NULL ? strlen(label) : 0;
-	if (len == 0 || len >= TOKENS_LABEL_MAX)
-		return false;
-	const unsigned char *p = (const unsigned char *)label;
-	const unsigned char *end = p + len;
-	while (p < end) {
-		unsigned c = *p;
-		size_t extra;
-		unsigned code, min;
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			p++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			extra = 1, code = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			extra = 2, code = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			extra = 3, code = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if ((size_t)(end - p) <= extra)
-			return false;
-		for (size_t i = 1; i <= extra; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			code = (code << 6) | (p[i] & 0x3f);
-		}
-		if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ||
-		    (code >= 0x80 && code <= 0x9f))
-			return false;
-		p += extra + 1;
-	}
-	return true;
+	return len > 0 && len < TOKENS_LABEL_MAX && str_is_printable_utf8(label);
 }
 
 /* Copies the handle of a stored hash into out[TOKENS_HANDLE_LEN + 1]. */

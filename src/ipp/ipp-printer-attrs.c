@@ -10,6 +10,8 @@
  */
 #include "ipp/ipp-private.h"
 
+#include "core/settings.h"
+
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -280,6 +282,27 @@ static void ipp_printer_uris(ipp_t *p, const char *printer_uri, const char *pers
 			    NULL, auth);
 }
 
+/*
+ * printer-location and printer-geo-location from the settings ipp.location and
+ * ipp.geo_location ("" and unknown when not set, when the database cannot tell, or for a
+ * service without storage: the DNS-SD record tests describe a printer without one).
+ */
+static void ipp_printer_location(pp_core_t *core, ipp_t *p)
+{
+	char location[SETTINGS_VALUE_MAX] = "", geo[SETTINGS_VALUE_MAX] = "", error[256];
+	bool has_storage = core != NULL && core->db != NULL;
+	if (has_storage && (settings_get_string(core, "ipp.location", location, sizeof(location),
+						error, sizeof(error)) < 0 ||
+			    settings_get_string(core, "ipp.geo_location", geo, sizeof(geo), error,
+						sizeof(error)) < 0))
+		log_warn("ipp.location_unreadable error=\"%s\"", error);
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, location);
+	if (geo[0] != '\0')
+		(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-geo-location", NULL, geo);
+	else
+		(void)ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_UNKNOWN, "printer-geo-location");
+}
+
 /* Adds identity, protocol and state attributes. */
 static void ipp_printer_identity(const pp_ipp_service_t *svc, ipp_t *p, const char *printer_uri,
 				 const char *personal_uri, int queued_jobs, int64_t now)
@@ -291,8 +314,7 @@ static void ipp_printer_identity(const pp_ipp_service_t *svc, ipp_t *p, const ch
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_NAME, "printer-name", NULL, "Pullprint");
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-info", NULL,
 			   "Pullprint: documents wait until you release them at a printer");
-	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, "");
-	(void)ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_UNKNOWN, "printer-geo-location");
+	ipp_printer_location(svc->core, p);
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-make-and-model", NULL, "Pullprint Secure Release");
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-organization", NULL, "");
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-organizational-unit", NULL, "");

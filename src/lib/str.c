@@ -113,6 +113,43 @@ void str_hex_encode(char *dst, const uint8_t *src, size_t len)
 	dst[2 * len] = '\0';
 }
 
+bool str_is_printable_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
+	while (p < end) {
+		unsigned c = *p;
+		size_t extra;
+		unsigned code, min;
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			p++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			extra = 1, code = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			extra = 2, code = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			extra = 3, code = c & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) <= extra)
+			return false;
+		for (size_t i = 1; i <= extra; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			code = (code << 6) | (p[i] & 0x3f);
+		}
+		if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ||
+		    (code >= 0x80 && code <= 0x9f))
+			return false;
+		p += extra + 1;
+	}
+	return true;
+}
+
 int str_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -41,6 +41,12 @@ char *str_trim(char *s);
 /* Writes len bytes as lower-case hex into dst, which must hold 2*len+1 bytes. */
 void str_hex_encode(char *dst, const uint8_t *src, size_t len);
 
+/*
+ * True when s is valid UTF-8 (no overlong forms, no surrogates) without control characters
+ * (C0, DEL, C1): text that prints as one line on any terminal. "" is true.
+ */
+bool str_is_printable_utf8(const char *s);
+
 /* The value of one hex digit (either case), or -1. */
 int str_hex_digit(char c);
 

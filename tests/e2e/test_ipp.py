@@ -231,6 +231,20 @@ def test_bad_input_gets_ipp_errors_and_leaves_nothing(printer):
     assert srv.proc.poll() is None
 
 
+def test_admin_sets_where_the_printers_are(printer):
+    inst, srv, p = printer
+    def gpa():
+        return p.post(ipp_request(0x000B, p.uri, attr(0x44, "requested-attributes", b"all"))).content
+    assert ipp_strings(gpa(), "printer-location") == [""]
+    assert ipp_strings(gpa(), "printer-geo-location") == []  # unknown
+    inst.cli("settings", "set", "ipp.location", "Printers by the lifts, every floor")
+    inst.cli("settings", "set", "ipp.geo_location", "geo:52.52,13.405")
+    assert ipp_strings(gpa(), "printer-location") == ["Printers by the lifts, every floor"]
+    assert ipp_strings(gpa(), "printer-geo-location") == ["geo:52.52,13.405"]
+    bad = inst.cli("settings", "set", "ipp.geo_location", "Berlin", check=False)
+    assert bad.returncode != 0 and "geo:LATITUDE,LONGITUDE" in bad.stderr
+
+
 def zip_bytes(entries):
     """A ZIP archive of (name, text) entries, stored as an office suite writes its files."""
     buf = io.BytesIO()

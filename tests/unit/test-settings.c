@@ -19,6 +19,7 @@ static const struct {
     {"jobs.retention_hours", "24"},       {"jobs.printed_policy", "delete"},
     {"jobs.printed_keep_hours", "24"},    {"accounting.retention_days", "365"},
     {"ipp.trusted_networks", ""},         {"ipp.user_map", "{name}"},
+    {"ipp.location", ""},                 {"ipp.geo_location", ""},
 };
 
 static void test_defaults(void **state)
@@ -98,6 +99,20 @@ static const struct {
     {"ipp.user_map", "{user}@example.com", "exactly once", NULL},
     {"ipp.user_map", "{name}@exa mple.com", "exactly once", NULL},
     {"ipp.user_map", "{name}@{domain}", "exactly once", NULL},
+    /* Where the printers are: one line of text; a geo URI or nothing. */
+    {"ipp.location", "Printers by the lifts, every floor", NULL,
+     "Printers by the lifts, every floor"},
+    {"ipp.location", "Empfang, 2. Stock \xc3\xbc" "ber der Kantine", NULL,
+     "Empfang, 2. Stock \xc3\xbc" "ber der Kantine"},
+    {"ipp.location", "two\nlines", "control characters", NULL},
+    {"ipp.location", "bad \xc3\x28 utf-8", "control characters", NULL},
+    {"ipp.geo_location", "geo:52.52,13.405", NULL, "geo:52.52,13.405"},
+    {"ipp.geo_location", "geo:-33.86,151.21,58", NULL, "geo:-33.86,151.21,58"},
+    {"ipp.geo_location", "", NULL, ""},
+    {"ipp.geo_location", "geo:91,0", "latitude", NULL},
+    {"ipp.geo_location", "geo:0,181", "latitude", NULL},
+    {"ipp.geo_location", "52.52,13.405", "latitude", NULL},
+    {"ipp.geo_location", "geo:52.52,13.405;u=10", "latitude", NULL},
     {"no.such_setting", "1", "unknown setting", NULL},
     {"", "1", "unknown setting", NULL},
 };
