@@ -82,6 +82,32 @@ static void test_bool_and_case(void **state)
 	assert_string_equal(str_trim(padded), "x y");
 }
 
+/* Text that prints as one line: valid UTF-8, no control characters. */
+static void test_printable_utf8(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		bool is_ok;
+	} rows[] = {
+		{"", true},
+		{"Anna's iPhone", true},
+		{"Stra\xc3\x9f" "e \xe2\x82\xac \xf0\x9f\x96\xa8", true}, /* ß € printer emoji */
+		{"tab\there", false},
+		{"del\x7f", false},
+		{"c1 \xc2\x85", false},          /* NEL */
+		{"overlong \xc0\xaf", false},
+		{"surrogate \xed\xa0\x80", false},
+		{"cut \xe2\x82", false},
+		{"stray \x80", false},
+		{"too high \xf4\x90\x80\x80", false},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (str_is_printable_utf8(rows[i].text) != rows[i].is_ok)
+			fail_msg("row %zu: want %d", i, rows[i].is_ok);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -89,6 +115,7 @@ int main(void)
 		cmocka_unit_test(test_format_refuses_truncation),
 		cmocka_unit_test(test_hex_round_trip),
 		cmocka_unit_test(test_bool_and_case),
+		cmocka_unit_test(test_printable_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
