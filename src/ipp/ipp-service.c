@@ -722,7 +722,20 @@ static void ipp_service_handle(pp_http_request_t *req, void *arg)
 			return;
 	}
 	ipp_op_ctx_t ctx = ipp_service_ctx(x);
-	switch (ippGetOperation(x->request)) {
+	ipp_op_t op = ippGetOperation(x->request);
+	/*
+	 * A trusted network only lets a machine say who it submits for: listing or canceling
+	 * everything of a user it names would let any machine there read others' job titles.
+	 */
+	if (x->auth.via == IPP_VIA_TRUSTED_NETWORK &&
+	    (op == IPP_OP_GET_JOBS || op == IPP_OP_CANCEL_MY_JOBS)) {
+		ipp_service_fail(req, x, IPP_STATUS_ERROR_NOT_AUTHORIZED,
+				 "Sign in (ipps:// with your email address and code, or your "
+				 "personal printer address) to list or cancel your jobs.",
+				 200);
+		return;
+	}
+	switch (op) {
 	case IPP_OP_PRINT_JOB:
 		ipp_service_print_job(req, x);
 		return;

@@ -147,6 +147,16 @@ def test_plain_ipp_needs_a_trusted_network(site, tmp_path):
     site.ipptool_print(tmp_path, "Anna@Example.com", "successful-ok")
     jobs = site.jobs_of("anna@example.com")
     assert len(jobs) == 1 and jobs[0]["source"] == "ipp"
+    # Naming a user is enough to submit for them, not to list or cancel all their jobs.
+    for op in (0x000A, 0x0039):  # Get-Jobs, Cancel-My-Jobs
+        body = struct.pack(">BBHI", 2, 0, op, 7) + b"\x01"
+        body += attr(0x47, "attributes-charset", b"utf-8")
+        body += attr(0x48, "attributes-natural-language", b"en")
+        body += attr(0x45, "printer-uri", site.ipp.encode())
+        body += attr(0x42, "requesting-user-name", b"anna@example.com") + b"\x03"
+        r = site.post_plain(body)
+        assert r.status_code == 200 and ipp_status(r.content) == NOT_AUTHORIZED, r.content
+    assert len(site.jobs_of("anna@example.com")) == 1
 
     # The map turns a login name into the address.
     inst.cli("settings", "set", "ipp.user_map", "{name}@example.com")
@@ -164,7 +174,8 @@ def test_plain_ipp_needs_a_trusted_network(site, tmp_path):
     log = site.srv.stderr()
     assert "ipp.auth_mapped" in log and "via=trusted-network" in log
     mapped = [line for line in log.splitlines() if "ipp.auth_mapped" in line]
-    assert len(mapped) == 3 and not any("@" in line for line in mapped), mapped
+    # Three prints and the refused Get-Jobs and Cancel-My-Jobs above.
+    assert len(mapped) == 5 and not any("@" in line for line in mapped), mapped
 
 
 def test_credentials_over_plain_http_are_refused_unchecked(site):
