@@ -11,8 +11,9 @@
 #include <string.h>
 
 /*
- * A string setting's validator: checks value (trimmed) and writes its canonical form into
- * canon[canon_size]. Returns 0 or -1 with a message saying what is accepted.
+ * A string setting's validator: checks value (trimmed). canon[canon_size] already holds the
+ * value as given; a validator with a canonical form (a CIDR list) rewrites it. Returns 0 or
+ * -1 with a message saying what is accepted.
  */
 typedef int settings_string_check_fn(const char *name, const char *value, char *canon,
                                      size_t canon_size, char *error, size_t error_size);
@@ -146,14 +147,12 @@ static int settings_check_networks(const char *name, const char *value, char *ca
 static int settings_check_text(const char *name, const char *value, char *canon,
                                size_t canon_size, char *error, size_t error_size)
 {
+	(void)canon; /* kept as given */
+	(void)canon_size;
 	if (strlen(value) >= 128 || !str_is_printable_utf8(value)) {
 		str_format(error, error_size,
 		           "settings: %s must be text without control characters, at most 127 bytes",
 		           name);
-		return -1;
-	}
-	if (!str_copy(canon, canon_size, value)) {
-		str_format(error, error_size, "settings: %s: value buffer too small", name);
 		return -1;
 	}
 	return 0;
@@ -175,6 +174,8 @@ static bool settings_geo_number(const char **p, double min, double max)
 static int settings_check_geo(const char *name, const char *value, char *canon,
                               size_t canon_size, char *error, size_t error_size)
 {
+	(void)canon; /* kept as given */
+	(void)canon_size;
 	const char *p = value;
 	bool is_ok = value[0] == '\0';
 	if (!is_ok && strncmp(p, "geo:", 4) == 0) {
@@ -194,10 +195,6 @@ static int settings_check_geo(const char *name, const char *value, char *canon,
 		           name);
 		return -1;
 	}
-	if (!str_copy(canon, canon_size, value)) {
-		str_format(error, error_size, "settings: %s: value buffer too small", name);
-		return -1;
-	}
 	return 0;
 }
 
@@ -208,6 +205,8 @@ static int settings_check_geo(const char *name, const char *value, char *canon,
 static int settings_check_user_map(const char *name, const char *value, char *canon,
                                    size_t canon_size, char *error, size_t error_size)
 {
+	(void)canon; /* kept as given */
+	(void)canon_size;
 	const char *at = strstr(value, SETTINGS_USER_MAP_NAME);
 	size_t fixed_len = strlen(value) - (at != NULL ? strlen(SETTINGS_USER_MAP_NAME) : 0);
 	bool is_ok = at != NULL && strstr(at + 1, SETTINGS_USER_MAP_NAME) == NULL &&
@@ -223,10 +222,6 @@ static int settings_check_user_map(const char *name, const char *value, char *ca
 		           "spaces or other braces, and leave the address under %d characters "
 		           "(e.g. {name} or {name}@example.com)",
 		           name, SETTINGS_USER_MAP_NAME, USERS_EMAIL_MAX - 1);
-		return -1;
-	}
-	if (!str_copy(canon, canon_size, value)) {
-		str_format(error, error_size, "settings: %s: value buffer too small", name);
 		return -1;
 	}
 	return 0;
@@ -292,8 +287,14 @@ static int settings_canonical(const settings_entry_t *entry, const char *value, 
 		return -1;
 	}
 	char *v = str_trim(buf);
-	if (entry->type == PP_SETTING_STRING)
+	if (entry->type == PP_SETTING_STRING) {
+		if (!str_copy(canon, canon_size, v)) {
+			str_format(error, error_size, "settings: %s: value buffer too small",
+			           entry->name);
+			return -1;
+		}
 		return entry->check(entry->name, v, canon, canon_size, error, error_size);
+	}
 	if (entry->type == PP_SETTING_INT) {
 		uint64_t n;
 		if (!parse_uint64_full(v, UINT64_MAX, &n) || n < (uint64_t)entry->min ||
