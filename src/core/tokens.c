@@ -545,21 +545,13 @@ int tokens_list(pp_core_t *core, pp_token_kind_t kind, int64_t user_id,
 	}
 	pp_db_result_t *res = NULL;
 	char db_error[DB_ERROR_MAX];
-	int rc;
-	if (user_id != 0) {
-		const pp_db_value_t params[] = {DB_TEXT(tokens_kind_name(kind)), DB_INT(user_id)};
-		rc = db_query(core->db,
-		              "SELECT token_hash, user_id, label, created_at, last_used_at FROM tokens "
-		              "WHERE kind = $1 AND user_id = $2 ORDER BY created_at, token_hash "
-		              "LIMIT 1000",
-		              params, 2, &res, db_error, sizeof(db_error));
-	} else {
-		const pp_db_value_t params[] = {DB_TEXT(tokens_kind_name(kind))};
-		rc = db_query(core->db,
-		              "SELECT token_hash, user_id, label, created_at, last_used_at FROM tokens "
-		              "WHERE kind = $1 ORDER BY created_at, token_hash LIMIT 1000",
-		              params, 1, &res, db_error, sizeof(db_error));
-	}
+	/* user_id 0 lists every owner's. */
+	const pp_db_value_t params[] = {DB_TEXT(tokens_kind_name(kind)), DB_INT(user_id)};
+	int rc = db_query(core->db,
+	                  "SELECT token_hash, user_id, label, created_at, last_used_at FROM tokens "
+	                  "WHERE kind = $1 AND ($2 = 0 OR user_id = $2) "
+	                  "ORDER BY created_at, token_hash LIMIT 1000",
+	                  params, 2, &res, db_error, sizeof(db_error));
 	if (rc != DB_OK) {
 		str_format(error, error_size, "tokens: cannot list %s tokens: %s",
 		           tokens_kind_name(kind), db_error);
@@ -615,23 +607,14 @@ int tokens_revoke_handle(pp_core_t *core, pp_token_kind_t kind, int64_t user_id,
 	}
 	/* Find it first: the handle is a prefix, so it must name exactly one token. */
 	pp_db_result_t *res = NULL;
-	int rc;
-	if (user_id != 0) {
-		const pp_db_value_t params[] = {DB_TEXT(tokens_kind_name(kind)), DB_TEXT(canon),
-		                                DB_INT(user_id)};
-		rc = db_query(core->db,
-		              "SELECT t.token_hash, t.label, u.email FROM tokens t "
-		              "LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = $1 AND "
-		              "substr(t.token_hash, 1, 16) = $2 AND t.user_id = $3 LIMIT 2",
-		              params, 3, &res, db_error, sizeof(db_error));
-	} else {
-		const pp_db_value_t params[] = {DB_TEXT(tokens_kind_name(kind)), DB_TEXT(canon)};
-		rc = db_query(core->db,
-		              "SELECT t.token_hash, t.label, u.email FROM tokens t "
-		              "LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = $1 AND "
-		              "substr(t.token_hash, 1, 16) = $2 LIMIT 2",
-		              params, 2, &res, db_error, sizeof(db_error));
-	}
+	/* user_id 0: whoever owns it. */
+	const pp_db_value_t params[] = {DB_TEXT(tokens_kind_name(kind)), DB_TEXT(canon),
+	                                DB_INT(user_id)};
+	int rc = db_query(core->db,
+	                  "SELECT t.token_hash, t.label, u.email FROM tokens t "
+	                  "LEFT JOIN users u ON u.id = t.user_id WHERE t.kind = $1 AND "
+	                  "substr(t.token_hash, 1, 16) = $2 AND ($3 = 0 OR t.user_id = $3) LIMIT 2",
+	                  params, 3, &res, db_error, sizeof(db_error));
 	if (rc != DB_OK) {
 		db_tx_rollback(core->db);
 		str_format(error, error_size, "tokens: cannot look a token up: %s", db_error);
