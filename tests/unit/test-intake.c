@@ -102,6 +102,15 @@ static int64_t test_user(pp_core_t *core)
 	return id;
 }
 
+/* Opens the case's server (failing the test if it cannot) with one user; returns its id. */
+static int64_t server_open_with_user(void **state, server_t *s)
+{
+	char error[512];
+	if (server_open(TEST_DB(state), s, error, sizeof(error)) < 0)
+		fail_msg("open: %s", error);
+	return test_user(&s->core);
+}
+
 static int store(server_t *s, int64_t user, const char *text, pp_intake_result_t *r, char *error,
                  size_t error_size)
 {
@@ -226,9 +235,7 @@ static void test_intake_store_and_delete(void **state)
 {
 	server_t s;
 	char error[512];
-	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
-		fail_msg("open: %s", error);
-	int64_t user = test_user(&s.core);
+	int64_t user = server_open_with_user(state, &s);
 	assert_true(user > 0);
 
 	pp_intake_result_t r;
@@ -286,9 +293,7 @@ static void test_intake_refusals(void **state)
 {
 	server_t s;
 	char error[512];
-	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
-		fail_msg("open: %s", error);
-	int64_t user = test_user(&s.core);
+	int64_t user = server_open_with_user(state, &s);
 	pp_intake_result_t r;
 
 	assert_int_equal(store(&s, user, "", &r, error, sizeof(error)), -1);
@@ -333,9 +338,7 @@ static void test_intake_spooled_and_recover(void **state)
 {
 	server_t s;
 	char error[512];
-	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
-		fail_msg("open: %s", error);
-	int64_t user = test_user(&s.core);
+	int64_t user = server_open_with_user(state, &s);
 
 	pp_spool_writer_t *w = NULL;
 	char file_id[SPOOL_ID_LEN + 1];
@@ -427,9 +430,7 @@ static void test_intake_incoming_attach_last(void **state)
 {
 	server_t s;
 	char error[512];
-	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
-		fail_msg("open: %s", error);
-	int64_t user = test_user(&s.core);
+	int64_t user = server_open_with_user(state, &s);
 
 	pp_intake_result_t r;
 	assert_int_equal(create_incoming(&s, user, "2580", &r, error, sizeof(error)), 0);
@@ -507,9 +508,7 @@ static void test_intake_keep_incoming(void **state)
 {
 	server_t s;
 	char error[512];
-	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
-		fail_msg("open: %s", error);
-	int64_t user = test_user(&s.core);
+	int64_t user = server_open_with_user(state, &s);
 	pp_intake_result_t r;
 	assert_int_equal(create_incoming(&s, user, NULL, &r, error, sizeof(error)), 0);
 
@@ -544,9 +543,7 @@ static void test_intake_incoming_close(void **state)
 {
 	server_t s;
 	char error[512];
-	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
-		fail_msg("open: %s", error);
-	int64_t user = test_user(&s.core);
+	int64_t user = server_open_with_user(state, &s);
 
 	pp_intake_result_t r;
 	assert_int_equal(create_incoming(&s, user, NULL, &r, error, sizeof(error)), 0);
@@ -602,9 +599,7 @@ static void test_intake_incoming_refused(void **state)
 {
 	server_t s;
 	char error[512];
-	if (server_open(TEST_DB(state), &s, error, sizeof(error)) < 0)
-		fail_msg("open: %s", error);
-	int64_t user = test_user(&s.core);
+	int64_t user = server_open_with_user(state, &s);
 	assert_int_equal(db_exec(s.db,
 	                         "INSERT INTO users (email, state, created_at, updated_at)"
 	                         " VALUES ('bob@example.com', 'enabled', 1, 1)",
