@@ -9,6 +9,7 @@ names a PostgreSQL server whose databases the `backend` fixture may use.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,6 +25,13 @@ PULLPRINTD = os.path.join(BUILD, "src", "cmd", "pullprintd")
 PULLPRINT = os.path.join(BUILD, "src", "cmd", "pullprint")
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
+
+
+def code_of(out):
+    """The confirmation code `pullprint users add|code` printed."""
+    match = re.search(r"confirmation code for \S+: (\d+)", out)
+    assert match, out
+    return match.group(1)
 
 
 def free_port():

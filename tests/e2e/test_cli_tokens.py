@@ -3,7 +3,6 @@ printer addresses and forwarder tokens are printed once, listed by handle and la
 by handle, and never written to the audit log. Every test runs on SQLite and on PostgreSQL."""
 
 import configparser
-import json
 import re
 import socket
 

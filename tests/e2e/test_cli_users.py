@@ -4,11 +4,7 @@ Every test runs on SQLite and on PostgreSQL."""
 import json
 import re
 
-
-def code_of(proc_stdout):
-    match = re.search(r"confirmation code for \S+: (\d+)", proc_stdout)
-    assert match, proc_stdout
-    return match.group(1)
+from conftest import code_of
 
 
 def test_add_list_and_state_changes(installation):

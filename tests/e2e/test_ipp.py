@@ -18,85 +18,11 @@ import zipfile
 
 import pytest
 
+from conftest import code_of
+from ipp_wire import attr, ipp_ints, ipp_request, ipp_status, ipp_strings
+
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 IPPTOOL_DIR = "/usr/share/cups/ipptool"
-
-
-def code_of(out):
-    match = re.search(r"confirmation code for \S+: (\d+)", out)
-    assert match, out
-    return match.group(1)
-
-
-def attr(tag, name, value):
-    name = name.encode()
-    return struct.pack(">BH", tag, len(name)) + name + struct.pack(">H", len(value)) + value
-
-
-def ipp_request(op, uri, operation=b"", job=b"", request_id=1, version=(2, 0)):
-    body = struct.pack(">BBHI", version[0], version[1], op, request_id) + b"\x01"
-    body += attr(0x47, "attributes-charset", b"utf-8")
-    body += attr(0x48, "attributes-natural-language", b"en")
-    body += attr(0x45, "printer-uri", uri.encode()) + operation
-    if job:
-        body += b"\x02" + job
-    return body + b"\x03"
-
-
-def ipp_status(content):
-    assert len(content) >= 8, content
-    return struct.unpack(">H", content[2:4])[0]
-
-
-def ipp_values(content, name, tags):
-    """Every value (raw bytes) of attribute name with a value tag in tags."""
-    values, pos, current = [], 8, None
-    while pos < len(content):
-        tag = content[pos]
-        pos += 1
-        if tag < 0x10:
-            if tag == 0x03:
-                break
-            continue
-        nlen = struct.unpack(">H", content[pos:pos + 2])[0]
-        aname = content[pos + 2:pos + 2 + nlen].decode(errors="replace")
-        pos += 2 + nlen
-        vlen = struct.unpack(">H", content[pos:pos + 2])[0]
-        value = content[pos + 2:pos + 2 + vlen]
-        pos += 2 + vlen
-        if nlen:
-            current = aname
-        if current == name and tag in tags:
-            values.append(value)
-    return values
-
-
-def ipp_strings(content, name):
-    """Every keyword/text/name/uri value of attribute name in a response."""
-    return [v.decode() for v in ipp_values(content, name, (0x41, 0x42, 0x44, 0x45))]
-
-
-def ipp_ints(content, name):
-    """Every integer/enum value of attribute name in a response (a tiny decoder)."""
-    values, pos, current = [], 8, None
-    while pos < len(content):
-        tag = content[pos]
-        pos += 1
-        if tag < 0x10:
-            if tag == 0x03:
-                break
-            continue
-        nlen = struct.unpack(">H", content[pos:pos + 2])[0]
-        aname = content[pos + 2:pos + 2 + nlen].decode(errors="replace")
-        pos += 2 + nlen
-        vlen = struct.unpack(">H", content[pos:pos + 2])[0]
-        value = content[pos + 2:pos + 2 + vlen]
-        pos += 2 + vlen
-        if nlen:
-            current = aname
-        if current == name and tag in (0x21, 0x23) and vlen == 4:
-            values.append(struct.unpack(">i", value)[0])
-    return values
 
 
 class Printer:

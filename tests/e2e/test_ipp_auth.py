@@ -6,13 +6,13 @@ IPPS; a wrong Bearer is a 401. Driven by CUPS's ipptool and a small IPP encoder;
 runs on SQLite and on PostgreSQL."""
 
 import re
-import struct
 
 import pytest
 import requests
 import subprocess
 
-from conftest import free_port
+from conftest import code_of, free_port
+from ipp_wire import attr, ipp_request, ipp_status
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -21,36 +21,15 @@ PASS = re.compile(r"\[PASS\]")
 FAIL = re.compile(r"^.*\[FAIL\].*$", re.M)
 
 
-def attr(tag, name, value):
-    name = name.encode()
-    return struct.pack(">BH", tag, len(name)) + name + struct.pack(">H", len(value)) + value
-
-
 def print_job_body(uri, user=None):
     """Print-Job of PDF for printer uri, naming user in requesting-user-name if given."""
-    body = struct.pack(">BBHI", 2, 0, 0x0002, 1) + b"\x01"
-    body += attr(0x47, "attributes-charset", b"utf-8")
-    body += attr(0x48, "attributes-natural-language", b"en")
-    body += attr(0x45, "printer-uri", uri.encode())
-    if user is not None:
-        body += attr(0x42, "requesting-user-name", user.encode())
-    body += attr(0x49, "document-format", b"application/pdf")
-    return body + b"\x03" + PDF
-
-
-def ipp_status(content):
-    assert len(content) >= 8, content
-    return struct.unpack(">H", content[2:4])[0]
+    operation = attr(0x42, "requesting-user-name", user.encode()) if user is not None else b""
+    operation += attr(0x49, "document-format", b"application/pdf")
+    return ipp_request(0x0002, uri, operation) + PDF
 
 
 FORBIDDEN = 0x0401
 NOT_AUTHORIZED = 0x0403
-
-
-def code_of(out):
-    match = re.search(r"confirmation code for \S+: (\d+)", out)
-    assert match, out
-    return match.group(1)
 
 
 class Site:
@@ -149,11 +128,8 @@ def test_plain_ipp_needs_a_trusted_network(site, tmp_path):
     assert len(jobs) == 1 and jobs[0]["source"] == "ipp"
     # Naming a user is enough to submit for them, not to list or cancel all their jobs.
     for op in (0x000A, 0x0039):  # Get-Jobs, Cancel-My-Jobs
-        body = struct.pack(">BBHI", 2, 0, op, 7) + b"\x01"
-        body += attr(0x47, "attributes-charset", b"utf-8")
-        body += attr(0x48, "attributes-natural-language", b"en")
-        body += attr(0x45, "printer-uri", site.ipp.encode())
-        body += attr(0x42, "requesting-user-name", b"anna@example.com") + b"\x03"
+        body = ipp_request(op, site.ipp,
+                           attr(0x42, "requesting-user-name", b"anna@example.com"), request_id=7)
         r = site.post_plain(body)
         assert r.status_code == 200 and ipp_status(r.content) == NOT_AUTHORIZED, r.content
     assert len(site.jobs_of("anna@example.com")) == 1
