@@ -153,6 +153,23 @@ static inline void test_core_advance(test_core_t *tc, int64_t seconds)
 	tc->now += seconds;
 }
 
+/* Adds an enabled user with this address straight into db; returns its id (fails the test). */
+static inline int64_t test_db_add_user(pp_db_t *db, const char *email)
+{
+	char error[DB_ERROR_MAX];
+	const pp_db_value_t p[] = {DB_TEXT(email)};
+	pp_db_result_t *res = NULL;
+	if (db_query(db,
+	             "INSERT INTO users (email, state, created_at, updated_at)"
+	             " VALUES ($1, 'enabled', 1, 1) RETURNING id",
+	             p, 1, &res, error, sizeof(error)) != DB_OK ||
+	    db_result_rows(res) != 1)
+		fail_msg("adding user %s: %s", email, error);
+	int64_t id = db_result_int(res, 0, 0);
+	db_result_free(&res);
+	return id;
+}
+
 /* One line per test function: runs fn as "fn/sqlite" and "fn/postgres" on a test_core_t. */
 #define TEST_CORE_CASE(fn)                                                                         \
 	{.name = #fn "/sqlite",                                                                    \

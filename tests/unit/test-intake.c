@@ -88,18 +88,7 @@ static ssize_t memdoc_read(void *ctx, void *buf, size_t size, char *error, size_
 
 static int64_t test_user(pp_core_t *core)
 {
-	char error[DB_ERROR_MAX];
-	pp_db_result_t *res = NULL;
-	if (db_exec(core->db,
-	            "INSERT INTO users (email, state, created_at, updated_at)"
-	            " VALUES ('ann@example.com', 'enabled', 1, 1)",
-	            NULL, 0, NULL, error, sizeof(error)) != DB_OK ||
-	    db_query(core->db, "SELECT id FROM users WHERE email = 'ann@example.com'", NULL, 0,
-	             &res, error, sizeof(error)) != DB_OK)
-		return -1;
-	int64_t id = db_result_rows(res) == 1 ? db_result_int(res, 0, 0) : -1;
-	db_result_free(&res);
-	return id;
+	return test_db_add_user(core->db, "ann@example.com");
 }
 
 /* Opens the case's server (failing the test if it cannot) with one user; returns its id. */

@@ -25,20 +25,7 @@ static void test_sql(pp_db_t *db, const char *sql)
 
 static int64_t test_user(pp_core_t *core, const char *email)
 {
-	char error[DB_ERROR_MAX];
-	pp_db_value_t p[] = {DB_TEXT(email)};
-	assert_int_equal(db_exec(core->db,
-	                         "INSERT INTO users (email, state, created_at, updated_at)"
-	                         " VALUES ($1, 'enabled', 1, 1)",
-	                         p, 1, NULL, error, sizeof(error)),
-	                 DB_OK);
-	pp_db_result_t *res = NULL;
-	assert_int_equal(db_query(core->db, "SELECT id FROM users WHERE email = $1", p, 1, &res,
-	                          error, sizeof(error)),
-	                 DB_OK);
-	int64_t id = db_result_int(res, 0, 0);
-	db_result_free(&res);
-	return id;
+	return test_db_add_user(core->db, email);
 }
 
 /* A job of user with pin (NULL: none). */
