@@ -9,6 +9,8 @@
  */
 #include "backend/backend.h"
 
+#include "lib/str.h"
+
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -18,12 +20,7 @@
 
 void backend_fingerprint_hex(const uint8_t fp[BACKEND_FINGERPRINT_BYTES], char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < BACKEND_FINGERPRINT_BYTES; i++) {
-		out[2 * i] = hex[fp[i] >> 4];
-		out[2 * i + 1] = hex[fp[i] & 0xf];
-	}
-	out[2 * BACKEND_FINGERPRINT_BYTES] = '\0';
+	str_hex_encode(out, fp, BACKEND_FINGERPRINT_BYTES);
 }
 
 /* Verifies the chain against the system trust store for host. */
