@@ -70,6 +70,15 @@ int cli_table_finish(pp_cli_t *cli, pp_table_t **table, int rc)
 	return rc;
 }
 
+
+bool cli_print_json(pp_cli_t *cli, json_t *obj)
+{
+	bool is_printed = obj != NULL && json_dumpf(obj, cli->out, JSON_INDENT(2)) == 0 &&
+			  fputc('\n', cli->out) != EOF;
+	json_decref(obj);
+	return is_printed;
+}
+
 void cli_format_time(int64_t at, char out[32])
 {
 	struct tm tm;

@@ -81,13 +81,9 @@ int cli_settings(pp_cli_t *cli, int argc, char **argv)
 			return CLI_EXIT_FAILED;
 		}
 		if (cli->as_json) {
-			json_t *obj = json_pack("{s:s, s:s}", "name", name, "value", value);
-			if (obj == NULL || json_dumpf(obj, cli->out, JSON_INDENT(2)) < 0) {
-				json_decref(obj);
+			if (!cli_print_json(cli, json_pack("{s:s, s:s}", "name", name, "value",
+							   value)))
 				return CLI_EXIT_FAILED;
-			}
-			fputc('\n', cli->out);
-			json_decref(obj);
 		} else {
 			fprintf(cli->out, "%s\n", value);
 		}

@@ -111,11 +111,9 @@ int cli_jobs_submit(pp_cli_t *cli, int argc, char **argv)
 		return CLI_EXIT_FAILED;
 	}
 	if (cli->as_json) {
-		json_t *obj = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)result.job_id, "uuid",
-					result.uuid, "size_bytes", (json_int_t)result.size_bytes);
-		if (obj != NULL && json_dumpf(obj, cli->out, JSON_INDENT(2)) == 0)
-			fputc('\n', cli->out);
-		json_decref(obj);
+		(void)cli_print_json(cli, json_pack("{s:I, s:s, s:I}", "id",
+						    (json_int_t)result.job_id, "uuid", result.uuid,
+						    "size_bytes", (json_int_t)result.size_bytes));
 	} else {
 		fprintf(cli->out, "job %lld stored for %s (%lld bytes)\n", (long long)result.job_id,
 			user.email, (long long)result.size_bytes);

@@ -49,15 +49,6 @@ static int forwarders_usage(pp_cli_t *cli, FILE *out)
 	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
-/* Prints a JSON object (a new reference, consumed) on a line; false when that failed. */
-static bool tokens_print_json(pp_cli_t *cli, json_t *obj)
-{
-	bool ok = obj != NULL && json_dumpf(obj, cli->out, JSON_INDENT(2)) == 0 &&
-		  fputc('\n', cli->out) != EOF;
-	json_decref(obj);
-	return ok;
-}
-
 /* "host:port" of the server as clients reach it into out[size]. Returns an exit code. */
 static int tokens_server_address(pp_cli_t *cli, char *out, size_t size)
 {
@@ -204,7 +195,7 @@ static int printer_uri_add(pp_cli_t *cli, int argc, char **argv)
 		return CLI_EXIT_FAILED;
 	}
 	if (cli->as_json) {
-		ok = tokens_print_json(cli, json_pack("{s:s, s:s, s:s, s:s}", "email", user.email,
+		ok = cli_print_json(cli, json_pack("{s:s, s:s, s:s, s:s}", "email", user.email,
 						      "label", label, "handle", handle, "uri",
 						      uri));
 	} else {
@@ -300,7 +291,7 @@ static int forwarders_add(pp_cli_t *cli, const char *name)
 			json_decref(obj);
 			obj = NULL;
 		}
-		ok = tokens_print_json(cli, obj);
+		ok = cli_print_json(cli, obj);
 	} else {
 		ok = fprintf(cli->out,
 			     "Forwarder \"%s\" (handle %s). Its token is shown only now.\n\n"

@@ -85,10 +85,7 @@ static int users_cmd_list(pp_cli_t *cli, int argc, char **argv)
 static void users_print_code(pp_cli_t *cli, const char *email, const char *code)
 {
 	if (cli->as_json) {
-		json_t *obj = json_pack("{s:s, s:s}", "email", email, "code", code);
-		if (obj != NULL && json_dumpf(obj, cli->out, JSON_INDENT(2)) == 0)
-			fputc('\n', cli->out);
-		json_decref(obj);
+		(void)cli_print_json(cli, json_pack("{s:s, s:s}", "email", email, "code", code));
 	} else {
 		fprintf(cli->out, "confirmation code for %s: %s\n", email, code);
 	}

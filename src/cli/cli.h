@@ -11,6 +11,7 @@
 #include "core/users.h"
 #include "runtime/runtime.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,12 @@ struct pp_table;
  * the exit code: rc, or CLI_EXIT_FAILED when printing failed.
  */
 int cli_table_finish(pp_cli_t *cli, struct pp_table **table, int rc);
+
+/*
+ * Prints one JSON object (--json output) on its own lines and releases it (obj is consumed;
+ * NULL, e.g. a failed json_pack(), is allowed). Returns false when nothing was printed.
+ */
+bool cli_print_json(pp_cli_t *cli, json_t *obj);
 
 /* The actor name written to the audit log for this command line run ("cli:<login>"). */
 const char *cli_actor(void);
