@@ -79,6 +79,13 @@ void spool_plain_hash(const pp_spool_t *spool, const uint8_t header[SPOOL_HEADER
  */
 static int spool_make_fanout(const pp_spool_t *spool, char *error, size_t error_size)
 {
+	/* They are made in order, so the last one standing means all were (a command line run
+	   opens the spool too and should not pay 256 system calls each time). */
+	char last[PATH_MAX];
+	struct stat st;
+	if (str_format(last, sizeof(last), "%s/ff", spool->dir) && stat(last, &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		return 0;
 	bool is_new = false;
 	for (unsigned i = 0; i < 256; i++) {
 		char path[PATH_MAX];
