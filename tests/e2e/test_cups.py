@@ -25,6 +25,7 @@ import time
 import pytest
 
 from conftest import BUILD, free_port
+from sample_docs import pdf as make_pdf
 
 BACKEND = os.environ.get("PP_BACKEND_BIN", os.path.join(BUILD, "src", "backend", "pullprint"))
 CUPS_SERVERBIN = "/usr/lib/cups"
@@ -34,31 +35,6 @@ CUPSD = "/usr/sbin/cupsd"
 BACKEND_OK, BACKEND_FAILED, BACKEND_AUTH_REQUIRED, BACKEND_CANCEL = 0, 1, 2, 5
 # IPP job states.
 JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 7, 8, 9
-
-
-def make_pdf(text="Pullprint test page"):
-    """A valid one-page A4 PDF with one line of text and a correct cross-reference table."""
-    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
 
 
 def wait_for(predicate, timeout=60, interval=0.2):
@@ -415,7 +391,7 @@ def test_driverless_queue_prints_pdf_and_jpeg_into_the_users_queue(cups, pullpri
     cups.run("lpadmin", "-p", "phone", "-E", "-v", device, "-m", "everywhere")
 
     pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(make_pdf("Quarterly report"))
+    pdf.write_bytes(make_pdf(text="Quarterly report"))
     jpeg = tmp_path / "photo.jpg"
     subprocess.run(["gs", "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-sDEVICE=jpeggray",
                     "-r10", f"-sOutputFile={jpeg}", str(pdf)], check=True, timeout=60)
@@ -443,7 +419,7 @@ def test_forwarder_queue_files_jobs_under_the_cups_user(cups, pullprint, tmp_pat
              "-o", "print-color-mode-default=auto")
 
     pdf = tmp_path / "minutes.pdf"
-    pdf.write_bytes(make_pdf("Minutes"))
+    pdf.write_bytes(make_pdf(text="Minutes"))
     job_id = cups.lp("office", str(pdf), "-U", "someone@example.com", "-t", "Board minutes")
     state, reasons, message = cups.wait_job_done("office", job_id)
     assert state == JOB_COMPLETED, (state, reasons, message, cups.log()[-6000:])
