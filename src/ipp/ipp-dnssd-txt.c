@@ -171,7 +171,9 @@ int dnssd_txt_build(const pp_core_t *core, const char *admin_url, bool is_tls,
 		(void)str_format(error, error_size, "out of memory");
 		return -1;
 	}
-	ipp_printer_attrs_add(&svc, NULL, attrs, DNSSD_ATTRS_URI, 0, svc.started_at);
+	ipp_printer_now_t state;
+	ipp_printer_now_read(svc.core, &state);
+	ipp_printer_attrs_add(&svc, NULL, attrs, DNSSD_ATTRS_URI, &state);
 	int rc = dnssd_txt_from_attrs(attrs, admin_url, is_tls, txt_r, error, error_size);
 	ippDelete(attrs);
 	return rc;

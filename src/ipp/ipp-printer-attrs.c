@@ -282,30 +282,44 @@ static void ipp_printer_uris(ipp_t *p, const char *printer_uri, const char *pers
 			    NULL, auth);
 }
 
-/*
- * printer-location and printer-geo-location from the settings ipp.location and
- * ipp.geo_location ("" and unknown when not set, when the database cannot tell, or for a
- * service without storage: the DNS-SD record tests describe a printer without one).
- */
-static void ipp_printer_location(pp_core_t *core, ipp_t *p)
+void ipp_printer_now_read(pp_core_t *core, ipp_printer_now_t *now_r)
 {
-	char location[SETTINGS_VALUE_MAX] = "", geo[SETTINGS_VALUE_MAX] = "", error[256];
-	bool has_storage = core != NULL && core->db != NULL;
-	if (has_storage && (settings_get_string(core, "ipp.location", location, sizeof(location),
-						error, sizeof(error)) < 0 ||
-			    settings_get_string(core, "ipp.geo_location", geo, sizeof(geo), error,
-						sizeof(error)) < 0))
+	memset(now_r, 0, sizeof(*now_r));
+	now_r->now = core_now(core);
+	pp_db_result_t *result = NULL;
+	char error[DB_ERROR_MAX];
+	if (db_query(core->db,
+		     "SELECT COUNT(*) FROM jobs WHERE state IN "
+		     "('incoming','received','converting','held','releasing','printing')",
+		     NULL, 0, &result, error, sizeof(error)) != DB_OK) {
+		log_warn("ipp.queued_count_failed error=\"%s\"", error);
+	} else {
+		int64_t n = db_result_rows(result) > 0 ? db_result_int(result, 0, 0) : 0;
+		now_r->queued_jobs = (int)(n > INT32_MAX ? INT32_MAX : n);
+		db_result_free(&result);
+	}
+	if (settings_get_string(core, "ipp.location", now_r->location, sizeof(now_r->location),
+				error, sizeof(error)) < 0 ||
+	    settings_get_string(core, "ipp.geo_location", now_r->geo_location,
+				sizeof(now_r->geo_location), error, sizeof(error)) < 0)
 		log_warn("ipp.location_unreadable error=\"%s\"", error);
-	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL, location);
-	if (geo[0] != '\0')
-		(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-geo-location", NULL, geo);
+}
+
+/* printer-location, and printer-geo-location or its out-of-band unknown. */
+static void ipp_printer_location(ipp_t *p, const ipp_printer_now_t *state)
+{
+	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-location", NULL,
+			   state->location);
+	if (state->geo_location[0] != '\0')
+		(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_URI, "printer-geo-location", NULL,
+				   state->geo_location);
 	else
 		(void)ippAddOutOfBand(p, IPP_TAG_PRINTER, IPP_TAG_UNKNOWN, "printer-geo-location");
 }
 
 /* Adds identity, protocol and state attributes. */
 static void ipp_printer_identity(const pp_ipp_service_t *svc, ipp_t *p, const char *printer_uri,
-				 const char *personal_uri, int queued_jobs, int64_t now)
+				 const char *personal_uri, const ipp_printer_now_t *state)
 {
 	ipp_printer_uris(p, printer_uri, personal_uri);
 	ipp_printer_icons(p, printer_uri);
@@ -314,7 +328,7 @@ static void ipp_printer_identity(const pp_ipp_service_t *svc, ipp_t *p, const ch
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_NAME, "printer-name", NULL, "Pullprint");
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-info", NULL,
 			   "Pullprint: documents wait until you release them at a printer");
-	ipp_printer_location(svc->core, p);
+	ipp_printer_location(p, state);
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-make-and-model", NULL, "Pullprint Secure Release");
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-organization", NULL, "");
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_TEXT, "printer-organizational-unit", NULL, "");
@@ -367,15 +381,15 @@ static void ipp_printer_identity(const pp_ipp_service_t *svc, ipp_t *p, const ch
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "printer-get-attributes-supported",
 			   NULL, "document-format"); /* accepted; the answer is the same for all */
 	(void)ippAddString(p, IPP_TAG_PRINTER, IPP_TAG_KEYWORD, "multiple-operation-time-out-action", NULL, "abort-job");
-	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", queued_jobs);
+	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "queued-job-count", state->queued_jobs);
 	/* Unix seconds throughout, so time-at-* of jobs compare with printer-up-time. */
-	int up = now > svc->started_at ? (int)(now & INT32_MAX) : (int)(svc->started_at & INT32_MAX);
+	int up = state->now > svc->started_at ? (int)(state->now & INT32_MAX) : (int)(svc->started_at & INT32_MAX);
 	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "printer-up-time", up);
 	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "printer-config-change-time",
 			    (int)(svc->started_at & INT32_MAX));
 	(void)ippAddInteger(p, IPP_TAG_PRINTER, IPP_TAG_INTEGER, "printer-state-change-time",
 			    (int)(svc->started_at & INT32_MAX));
-	(void)ippAddDate(p, IPP_TAG_PRINTER, "printer-current-time", ippTimeToDate((time_t)now));
+	(void)ippAddDate(p, IPP_TAG_PRINTER, "printer-current-time", ippTimeToDate((time_t)state->now));
 	(void)ippAddDate(p, IPP_TAG_PRINTER, "printer-config-change-date-time",
 			 ippTimeToDate((time_t)svc->started_at));
 	(void)ippAddDate(p, IPP_TAG_PRINTER, "printer-state-change-date-time",
@@ -383,19 +397,19 @@ static void ipp_printer_identity(const pp_ipp_service_t *svc, ipp_t *p, const ch
 }
 
 void ipp_printer_attrs_add(const pp_ipp_service_t *svc, ipp_t *request, ipp_t *response,
-			   const char *printer_uri, int queued_jobs, int64_t now)
+			   const char *printer_uri, const ipp_printer_now_t *state)
 {
-	ipp_printer_attrs_add_personal(svc, request, response, printer_uri, NULL, queued_jobs, now);
+	ipp_printer_attrs_add_personal(svc, request, response, printer_uri, NULL, state);
 }
 
 void ipp_printer_attrs_add_personal(const pp_ipp_service_t *svc, ipp_t *request,
 				    ipp_t *response, const char *printer_uri,
-				    const char *personal_uri, int queued_jobs, int64_t now)
+				    const char *personal_uri, const ipp_printer_now_t *state)
 {
 	ipp_t *all = ippNew();
 	if (all == NULL)
 		return;
-	ipp_printer_identity(svc, all, printer_uri, personal_uri, queued_jobs, now);
+	ipp_printer_identity(svc, all, printer_uri, personal_uri, state);
 	ipp_printer_capabilities(all);
 	ipp_printer_media(all);
 	/* requested-attributes (groups like "printer-description" expanded by libcups). */

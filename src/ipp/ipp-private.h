@@ -9,6 +9,7 @@
 #include "core/doctype.h"
 #include "core/job.h"
 #include "core/options.h"
+#include "core/settings.h"
 #include "core/users.h"
 #include "ipp/ipp.h"
 #include "spool/spool.h"
@@ -120,13 +121,27 @@ const ipp_media_t *ipp_media_find(const char *name);
 /* The entry whose size is x by y (hundredths of mm, within 1 mm), or NULL. */
 const ipp_media_t *ipp_media_find_size(int x_dimension, int y_dimension);
 
+/* What the printer attributes report that changes while the server runs. */
+typedef struct {
+	int queued_jobs;                       /* queued-job-count: jobs not yet finished */
+	int64_t now;                           /* Unix seconds: printer-current-time, up-time */
+	char location[SETTINGS_VALUE_MAX];     /* printer-location (ipp.location); "" = not set */
+	char geo_location[SETTINGS_VALUE_MAX]; /* ipp.geo_location; "" = unknown */
+} ipp_printer_now_t;
+
+/*
+ * Reads them from core's database and clock. A figure the database cannot give is logged
+ * and left at zero or "", so the printer still answers.
+ */
+void ipp_printer_now_read(pp_core_t *core, ipp_printer_now_t *now_r);
+
 /*
  * Adds the printer's attributes to response's printer group, filtered by the request's
  * requested-attributes (all when absent). printer_uri is the service URI as the client
- * reached it (scheme and host); queued_jobs: jobs not yet finished.
+ * reached it (scheme and host); state what changes (ipp_printer_now_read()).
  */
 void ipp_printer_attrs_add(const pp_ipp_service_t *svc, ipp_t *request, ipp_t *response,
-			   const char *printer_uri, int queued_jobs, int64_t now);
+			   const char *printer_uri, const ipp_printer_now_t *state);
 
 /*
  * The same for a request that came through a personal printer URI (personal_uri; NULL is
@@ -135,7 +150,7 @@ void ipp_printer_attrs_add(const pp_ipp_service_t *svc, ipp_t *request, ipp_t *r
  */
 void ipp_printer_attrs_add_personal(const pp_ipp_service_t *svc, ipp_t *request,
 				    ipp_t *response, const char *printer_uri,
-				    const char *personal_uri, int queued_jobs, int64_t now);
+				    const char *personal_uri, const ipp_printer_now_t *state);
 
 /*
  * Builds the printer-icons URI of size px (48, 128 or 512) for printer_uri's host and port:

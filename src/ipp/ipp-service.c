@@ -172,29 +172,6 @@ static void ipp_service_printer_uri(pp_http_request_t *req, char out[IPP_URI_MAX
 		personal[0] = '\0';
 }
 
-/* Counts jobs that are not finished, for queued-job-count. */
-static int ipp_service_queued(pp_core_t *core)
-{
-	pp_db_result_t *result = NULL;
-	char error[DB_ERROR_MAX];
-	if (db_query(core->db,
-		     "SELECT COUNT(*) FROM jobs WHERE state IN "
-		     "('incoming','received','converting','held','releasing','printing')",
-		     NULL, 0, &result, error, sizeof(error)) != DB_OK) {
-		log_warn("ipp.queued_count_failed error=\"%s\"", error);
-		return 0;
-	}
-	int64_t n = db_result_rows(result) > 0 ? db_result_int(result, 0, 0) : 0;
-	db_result_free(&result);
-	return (int)(n > INT32_MAX ? INT32_MAX : n);
-}
-
-
-
-
-
-
-
 /*
  * Runs once the attributes are parsed: checks, authentication, and for Print-Job the spool
  * writer with the bytes that came after the attributes. Returns 0, or -1 after answering.
@@ -351,6 +328,16 @@ static int ipp_service_body(pp_http_request_t *req, const uint8_t *data, size_t 
 	return rc;
 }
 
+/* Get-Printer-Attributes: the attributes as of now, the personal URI first if it came so. */
+static void ipp_service_printer_attributes(ipp_exchange_t *x)
+{
+	ipp_printer_now_t state;
+	ipp_printer_now_read(x->svc->core, &state);
+	ipp_printer_attrs_add_personal(x->svc, x->request, x->response, x->printer_uri,
+				       x->personal_uri[0] != '\0' ? x->personal_uri : NULL, &state);
+	ipp_response_status(x->response, IPP_STATUS_OK, NULL);
+}
+
 static void ipp_service_handle(pp_http_request_t *req, void *arg)
 {
 	ipp_exchange_t *x = http_request_data(req);
@@ -401,11 +388,7 @@ static void ipp_service_handle(pp_http_request_t *req, void *arg)
 		ipp_response_status(x->response, x->opts_status, NULL);
 		break;
 	case IPP_OP_GET_PRINTER_ATTRIBUTES:
-		ipp_printer_attrs_add_personal(x->svc, x->request, x->response, x->printer_uri,
-					       x->personal_uri[0] != '\0' ? x->personal_uri : NULL,
-					       ipp_service_queued(x->svc->core),
-					       core_now(x->svc->core));
-		ipp_response_status(x->response, IPP_STATUS_OK, NULL);
+		ipp_service_printer_attributes(x);
 		break;
 	case IPP_OP_GET_JOB_ATTRIBUTES:
 		ipp_op_get_job_attributes(&ctx);

@@ -20,12 +20,28 @@ static int64_t test_clock(void *ctx)
 	return 1700000000;
 }
 
-static void test_core(pp_core_t *core)
+/* cmocka setup: a core with fixed keys, a fixed clock and an empty in-memory database. */
+static int core_setup(void **state)
 {
-	memset(core, 0, sizeof(*core));
+	pp_core_t *core = calloc(1, sizeof(*core));
+	assert_non_null(core);
 	for (size_t i = 0; i < sizeof(core->pseudonym_key); i++)
 		core->pseudonym_key[i] = (uint8_t)(i * 7 + 1);
 	core->now = test_clock;
+	char error[512];
+	if (db_open("sqlite::memory:", &core->db, error, sizeof(error)) != DB_OK ||
+	    db_migrate(core->db, error, sizeof(error)) != DB_OK)
+		fail_msg("database: %s", error);
+	*state = core;
+	return 0;
+}
+
+static int core_teardown(void **state)
+{
+	pp_core_t *core = *state;
+	db_close(&core->db);
+	free(core);
+	return 0;
 }
 
 /* The printer attributes as Get-Printer-Attributes (all of them) reports them. New. */
@@ -35,8 +51,9 @@ static ipp_t *test_attrs(const pp_core_t *core)
 	ipp_printer_uuid(core, svc.printer_uuid);
 	ipp_t *attrs = ippNew();
 	assert_non_null(attrs);
-	ipp_printer_attrs_add(&svc, NULL, attrs, "ipps://print.example.com/ipp/print", 0,
-			      1700000000);
+	ipp_printer_now_t now;
+	ipp_printer_now_read(svc.core, &now);
+	ipp_printer_attrs_add(&svc, NULL, attrs, "ipps://print.example.com/ipp/print", &now);
 	return attrs;
 }
 
@@ -66,12 +83,10 @@ static const struct {
 
 static void test_txt_keys(void **state)
 {
-	(void)state;
-	pp_core_t core;
-	test_core(&core);
+	pp_core_t *core = *state;
 	pp_dnssd_txt_t txt;
 	char error[256] = "";
-	assert_int_equal(dnssd_txt_build(&core, TEST_ADMIN_URL, true, &txt, error, sizeof(error)), 0);
+	assert_int_equal(dnssd_txt_build(core, TEST_ADMIN_URL, true, &txt, error, sizeof(error)), 0);
 	for (size_t i = 0; i < sizeof(txt_keys) / sizeof(txt_keys[0]); i++) {
 		const char *value = dnssd_txt_get(&txt, txt_keys[i].key);
 		if (value == NULL)
@@ -90,12 +105,10 @@ static void test_txt_keys(void **state)
 
 static void test_txt_plain_has_no_tls(void **state)
 {
-	(void)state;
-	pp_core_t core;
-	test_core(&core);
+	pp_core_t *core = *state;
 	pp_dnssd_txt_t txt;
 	char error[256] = "";
-	assert_int_equal(dnssd_txt_build(&core, TEST_ADMIN_URL, false, &txt, error, sizeof(error)),
+	assert_int_equal(dnssd_txt_build(core, TEST_ADMIN_URL, false, &txt, error, sizeof(error)),
 			 0);
 	assert_null(dnssd_txt_get(&txt, "TLS"));
 	assert_non_null(dnssd_txt_get(&txt, "rp"));
@@ -114,13 +127,11 @@ static bool test_attr_has(ipp_attribute_t *attr, const char *value, size_t len)
 
 static void test_txt_values_from_attributes(void **state)
 {
-	(void)state;
-	pp_core_t core;
-	test_core(&core);
+	pp_core_t *core = *state;
 	pp_dnssd_txt_t txt;
 	char error[256] = "";
-	assert_int_equal(dnssd_txt_build(&core, TEST_ADMIN_URL, true, &txt, error, sizeof(error)), 0);
-	ipp_t *attrs = test_attrs(&core);
+	assert_int_equal(dnssd_txt_build(core, TEST_ADMIN_URL, true, &txt, error, sizeof(error)), 0);
+	ipp_t *attrs = test_attrs(core);
 
 	/* UUID is printer-uuid without its urn:uuid: prefix. */
 	const char *uuid = ippGetString(ippFindAttribute(attrs, "printer-uuid", IPP_TAG_URI), 0, NULL);
@@ -176,12 +187,10 @@ static const struct {
 
 static void test_zone_lines(void **state)
 {
-	(void)state;
-	pp_core_t core;
-	test_core(&core);
+	pp_core_t *core = *state;
 	pp_dnssd_txt_t txt;
 	char error[256] = "";
-	assert_int_equal(dnssd_txt_build(&core, TEST_ADMIN_URL, true, &txt, error, sizeof(error)), 0);
+	assert_int_equal(dnssd_txt_build(core, TEST_ADMIN_URL, true, &txt, error, sizeof(error)), 0);
 	char *text = NULL;
 	size_t text_len = 0;
 	FILE *out = open_memstream(&text, &text_len);
@@ -226,10 +235,10 @@ static void test_zone_rejects_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_txt_keys),
-		cmocka_unit_test(test_txt_plain_has_no_tls),
-		cmocka_unit_test(test_txt_values_from_attributes),
-		cmocka_unit_test(test_zone_lines),
+		cmocka_unit_test_setup_teardown(test_txt_keys, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_txt_plain_has_no_tls, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_txt_values_from_attributes, core_setup, core_teardown),
+		cmocka_unit_test_setup_teardown(test_zone_lines, core_setup, core_teardown),
 		cmocka_unit_test(test_zone_rejects_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

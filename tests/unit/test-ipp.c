@@ -658,8 +658,9 @@ static void test_printer_attributes(void **state)
 	static const char personal[] = "ipps://print.example.com:8443/ipp/print/u/ppp_0123";
 	ipp_t *with = ippNew();
 	ipp_t *without = ippNew();
-	ipp_printer_attrs_add_personal(&svc, NULL, with, generic, personal, 3, 1700000100);
-	ipp_printer_attrs_add(&svc, NULL, without, generic, 3, 1700000100);
+	ipp_printer_now_t now = {.queued_jobs = 3, .now = 1700000100};
+	ipp_printer_attrs_add_personal(&svc, NULL, with, generic, personal, &now);
+	ipp_printer_attrs_add(&svc, NULL, without, generic, &now);
 
 	/* Through a personal URI, that URI comes first and needs no credentials. */
 	assert_int_equal(ippGetCount(ippFindAttribute(with, "printer-uri-supported", IPP_TAG_ZERO)), 2);
