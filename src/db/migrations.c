@@ -156,6 +156,17 @@ static const db_migration_t db_migrations[] = {
 	{2, "job passwords, token labels",
 	 "ALTER TABLE jobs ADD COLUMN pin_hash TEXT;"
 	 "ALTER TABLE tokens ADD COLUMN label TEXT NOT NULL DEFAULT '';"},
+
+	/* The converter: how often a job was claimed (a worker that died retries it, up to
+	 * [convert] max_attempts), when and by whom it was last claimed (stale claims of a
+	 * worker host that vanished go back to received), and the analysis of the kept PDF per
+	 * page (JSON: [{"w":pt,"h":pt,"color":bool}…]). */
+	{3, "conversion claims and page analysis",
+	 "ALTER TABLE jobs ADD COLUMN convert_attempts INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE jobs ADD COLUMN convert_claimed_at BIGINT;"
+	 "ALTER TABLE jobs ADD COLUMN convert_worker TEXT NOT NULL DEFAULT '';"
+	 "ALTER TABLE jobs ADD COLUMN page_info TEXT NOT NULL DEFAULT '[]';"
+	 "CREATE INDEX jobs_state_id ON jobs (state, id);"},
 };
 
 const db_migration_t *db_migrations_list(size_t *count_r)

@@ -69,6 +69,22 @@ static const config_setting_t config_settings[] = {
 	UINT("jobs", "sweep_interval_s", sweep_interval_s, 1, 86400, "60"),
 
 	BOOL("ipp", "dnssd", ipp_dnssd, "yes"),
+
+	BOOL("convert", "local", convert_local, "yes"),
+	UINT("convert", "workers", convert_workers, 0, 64, "0"),
+	PATHS("convert", "program", convert_program, ""),
+	STR("convert", "user", convert_user, "pullprint-convert"),
+	PATHS("convert", "tmp_dir", convert_tmp_dir, ""),
+	UINT("convert", "timeout_s", convert_timeout_s, 5, 3600, "120"),
+	UINT("convert", "cpu_s", convert_cpu_s, 1, 3600, "60"),
+	BYTES("convert", "memory", convert_memory, 64 * MIB, 64 * GIB, "2G"),
+	UINT("convert", "max_pages", convert_max_pages, 1, 100000, "5000"),
+	UINT("convert", "max_image_mpixels", convert_max_image_mpixels, 1, 10000, "100"),
+	UINT("convert", "thumbnails", convert_thumbnails, 0, 1000, "4"),
+	PATHS("convert", "office_dir", convert_office_dir, "/usr/lib/libreoffice/program"),
+	UINT("convert", "office_max_documents", convert_office_max_documents, 1, 100000, "200"),
+	PATHS("convert", "ghostscript", convert_ghostscript, "/usr/bin/gs"),
+	UINT("convert", "max_attempts", convert_max_attempts, 1, 10, "2"),
 };
 
 #define CONFIG_SETTING_COUNT (sizeof(config_settings) / sizeof(config_settings[0]))
@@ -279,7 +295,9 @@ int config_finalize(pp_config_t *cfg, char *error, size_t error_size)
 	if (config_derive(cfg->key_file, sizeof(cfg->key_file), cfg->state_dir, "keys/master.key",
 			  error, error_size) < 0 ||
 	    config_derive(cfg->spool_dir, sizeof(cfg->spool_dir), cfg->state_dir, "spool", error,
-			  error_size) < 0)
+			  error_size) < 0 ||
+	    config_derive(cfg->convert_tmp_dir, sizeof(cfg->convert_tmp_dir), cfg->state_dir,
+			  "convert", error, error_size) < 0)
 		return -1;
 	return 0;
 }

@@ -53,6 +53,23 @@ typedef struct pp_config {
 
 	/* [ipp] */
 	bool ipp_dnssd; /* advertise the IPP service by multicast DNS-SD (Avahi) */
+
+	/* [convert] the conversion workers (pullprint-convert) and their sandbox */
+	bool convert_local;        /* this server keeps a pool of workers; no = remote only */
+	unsigned convert_workers;  /* pool size; 0 = one per online core */
+	char convert_program[PATH_MAX]; /* "" = pullprint-convert beside the server's binary */
+	char convert_user[64];     /* sandbox user when running as root; "" = do not switch */
+	char convert_tmp_dir[PATH_MAX]; /* "" = <state_dir>/convert */
+	unsigned convert_timeout_s; /* wall clock per document and step */
+	unsigned convert_cpu_s;
+	uint64_t convert_memory;   /* address space of a sandboxed child */
+	unsigned convert_max_pages;
+	unsigned convert_max_image_mpixels;
+	unsigned convert_thumbnails; /* pages rendered at intake; the rest on demand */
+	char convert_office_dir[PATH_MAX]; /* LibreOffice's program directory */
+	unsigned convert_office_max_documents; /* restart LibreOffice after this many */
+	char convert_ghostscript[PATH_MAX];
+	unsigned convert_max_attempts; /* a worker that dies retries a job this often in all */
 } pp_config_t;
 
 /* Fills cfg with the embedded defaults (no file read). */
