@@ -24,6 +24,15 @@ static const char *const ipp_format_list[] = {
 	"application/vnd.oasis.opendocument.text",
 	"application/vnd.oasis.opendocument.spreadsheet",
 	"application/vnd.oasis.opendocument.presentation",
+	/* Converted too (engine.h, office.h); listed after the common ones because the DNS-SD
+	 * pdl key keeps only the first formats that fit. */
+	"image/gif",
+	"image/tiff",
+	"image/bmp",
+	"image/webp",
+	"image/heic",
+	"text/html",
+	"application/rtf",
 	"application/octet-stream",
 };
 
