@@ -11,9 +11,11 @@
  * open files, no core dumps, no new processes unless the profile execs); a new network
  * namespace where the kernel allows (else: logged once, the seccomp filter still forbids
  * network sockets); its own user (switch_user: setgroups/setgid/setuid to uid/gid, only when
- * running as root); PR_SET_NO_NEW_PRIVS; a seccomp filter (libseccomp) for the profile;
- * cwd = the temporary directory. The parent kills the whole process group when wall_seconds
- * pass.
+ * running as root); PR_SET_NO_NEW_PRIVS; a seccomp filter (libseccomp) for the profile.
+ * cwd = the temporary directory is set first, before the user switch, so that a base
+ * directory that only root may enter (0700) still works: fn opens its files by paths
+ * relative to cwd, never by absolute paths under the base. The parent kills the whole
+ * process group when wall_seconds pass.
  */
 #ifndef PP_SANDBOX_H
 #define PP_SANDBOX_H
@@ -90,14 +92,24 @@ int sandbox_enter(const pp_sandbox_limits_t *limits, const char *work_dir, char 
 /*
  * Runs in the child. Returns 0 on success, or -1 with a user-facing message in error
  * ("This PDF is protected by a password: remove it and send the document again.").
+ * It may instead return SANDBOX_FN_LIMIT (outcome LIMIT: it stopped because a resource limit
+ * was reached, e.g. an allocation failed under the address-space limit) or
+ * SANDBOX_FN_VIOLATION (outcome VIOLATION: a program it ran was killed by the filter), both
+ * with a user-facing message; sandbox_exec_wait() returns these so fn can pass them on.
+ * A plain -1 is always FAILED: the sandbox never guesses an outcome from the text.
  */
+#define SANDBOX_FN_LIMIT (-2)
+#define SANDBOX_FN_VIOLATION (-3)
 typedef int (*pp_sandbox_fn)(void *ctx, char *error, size_t error_size);
 
 /*
  * Forks, enters the sandbox in work_dir, runs fn(ctx, …), and waits at most
  * limits->wall_seconds (then kills the process group). Fills *result_r. Returns 0 when the
  * child ran (whatever its outcome), -1 with error when it could not be started.
- * Safe to call from several threads at once (no global state, CLOEXEC everywhere).
+ * Safe to call from several threads at once (no global state, CLOEXEC everywhere), but it
+ * forks: fn runs in a copy of the caller in which only the calling thread exists, so no other
+ * thread may hold a lock fn needs (malloc's are reset by fork; the worker is single-threaded).
+ * The caller must not ignore SIGCHLD (the child is reaped with wait4()).
  */
 int sandbox_run(const pp_sandbox_limits_t *limits, const char *work_dir, pp_sandbox_fn fn,
 		void *ctx, pp_sandbox_result_t *result_r, char *error, size_t error_size);
@@ -106,6 +118,10 @@ int sandbox_run(const pp_sandbox_limits_t *limits, const char *work_dir, pp_sand
  * In a sandboxed child of PROFILE_EXEC: runs argv[0] (an absolute path) with argv and an empty
  * environment (plus envp when not NULL), waits for it, and returns 0 when it exited 0, or -1
  * with error naming how it ended (its last stderr line, at most 200 bytes, when it wrote one).
+ * When SIGXCPU/SIGXFSZ ended it the return is SANDBOX_FN_LIMIT, when the seccomp filter
+ * killed it (SIGSYS) SANDBOX_FN_VIOLATION (see pp_sandbox_fn). Its stdin and stdout are the
+ * caller's (in sandbox_run(): /dev/null and the worker's stdout). Set TMPDIR in envp to a
+ * directory under cwd: the child shares the host's file system.
  */
 int sandbox_exec_wait(const char *const argv[], const char *const envp[], char *error,
 		      size_t error_size);

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #define DOCTYPE_ZIP_HEADER 30u /* a ZIP local file header before its name */
 #define DOCTYPE_ZIP_ENTRIES 16 /* entries looked at, at most */
@@ -86,6 +87,103 @@ static const char *doctype_zip(const uint8_t *head, size_t len)
 	return NULL;
 }
 
+static uint32_t doctype_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/*
+ * BMP: "BM", then a file header whose reserved fields are zero and an info header of one of
+ * the sizes Windows and OS/2 define: two letters alone are too common to trust.
+ */
+static bool doctype_is_bmp(const uint8_t *head, size_t len)
+{
+	if (len < 18 || !doctype_has_magic(head, len, "BM", 2))
+		return false;
+	static const uint32_t info_sizes[] = {12, 16, 40, 52, 56, 64, 108, 124};
+	uint32_t info = doctype_le32(head + 14);
+	if (doctype_le32(head + 6) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(info_sizes) / sizeof(info_sizes[0]); i++) {
+		if (info == info_sizes[i])
+			return doctype_le32(head + 10) >= 14 + info;
+	}
+	return false;
+}
+
+/*
+ * HEIF (HEIC photos): an ISO base media file whose first box is "ftyp" naming a HEIF brand,
+ * as its major brand or one of the compatible brands inside the window.
+ */
+static bool doctype_is_heic(const uint8_t *head, size_t len)
+{
+	static const char *const brands[] = {"heic", "heix", "hevc", "heim", "heis", "mif1", "msf1"};
+	if (len < 16 || memcmp(head + 4, "ftyp", 4) != 0)
+		return false;
+	uint32_t box = doctype_be32(head);
+	if (box < 16)
+		return false;
+	size_t end = box < len ? box : len;
+	for (size_t pos = 8; pos + 4 <= end; pos += 4) {
+		if (pos == 12)
+			continue; /* the minor version, not a brand */
+		for (size_t i = 0; i < sizeof(brands) / sizeof(brands[0]); i++) {
+			if (memcmp(head + pos, brands[i], 4) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * HTML: after a byte-order mark and white space, a doctype or an html, head or body tag
+ * (any case).
+ */
+static bool doctype_is_html(const uint8_t *head, size_t len)
+{
+	static const char *const starts[] = {"<!doctype html", "<html", "<head", "<body"};
+	size_t pos = doctype_has_magic(head, len, "\xef\xbb\xbf", 3) ? 3 : 0;
+	while (pos < len && (head[pos] == ' ' || head[pos] == '\t' || head[pos] == '\r' ||
+			     head[pos] == '\n' || head[pos] == '\f'))
+		pos++;
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		size_t n = strlen(starts[i]);
+		if (len - pos < n || strncasecmp((const char *)head + pos, starts[i], n) != 0)
+			continue;
+		/* "<html" must end there: "<htmlfoo" is not HTML. */
+		if (len - pos == n || head[pos + n] == '>' || head[pos + n] == ' ' ||
+		    head[pos + n] == '\t' || head[pos + n] == '\r' || head[pos + n] == '\n' ||
+		    head[pos + n] == '/')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * UTF-16 text with its byte-order mark (what Windows' Notepad writes): every code unit in
+ * the window is printable or white space (surrogates allowed); a cut last unit is fine.
+ */
+static bool doctype_is_utf16_text(const uint8_t *head, size_t len)
+{
+	bool little;
+	if (doctype_has_magic(head, len, "\xff\xfe", 2))
+		little = true;
+	else if (doctype_has_magic(head, len, "\xfe\xff", 2))
+		little = false;
+	else
+		return false;
+	if (len < 4)
+		return false;
+	for (size_t i = 2; i + 1 < len; i += 2) {
+		uint32_t u = little ? doctype_le16(head + i) : (uint32_t)head[i] << 8 | head[i + 1];
+		if (u == '\t' || u == '\n' || u == '\r' || u == '\f')
+			continue;
+		if (u < 0x20 || (u >= 0x7f && u < 0xa0) || u == 0xfffe || u == 0xffff)
+			return false;
+	}
+	return true;
+}
+
 /*
  * True when every byte is printable ASCII, whitespace, or part of a well-formed UTF-8
  * sequence (a sequence cut by the end of the window counts as well-formed).
@@ -134,6 +232,22 @@ const char *doctype_sniff(const uint8_t *head, size_t len)
 		return doctype_zip(head, len);
 	if (doctype_has_magic(head, len, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8))
 		return "application/vnd.ms-office";
+	if (doctype_has_magic(head, len, "GIF87a", 6) || doctype_has_magic(head, len, "GIF89a", 6))
+		return "image/gif";
+	if (doctype_has_magic(head, len, "II*\0", 4) || doctype_has_magic(head, len, "MM\0*", 4))
+		return "image/tiff";
+	if (doctype_is_bmp(head, len))
+		return "image/bmp";
+	if (len >= 12 && doctype_has_magic(head, len, "RIFF", 4) && memcmp(head + 8, "WEBP", 4) == 0)
+		return "image/webp";
+	if (doctype_is_heic(head, len))
+		return "image/heic";
+	if (doctype_has_magic(head, len, "{\\rtf", 5))
+		return "application/rtf";
+	if (doctype_is_html(head, len))
+		return "text/html";
+	if (doctype_is_utf16_text(head, len))
+		return "text/plain";
 	if (doctype_is_text(head, len))
 		return "text/plain";
 	return NULL;

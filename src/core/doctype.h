@@ -17,9 +17,14 @@
 
 /*
  * The MIME type of a document starting with head[0..len): PDF, PostScript, JPEG, PNG,
- * PWG raster, Apple URF, Office Open XML (word/xl/ppt), OpenDocument (its mimetype entry),
- * an OLE2 compound file (legacy Office: "application/vnd.ms-office", the converter tells
- * Word from Excel), or UTF-8 / ASCII text. Static string, or NULL when none fits.
+ * GIF, TIFF ("II*\0" / "MM\0*"), BMP ("BM" with a plausible header), WebP (RIFF…WEBP),
+ * HEIC ("image/heic": an ISO BMFF "ftyp" box with brand heic, heix, hevc, heim, heis, mif1
+ * or msf1), PWG raster, Apple URF, Office Open XML (word/xl/ppt), OpenDocument (its mimetype
+ * entry), an OLE2 compound file (legacy Office: "application/vnd.ms-office", the converter
+ * tells Word from Excel), RTF ("{\rtf": "application/rtf"), HTML ("text/html": after a BOM
+ * and white space, <!DOCTYPE html, <html, <head or <body in any case), or text
+ * ("text/plain": UTF-8 / ASCII, or UTF-16 with its byte-order mark). Static string, or NULL
+ * when none fits.
  */
 const char *doctype_sniff(const uint8_t *head, size_t len);
 

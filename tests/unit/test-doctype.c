@@ -46,6 +46,35 @@ static const sniff_case_t sniff_cases[] = {
 	{"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0", 10, "application/vnd.ms-office"},
 	{"Hello, world.\nZweite Zeile \xc3\xa4.\n", 31, "text/plain"},
 	{"cut UTF-8 at the end \xe2\x82", 23, "text/plain"},
+	{"GIF89a\x10\0\x10\0", 10, "image/gif"},
+	{"GIF87a\x01\0", 8, "image/gif"},
+	{"GIF90a\x01\0", 8, NULL},
+	{"II*\0\x08\0\0\0", 8, "image/tiff"},
+	{"MM\0*\0\0\0\x08", 8, "image/tiff"},
+	/* BMP: file header (size, reserved 0, pixel offset 54) and a 40-byte info header */
+	{"BM\x36\x10\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0", 18, "image/bmp"},
+	{"BM\x36\x10\0\0\0\0\0\0\x36\0\0\0\x29\0\0\0", 18, NULL}, /* no such info header */
+	{"BMW Isetta\n", 11, "text/plain"},                                  /* just letters */
+	{"RIFF\x24\0\0\0WEBPVP8 ", 16, "image/webp"},
+	{"RIFF\x24\0\0\0WAVEfmt ", 16, NULL},
+	{"\0\0\0\x18" "ftypheic\0\0\0\0mif1heic", 24, "image/heic"},
+	{"\0\0\0\x18" "ftypmif1\0\0\0\0mif1heix", 24, "image/heic"},
+	{"\0\0\0\x14" "ftypmsf1\0\0\0\0hevc", 20, "image/heic"},
+	{"\0\0\0\x18" "ftypisom\0\0\0\0isomavc1", 24, NULL}, /* an MP4 video */
+	{"\0\0\0\x10" "ftypisom\0\0\0\0heic", 20, NULL},     /* brand outside the box */
+	{"<!DOCTYPE html>\n<html>", 22, "text/html"},
+	{"\xef\xbb\xbf \r\n<HTML lang=de>", 20, "text/html"},
+	{"\t<head><title>x</title>", 24, "text/html"},
+	{"<body>", 6, "text/html"},
+	{"<html", 5, "text/html"},
+	{"<htmlish>", 9, "text/plain"},
+	{"<!doctype HTML><p>caf\xe9</p>", 26, "text/html"}, /* Latin-1 inside */
+	{"<?xml version=\"1.0\"?><svg/>", 27, "text/plain"},
+	{"{\\rtf1\\ansi\\deff0", 16, "application/rtf"},
+	{"{\\rtx", 5, "text/plain"},
+	{"\xff\xfeH\0i\0 \0\xe9\0\n\0", 12, "text/plain"},
+	{"\xfe\xff\0H\0i", 6, "text/plain"},
+	{"\xff\xfe\x01\0\x02\0", 6, NULL},
 	{"overlong \xc0\xaf", 11, NULL},
 	{"PK\x03\x04\x14\0", 6, NULL}, /* a ZIP header cut short */
 	{"\0\0\0\0", 4, NULL},
