@@ -1,15 +1,16 @@
 /*
  * output.h - turning the kept PDF into what a printer speaks, with the job's options applied.
- * Runs only inside a sandboxed child (sandbox.h, profile EXEC for PCL 6).
+ * Runs only inside a sandboxed child (sandbox.h, profile EXEC for PostScript and PCL 6).
  *
  * Pages are chosen (page ranges), placed (n-up, orientation, fit-to-page, media
  * substitution A4 <-> Letter when the job's media is not one the printer has), coloured
  * (monochrome when asked or when the printer has no colour) and repeated (copies,
  * collated); duplex is written into the format's own page headers (PWG/URF) or PJL/PostScript
  * setpagedevice, and blank backs are added so each copy starts on a new sheet. Formats:
- * PDF (MuPDF writer), PWG raster and PostScript and PCL 5 (MuPDF's band writers), Apple raster
- * URF (written here: the format is small and no Debian library writes it), PCL 6 / PCL XL
- * (Ghostscript's pxlcolor/pxlmono devices with -dSAFER). Staples and trays are not applied here:
+ * PDF (MuPDF writer), PCL 5 (MuPDF's band writer), PWG raster and Apple raster URF (written
+ * here: MuPDF 1.21's PWG writer cannot set duplex, and no Debian library writes URF),
+ * PostScript (Ghostscript's ps2write, vector) and PCL 6 / PCL XL (Ghostscript's
+ * pxlcolor/pxlmono devices), both with -dSAFER in the EXEC sandbox profile. Staples and trays are not applied here:
  * delivery passes them to the printer.
  */
 #ifndef PP_OUTPUT_H

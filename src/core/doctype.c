@@ -79,8 +79,20 @@ static const char *doctype_zip(const uint8_t *head, size_t len)
 				return NULL;
 			return doctype_odf(h + data_at, csize);
 		}
-		/* Sizes after the data (flag bit 3) cannot be skipped over: stop here. */
-		if ((flags & 0x8u) != 0 || len - pos < data_at || len - pos - data_at < csize)
+		if (len - pos < data_at)
+			return NULL;
+		if ((flags & 0x8u) != 0) {
+			/* Sizes after the data (flag bit 3, as LibreOffice and many zip writers
+			 * do): the next entry is found by its signature. A false match inside
+			 * compressed data only makes us look at a wrong name; the converter
+			 * checks the type again. */
+			const uint8_t *next = memmem(h + data_at, len - pos - data_at, "PK\x03\x04", 4);
+			if (next == NULL)
+				return NULL;
+			pos = (size_t)(next - head);
+			continue;
+		}
+		if (len - pos - data_at < csize)
 			return NULL;
 		pos += data_at + csize;
 	}

@@ -248,6 +248,25 @@ static int config_derive(char *field, size_t size, const char *state_dir, const 
 	return 0;
 }
 
+/*
+ * [convert] tmp_dir's default. Running as root, the sandbox user must pass through every
+ * parent of its job directory, and state_dir is 0700: the default is then
+ * /var/lib/pullprint-convert (its parent is root's, so nobody can plant it first). Otherwise
+ * the worker keeps its own user and <state_dir>/convert serves.
+ */
+static int config_derive_convert_tmp(pp_config_t *cfg, char *error, size_t error_size)
+{
+	if (cfg->convert_tmp_dir[0] != '\0')
+		return 0;
+	if (geteuid() == 0)
+		return str_copy(cfg->convert_tmp_dir, sizeof(cfg->convert_tmp_dir),
+				"/var/lib/pullprint-convert")
+			   ? 0
+			   : -1;
+	return config_derive(cfg->convert_tmp_dir, sizeof(cfg->convert_tmp_dir), cfg->state_dir,
+			     "convert", error, error_size);
+}
+
 int config_finalize(pp_config_t *cfg, char *error, size_t error_size)
 {
 	if (cfg->state_dir[0] == '\0') {
@@ -296,8 +315,7 @@ int config_finalize(pp_config_t *cfg, char *error, size_t error_size)
 			  error, error_size) < 0 ||
 	    config_derive(cfg->spool_dir, sizeof(cfg->spool_dir), cfg->state_dir, "spool", error,
 			  error_size) < 0 ||
-	    config_derive(cfg->convert_tmp_dir, sizeof(cfg->convert_tmp_dir), cfg->state_dir,
-			  "convert", error, error_size) < 0)
+	    config_derive_convert_tmp(cfg, error, error_size) < 0)
 		return -1;
 	return 0;
 }

@@ -128,14 +128,24 @@ static void test_doctype_zip(void **state)
 	zip_entry(buf, &len, "mimetype", "application/epub+zip", 0);
 	assert_null(doctype_sniff(buf, len));
 
-	/* An archive of something else, and one whose sizes follow the data (bit 3). */
+	/* An archive of something else. */
 	len = 0;
 	zip_entry(buf, &len, "photos/cat.jpg", "\xff\xd8\xff", 0);
 	assert_null(doctype_sniff(buf, len));
+
+	/* Sizes after the data (bit 3, as LibreOffice writes a .docx): the next entry is found
+	 * by its signature behind the data and its descriptor. */
 	len = 0;
-	zip_entry(buf, &len, "[Content_Types].xml", "", 0x8);
+	zip_entry(buf, &len, "[Content_Types].xml", "<Types/>", 0x8);
+	static const uint8_t descriptor[16] = {'P', 'K', 7, 8}; /* signature, crc, sizes */
+	memcpy(buf + len, descriptor, sizeof(descriptor));
+	len += sizeof(descriptor);
 	zip_entry(buf, &len, "word/document.xml", "", 0);
-	assert_null(doctype_sniff(buf, len));
+	assert_string_equal(doctype_sniff(buf, len),
+			    "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+	len = 0;
+	zip_entry(buf, &len, "[Content_Types].xml", "<Types/>", 0x8);
+	assert_null(doctype_sniff(buf, len)); /* no next entry in the window */
 
 	/* Only the window is read: a part name past DOCTYPE_SNIFF_MAX is not seen. */
 	static char filler[DOCTYPE_SNIFF_MAX];
