@@ -20,6 +20,9 @@ typedef struct {
 	const char *summary;
 } cli_command_t;
 
+/* cli-directory.c (declared here, not in cli.h, which another change owns). */
+int cli_directory(pp_cli_t *cli, int argc, char **argv);
+
 static const cli_command_t cli_commands[] = {
 	{"users", cli_users, "list, add, approve, disable, enable, delete users; issue codes; sender rules; printer addresses"},
 	{"company-code", cli_company_code, "show or regenerate the company code"},
@@ -27,6 +30,7 @@ static const cli_command_t cli_commands[] = {
 	{"forwarders", cli_forwarders, "print servers (CUPS backends) that forward jobs: add, list, revoke"},
 	{"jobs", cli_jobs, "list, cancel, delete jobs"},
 	{"settings", cli_settings, "list, get, set runtime settings"},
+	{"directory", cli_directory, "company directory (LDAP/AD): add, list, remove, test, import, status, signin-test"},
 	{"export", cli_export, "export accounting as CSV or JSON, optionally pseudonymised"},
 	{"admin", cli_admin, "admin accounts: passwd"},
 	{"audit", cli_audit, "show the audit log"},

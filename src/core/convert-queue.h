@@ -66,10 +66,13 @@ int convert_queue_claim(pp_core_t *core, int64_t job_id, const char *worker,
 			pp_convert_task_t *task_r, char *error, size_t error_size);
 
 /*
- * Records a successful conversion of a converting job in one transaction: the outputs'
- * document rows, jobs.page_info (JSON text from the analysis; pages and color_pages stored on
- * the job), then converting -> held through job_hold(). On any failure nothing is recorded
- * and the caller deletes the outputs' spool files. Returns as job_transition().
+ * Records a successful conversion of a converting job: the outputs' document rows and
+ * jobs.page_info (a JSON array from the analysis; NULL = "[]") in one transaction, replacing
+ * the outputs of an earlier attempt that died; then converting -> held through job_hold()
+ * (its own transaction: they do not nest), storing pages and color_pages. If that move loses
+ * (canceled or expired meanwhile), the rows are removed again. On any failure nothing is
+ * recorded and the caller deletes the outputs' spool files. A combined-flow job whose release
+ * fails stays held (logged) and counts as JOB_OK. Returns as job_transition().
  */
 int convert_queue_complete(pp_core_t *core, int64_t job_id, const pp_convert_output_t *outputs,
 			   size_t n_outputs, int pages, int color_pages, const char *page_info_json,

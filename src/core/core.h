@@ -25,6 +25,12 @@ typedef struct pp_core {
 	/* Current time in Unix seconds; tests replace it to move time forward. */
 	int64_t (*now)(void *clock_ctx);
 	void *clock_ctx;
+	/* Called by intake after it committed a job in state received (a cheap, non-blocking
+	 * nudge: the server's conversion pool looks for work at once instead of at its next
+	 * poll). NULL = none. Set before the threads that submit jobs start, cleared after they
+	 * stopped: core is read by every thread without a lock. */
+	void (*on_job_received)(void *ctx);
+	void *on_job_received_ctx;
 } pp_core_t;
 
 /*

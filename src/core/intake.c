@@ -1,7 +1,9 @@
 /* intake.c - storing a submitted document: spool file, then job and document rows; see intake.h. */
 #include "core/intake.h"
 
+#include "core/convert-queue.h"
 #include "core/settings.h"
+#include "db/db-listen.h"
 #include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -22,6 +24,22 @@ static void intake_drop_file(pp_core_t *core, const char *file_id)
 	if (spool_delete(core->spool, file_id, spool_error, sizeof(spool_error)) < 0)
 		log_warn("intake.file_left file=%s error=\"%s\" — startup recovery removes it",
 		         file_id, spool_error);
+}
+
+/*
+ * A job is waiting for conversion (committed in state received): wakes the converters, the
+ * remote ones by NOTIFY (PostgreSQL) and the server's own pool through core's hook. Failures
+ * are logged only: the job is stored, and converters also poll for work.
+ */
+static void intake_wake_converters(pp_core_t *core, int64_t job_id)
+{
+	char notify_error[DB_ERROR_MAX];
+	if (db_notify(core->db, CONVERT_QUEUE_CHANNEL, notify_error, sizeof(notify_error)) < 0)
+		log_warn("intake.notify_failed job=%lld error=\"%s\" — converters find the job at "
+		         "their next poll",
+		         (long long)job_id, notify_error);
+	if (core->on_job_received != NULL)
+		core->on_job_received(core->on_job_received_ctx);
 }
 
 /* The rows of one stored document, made by intake_store_rows() inside a shared transaction. */
@@ -73,6 +91,7 @@ int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, const char *fi
 		return -1;
 	}
 	fault_point("intake.after_commit");
+	intake_wake_converters(core, rows.job.id);
 
 	result_r->job_id = rows.job.id;
 	(void)str_copy(result_r->uuid, sizeof(result_r->uuid), rows.job.uuid);
@@ -316,9 +335,11 @@ int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id, cons
 	fault_point("intake.attach_after_commit");
 	log_info("job.attached job=%lld size=%lld last=%s", (long long)job_id,
 	         (long long)size_bytes, is_last ? "yes" : "no");
-	if (is_last)
+	if (is_last) {
 		log_info("job.state job=%lld from=%s to=%s actor=system", (long long)job_id,
 		         job_state_name(PP_JOB_INCOMING), job_state_name(PP_JOB_RECEIVED));
+		intake_wake_converters(core, job_id);
+	}
 	return JOB_OK;
 
 rollback:
@@ -374,6 +395,8 @@ int intake_close_incoming(pp_core_t *core, int64_t job_id, int64_t user_id, pp_j
 	*state_r = to;
 	log_info("job.state job=%lld from=%s to=%s actor=system", (long long)job_id,
 	         job_state_name(PP_JOB_INCOMING), job_state_name(to));
+	if (to == PP_JOB_RECEIVED)
+		intake_wake_converters(core, job_id);
 	return JOB_OK;
 }
 

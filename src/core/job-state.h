@@ -4,9 +4,11 @@
  *
  *   incoming ──► received (its document arrived; or canceled, expired without one)
  *   received ──► converting ──► held ──► releasing ──► printing ──► completed
- *       │             │           │            │            └──► failed (retryable / final)
- *       └─► rejected  └─► failed  ├─► canceled (by user/admin)
- *                                 └─► expired (retention)
+ *       ▲  │          │  │        │            │            └──► failed (retryable / final)
+ *       │  └─► rejected  └─► failed  ├─► canceled (by user/admin)
+ *       │             │              └─► expired (retention)
+ *       └─────────────┘ abandoned: the converter died; received again while attempts remain
+ *                       (convert-queue.h)
  *
  * Every move is one database transaction: UPDATE … WHERE id = ? AND state = <expected>, so
  * of two callers racing from the same state exactly one wins and the other gets

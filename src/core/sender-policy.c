@@ -3,6 +3,7 @@
 
 #include "core/audit.h"
 #include "core/settings.h"
+#include "directory/directory-hook.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -305,6 +306,47 @@ static void sender_result_from_user(pp_sender_result_t *result, const pp_user_t 
 	}
 }
 
+/*
+ * On-boarding, between "the user exists" and the unknown-sender policy: a sender the company
+ * directory knows (and its group rules let print) becomes an enabled user with the
+ * directory's data; one it knows but refuses is rejected; one it does not know, or a
+ * directory that cannot be asked (logged as an error), falls through to the policy. The
+ * directory is reached through a weak hook (directory/directory-hook.h): a program without
+ * the directory module skips this step. Returns 1 when decided, 0 to go on, -1 on a storage
+ * error.
+ */
+static int sender_directory_onboard(pp_core_t *core, const char *email, const char *source,
+                                    pp_sender_result_t *result, char *error, size_t error_size)
+{
+	if (directory_hook_sender == NULL)
+		return 0;
+	pp_directory_result_t found;
+	if (directory_hook_sender(core, email, source, &found, error, error_size) < 0)
+		return -1;
+	switch (found.outcome) {
+	case PP_DIRECTORY_OK:
+		result->has_user = true;
+		result->is_user_created = found.is_user_created;
+		result->user = found.user;
+		result->decision = PP_SENDER_ACCEPT;
+		result->reason = found.is_user_created ? PP_SENDER_REASON_UNKNOWN_ACCEPTED
+		                                       : PP_SENDER_REASON_USER_ENABLED;
+		return 1;
+	case PP_DIRECTORY_DENIED:
+		result->reason = PP_SENDER_REASON_NOT_ALLOWED;
+		return 1;
+	case PP_DIRECTORY_UNAVAILABLE:
+		log_error("sender.directory_unavailable source=%s directory=%s error=\"%s\" "
+		          "fallback=unknown_sender_policy",
+		          source, found.directory, found.reason);
+		return 0;
+	case PP_DIRECTORY_NONE:
+	case PP_DIRECTORY_NOT_FOUND:
+		return 0;
+	}
+	return 0;
+}
+
 /* Decides without logging; see sender_policy_decide(). */
 static int sender_decide(pp_core_t *core, const char *email, const char *source,
                          pp_sender_result_t *result, char *error, size_t error_size)
@@ -325,6 +367,9 @@ static int sender_decide(pp_core_t *core, const char *email, const char *source,
 		sender_result_from_user(result, &user);
 		return 0;
 	}
+	int rc = sender_directory_onboard(core, email, source, result, error, error_size);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 
 	char policy[SETTINGS_VALUE_MAX];
 	if (settings_get_string(core, "users.unknown_sender_policy", policy, sizeof(policy), error,
@@ -339,7 +384,7 @@ static int sender_decide(pp_core_t *core, const char *email, const char *source,
 		result->reason = PP_SENDER_REASON_UNKNOWN_REJECTED;
 		return 0;
 	}
-	int rc = users_add(core, source, email, state, source, &user, error, error_size);
+	rc = users_add(core, source, email, state, source, &user, error, error_size);
 	if (rc == DB_DUPLICATE) {
 		/* Another submission created the user a moment ago: follow its state. */
 		if (users_get_by_email(core, email, &user, &found, error, error_size) < 0)

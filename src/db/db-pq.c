@@ -46,7 +46,8 @@ static void db_pq_load(void)
 #define DB_PQ_SYMBOL(fn) db_pq_symbol(lib, #fn, (void **)&api->fn)
 	db_pq_state.is_loaded =
 	    DB_PQ_SYMBOL(PQclear) && DB_PQ_SYMBOL(PQcmdStatus) && DB_PQ_SYMBOL(PQcmdTuples) &&
-	    DB_PQ_SYMBOL(PQconnectdb) && DB_PQ_SYMBOL(PQconninfoFree) &&
+	    DB_PQ_SYMBOL(PQconnectdb) && DB_PQ_SYMBOL(PQconsumeInput) &&
+	    DB_PQ_SYMBOL(PQconninfoFree) && DB_PQ_SYMBOL(PQnotifies) && DB_PQ_SYMBOL(PQsocket) &&
 	    DB_PQ_SYMBOL(PQconninfoParse) && DB_PQ_SYMBOL(PQerrorMessage) && DB_PQ_SYMBOL(PQexec) &&
 	    DB_PQ_SYMBOL(PQexecParams) && DB_PQ_SYMBOL(PQfinish) && DB_PQ_SYMBOL(PQfreemem) &&
 	    DB_PQ_SYMBOL(PQftype) && DB_PQ_SYMBOL(PQgetisnull) && DB_PQ_SYMBOL(PQgetlength) &&

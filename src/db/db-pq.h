@@ -18,6 +18,7 @@ typedef struct {
 	__typeof__(PQcmdStatus) *PQcmdStatus;
 	__typeof__(PQcmdTuples) *PQcmdTuples;
 	__typeof__(PQconnectdb) *PQconnectdb;
+	__typeof__(PQconsumeInput) *PQconsumeInput;
 	__typeof__(PQconninfoFree) *PQconninfoFree;
 	__typeof__(PQconninfoParse) *PQconninfoParse;
 	__typeof__(PQerrorMessage) *PQerrorMessage;
@@ -30,12 +31,14 @@ typedef struct {
 	__typeof__(PQgetlength) *PQgetlength;
 	__typeof__(PQgetvalue) *PQgetvalue;
 	__typeof__(PQnfields) *PQnfields;
+	__typeof__(PQnotifies) *PQnotifies;
 	__typeof__(PQntuples) *PQntuples;
 	__typeof__(PQreset) *PQreset;
 	__typeof__(PQresultErrorField) *PQresultErrorField;
 	__typeof__(PQresultStatus) *PQresultStatus;
 	__typeof__(PQsetClientEncoding) *PQsetClientEncoding;
 	__typeof__(PQsetNoticeProcessor) *PQsetNoticeProcessor;
+	__typeof__(PQsocket) *PQsocket;
 	__typeof__(PQstatus) *PQstatus;
 	__typeof__(PQunescapeBytea) *PQunescapeBytea;
 } db_pq_t;

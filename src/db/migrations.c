@@ -167,6 +167,48 @@ static const db_migration_t db_migrations[] = {
 	 "ALTER TABLE jobs ADD COLUMN convert_worker TEXT NOT NULL DEFAULT '';"
 	 "ALTER TABLE jobs ADD COLUMN page_info TEXT NOT NULL DEFAULT '[]';"
 	 "CREATE INDEX jobs_state_id ON jobs (state, id);"},
+
+	/* The company directory (LDAP / Active Directory): connections with their service
+	 * account (password encrypted with a key derived from the master key, hex of nonce +
+	 * ciphertext), the attribute mapping and group rules, and the health the dashboard
+	 * shows (last sync, last error). Users keep the directory entry they came from, their
+	 * cost centre, whether group rules make them an admin, and when an import last saw
+	 * them (an import generation: leavers are those the latest import did not see). */
+	{4, "company directory",
+	 "CREATE TABLE directories ("
+	 "  id @ID@,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  kind TEXT NOT NULL DEFAULT 'ldap' CHECK (kind IN ('ldap','ad')),"
+	 "  uris TEXT NOT NULL," /* space-separated ldap:// or ldaps:// URIs, tried in order */
+	 "  starttls INTEGER NOT NULL DEFAULT 0,"
+	 "  ca_file TEXT NOT NULL DEFAULT '',"
+	 "  verify INTEGER NOT NULL DEFAULT 1,"
+	 "  bind_dn TEXT NOT NULL DEFAULT '',"
+	 "  bind_password_enc TEXT NOT NULL DEFAULT '',"
+	 "  base_dns TEXT NOT NULL," /* newline-separated */
+	 "  user_filter TEXT NOT NULL DEFAULT '',"
+	 "  login_attrs TEXT NOT NULL DEFAULT '',"
+	 "  mail_attrs TEXT NOT NULL DEFAULT '',"
+	 "  mapping TEXT NOT NULL DEFAULT ''," /* email=…,display_name=…,department=…,cost_centre=… */
+	 "  print_group TEXT NOT NULL DEFAULT ''," /* DN; '' = everyone the filter finds */
+	 "  admin_group TEXT NOT NULL DEFAULT '',"
+	 "  network_timeout_ms INTEGER NOT NULL DEFAULT 3000,"
+	 "  op_timeout_ms INTEGER NOT NULL DEFAULT 5000,"
+	 "  sync_interval_s INTEGER NOT NULL DEFAULT 3600,"
+	 "  enabled INTEGER NOT NULL DEFAULT 1,"
+	 "  last_sync_at BIGINT,"
+	 "  last_sync_result TEXT NOT NULL DEFAULT '',"
+	 "  last_ok_at BIGINT,"
+	 "  last_error TEXT NOT NULL DEFAULT '',"
+	 "  last_error_at BIGINT,"
+	 "  created_at BIGINT NOT NULL,"
+	 "  updated_at BIGINT NOT NULL);"
+	 "ALTER TABLE users ADD COLUMN cost_centre TEXT NOT NULL DEFAULT '';"
+	 "ALTER TABLE users ADD COLUMN directory_id BIGINT REFERENCES directories(id) ON DELETE SET NULL;"
+	 "ALTER TABLE users ADD COLUMN directory_dn TEXT;"
+	 "ALTER TABLE users ADD COLUMN is_directory_admin INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE users ADD COLUMN directory_sync_gen BIGINT;"
+	 "CREATE INDEX users_directory ON users (directory_id, directory_sync_gen);"},
 };
 
 const db_migration_t *db_migrations_list(size_t *count_r)

@@ -6,7 +6,8 @@
  *   - a personal printer URI /ipp/print/u/<ppp_ token>: the token's user (enabled) with no
  *     prompt. An unknown or revoked token is IPP_AUTH_BAD_URI (HTTP 404) and counts as a
  *     failure on the source key, so nobody can scan for tokens.
- *   - Authorization: Basic email:code (the user's confirmation code).
+ *   - Authorization: Basic email:code (the user's confirmation code), or, when a company
+ *     directory is configured, user name (or address):directory password (directory.h).
  *   - Authorization: Bearer ppf_… (a forwarder, e.g. a CUPS server): the token is checked
  *     here, but the result stays IPP_AUTH_NONE with via IPP_VIA_FORWARDER until step 2 names
  *     the user; a wrong Bearer is IPP_AUTH_DENIED.
@@ -31,6 +32,7 @@
 #include "core/settings.h"
 #include "core/throttle.h"
 #include "core/tokens.h"
+#include "directory/directory-hook.h"
 #include "lib/log.h"
 #include "lib/netmask.h"
 #include "lib/str.h"
@@ -229,18 +231,59 @@ storage_error:
 	return auth_r->result;
 }
 
-/* Step 1 for "Authorization: Basic …" or an unknown scheme; over TLS. */
+/*
+ * Basic credentials that are not an address + confirmation code: a directory user name or
+ * address + directory password, when the program has the directory module and a directory
+ * is configured. Sets *is_valid_r (and auth_r->user) or *is_down_r. Returns 0 or -1 (storage).
+ */
+static int ipp_auth_directory(pp_core_t *core, const char *login, const char *password,
+                              const char *addr, ipp_auth_t *auth_r, bool *is_valid_r,
+                              bool *is_down_r, char *error, size_t error_size)
+{
+	*is_valid_r = false;
+	*is_down_r = false;
+	if (directory_hook_signin == NULL)
+		return 0;
+	pp_directory_result_t found;
+	if (directory_hook_signin(core, login, password, "ipp", &found, error, error_size) < 0)
+		return -1;
+	if (found.outcome == PP_DIRECTORY_OK) {
+		auth_r->user = found.user;
+		*is_valid_r = true;
+	} else if (found.outcome == PP_DIRECTORY_UNAVAILABLE) {
+		*is_down_r = true;
+		log_error("ipp.auth_directory_unavailable remote=%s directory=%s error=\"%s\"", addr,
+		          found.directory, found.reason);
+	}
+	sodium_memzero(&found, sizeof(found));
+	return 0;
+}
+
+/* Whether secret could be a confirmation code (digits, code length). */
+static bool ipp_auth_is_code_shaped(const char *secret)
+{
+	size_t len = strlen(secret);
+	return len >= CODES_MIN_LEN && len <= CODES_MAX_LEN && strspn(secret, "0123456789") == len;
+}
+
+/*
+ * Step 1 for "Authorization: Basic …" or an unknown scheme; over TLS. An address with a
+ * confirmation code is checked first; anything else (or a code that did not match) goes to
+ * the directory. A failure is counted once whichever check refused it; when the directory
+ * could not be asked the answer is "try again later" (503), still counted, so an outage is
+ * no window for unthrottled guessing.
+ */
 static ipp_auth_result_t ipp_auth_basic(pp_core_t *core, const char *header, const char *addr,
                                         const char *src_key, ipp_auth_t *auth_r)
 {
 	char error[IPP_AUTH_ERROR_MAX], acct_key[THROTTLE_KEY_MAX] = "";
-	char email[USERS_EMAIL_MAX], code[CODES_MAX_LEN + 2];
+	char login[USERS_EMAIL_MAX], secret[DIRECTORY_PASSWORD_MAX];
 	auth_r->via = IPP_VIA_BASIC;
-	bool is_parsed = ipp_auth_parse_basic(header, email, code, sizeof(code));
+	bool is_parsed = ipp_auth_parse_basic(header, login, secret, sizeof(secret));
 	if (is_parsed)
-		throttle_key_account(core, email, acct_key);
+		throttle_key_account(core, login, acct_key);
 
-	/* A locked source or account is refused before the code is looked at. */
+	/* A locked source or account is refused before the secret is looked at. */
 	bool is_allowed = true;
 	if (ipp_auth_check_key(core, src_key, addr, auth_r, &is_allowed, error, sizeof(error)) < 0)
 		goto storage_error;
@@ -248,19 +291,23 @@ static ipp_auth_result_t ipp_auth_basic(pp_core_t *core, const char *header, con
 	    ipp_auth_check_key(core, acct_key, addr, auth_r, &is_allowed, error, sizeof(error)) < 0)
 		goto storage_error;
 	if (!is_allowed) {
-		sodium_memzero(code, sizeof(code));
+		sodium_memzero(secret, sizeof(secret));
 		return auth_r->result;
 	}
 
-	bool is_valid = false;
-	if (is_parsed &&
-	    codes_verify(core, email, code, &auth_r->user, &is_valid, error, sizeof(error)) < 0)
+	bool is_valid = false, is_down = false;
+	if (is_parsed && ipp_auth_is_code_shaped(secret) &&
+	    codes_verify(core, login, secret, &auth_r->user, &is_valid, error, sizeof(error)) < 0)
 		goto storage_error;
-	sodium_memzero(code, sizeof(code));
+	if (is_parsed && !is_valid &&
+	    ipp_auth_directory(core, login, secret, addr, auth_r, &is_valid, &is_down, error,
+	                       sizeof(error)) < 0)
+		goto storage_error;
+	sodium_memzero(secret, sizeof(secret));
 	if (!is_valid) {
 		memset(&auth_r->user, 0, sizeof(auth_r->user));
 		ipp_auth_fail(core, src_key, acct_key, addr, auth_r);
-		auth_r->result = IPP_AUTH_DENIED;
+		auth_r->result = is_down ? IPP_AUTH_ERROR : IPP_AUTH_DENIED;
 		return auth_r->result;
 	}
 	if (throttle_reset(core, acct_key, error, sizeof(error)) < 0)
@@ -269,7 +316,7 @@ static ipp_auth_result_t ipp_auth_basic(pp_core_t *core, const char *header, con
 	return auth_r->result;
 
 storage_error:
-	sodium_memzero(code, sizeof(code));
+	sodium_memzero(secret, sizeof(secret));
 	memset(&auth_r->user, 0, sizeof(auth_r->user));
 	log_error("ipp.auth_error via=basic error=\"%s\"", error);
 	auth_r->result = IPP_AUTH_ERROR;

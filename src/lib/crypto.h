@@ -25,6 +25,10 @@ typedef enum {
 	CRYPTO_SUBKEY_TOKENS = 3, /* keyed hash of bearer tokens and sessions */
 	CRYPTO_SUBKEY_PSEUDONYM = 4, /* stable pseudonyms in accounting exports */
 	CRYPTO_SUBKEY_SECRETS = 5, /* encrypts stored credentials (mail, directory) */
+	/* Encrypts the directory service account's password. Derived from the tokens sub-key
+	 * (not the master key) because the domain context pp_core_t carries sub-keys only and
+	 * sign-in needs the password wherever a core is at hand. */
+	CRYPTO_SUBKEY_DIRECTORY = 6,
 } crypto_subkey_t;
 
 /* Initialises libsodium. Returns false if the library cannot start (no entropy source). */

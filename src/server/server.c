@@ -11,6 +11,7 @@
 #include "lib/str.h"
 #include "pp-build-config.h"
 #include "runtime/runtime.h"
+#include "server/convert-pool.h"
 #include "server/icons.h"
 #include "server/server-routes.h"
 #include "server/sweeper.h"
@@ -32,6 +33,7 @@ struct pp_server {
 	pp_metrics_t *metrics;
 	pp_http_server_t *http;
 	pp_sweeper_t *sweeper;
+	pp_convert_pool_t *convert_pool; /* NULL when [convert] local = no or no program */
 	pp_server_routes_t routes;
 	pp_ipp_service_t ipp; /* the /ipp/print route's context (plain data) */
 	pp_dnssd_t *dnssd; /* the DNS-SD advertiser; NULL when [ipp] dnssd = no */
@@ -185,6 +187,31 @@ static int server_first_admin(pp_server_t *server, char *error, size_t error_siz
 	return 0;
 }
 
+/* Starts the local conversion workers when [convert] local = yes, and hooks intake to them. */
+static int server_convert_pool(pp_server_t *server, char *error, size_t error_size)
+{
+	const pp_config_t *cfg = &server->rt.config;
+	if (!cfg->convert_local) {
+		log_info("convert.pool_off reason=\"[convert] local = no: other hosts convert\"");
+		return 0;
+	}
+	pp_convert_pool_config_t pool_cfg = {
+	    .program = cfg->convert_program,
+	    .config_path = cfg->path, /* "" when the server runs on defaults */
+	    .state_dir = cfg->state_dir,
+	    .workers = cfg->convert_workers,
+	    .max_attempts = cfg->convert_max_attempts,
+	};
+	if (convert_pool_start(&server->rt.core, &pool_cfg, &server->convert_pool, error,
+			       error_size) < 0)
+		return -1;
+	if (server->convert_pool != NULL) {
+		server->rt.core.on_job_received = convert_pool_on_job_received;
+		server->rt.core.on_job_received_ctx = server->convert_pool;
+	}
+	return 0;
+}
+
 int server_open(const char *config_path, const char *state_dir_override, pp_server_t **server_r,
 		int *exit_code_r, char *error, size_t error_size)
 {
@@ -222,6 +249,10 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 			   error, error_size) < 0)
 		goto fail;
 
+	/* The converters before the listener: intake's hook is set before any request runs. */
+	if (server_convert_pool(server, error, error_size) < 0)
+		goto fail;
+
 	server->metrics = metrics_new();
 	if (server->metrics == NULL) {
 		(void)str_format(error, error_size, "out of memory");
@@ -234,8 +265,10 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 		goto fail;
 	if (server_first_admin(server, error, error_size) < 0)
 		goto fail;
-	if (sweeper_start(&server->rt.core, server->rt.config.sweep_interval_s, &server->sweeper,
-			  error, error_size) < 0)
+	if (sweeper_start(&server->rt.core, server->rt.config.sweep_interval_s,
+			  (int64_t)server->rt.config.convert_timeout_s * 3,
+			  server->rt.config.convert_max_attempts, &server->sweeper, error,
+			  error_size) < 0)
 		goto fail;
 
 	log_info("server.ready url=%s https_port=%u http_port=%u", server->public_url,
@@ -291,6 +324,10 @@ void server_free(pp_server_t **server_p)
 	sweeper_stop(&server->sweeper);
 	dnssd_stop(&server->dnssd);
 	http_server_free(&server->http);
+	/* No request thread is left to call intake's hook: the pool may go. */
+	server->rt.core.on_job_received = NULL;
+	server->rt.core.on_job_received_ctx = NULL;
+	convert_pool_stop(&server->convert_pool);
 	metrics_free(&server->metrics);
 	if (server->is_runtime_open)
 		runtime_close(&server->rt);

@@ -1,6 +1,7 @@
 /* sweeper.c - the retention thread; see sweeper.h. */
 #include "server/sweeper.h"
 
+#include "core/convert-queue.h"
 #include "core/intake.h"
 #include "core/retention.h"
 #include "core/tokens.h"
@@ -17,6 +18,8 @@
 struct pp_sweeper {
 	pp_core_t *core;
 	unsigned interval_s;
+	int64_t convert_lease_s;
+	unsigned convert_max_attempts;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* signalled to stop early */
@@ -65,6 +68,16 @@ static void sweeper_pass(pp_sweeper_t *sweeper)
 			log_error("spool.recovery_failed error=\"%s\"", error);
 	}
 
+	/* Conversions whose worker vanished (a host that died, a hung worker) go back. */
+	size_t requeued = 0, failed = 0;
+	if (convert_queue_requeue_stale(sweeper->core, sweeper->convert_lease_s,
+					sweeper->convert_max_attempts, &requeued, &failed, error,
+					sizeof(error)) < 0)
+		log_error("convert.requeue_failed error=\"%s\" action=\"will retry next pass\"",
+			  error);
+	if (requeued + failed > 0)
+		log_info("convert.requeued_stale requeued=%zu failed=%zu", requeued, failed);
+
 	int64_t purged = 0;
 	if (tokens_purge_expired(sweeper->core, &purged, error, sizeof(error)) < 0)
 		log_error("tokens.purge_failed error=\"%s\"", error);
@@ -97,7 +110,8 @@ static void *sweeper_main(void *arg)
 	}
 }
 
-int sweeper_start(pp_core_t *core, unsigned interval_s, pp_sweeper_t **sweeper_r, char *error,
+int sweeper_start(pp_core_t *core, unsigned interval_s, int64_t convert_lease_s,
+		  unsigned convert_max_attempts, pp_sweeper_t **sweeper_r, char *error,
 		  size_t error_size)
 {
 	pp_sweeper_t *sweeper = calloc(1, sizeof(*sweeper));
@@ -107,6 +121,8 @@ int sweeper_start(pp_core_t *core, unsigned interval_s, pp_sweeper_t **sweeper_r
 	}
 	sweeper->core = core;
 	sweeper->interval_s = interval_s;
+	sweeper->convert_lease_s = convert_lease_s;
+	sweeper->convert_max_attempts = convert_max_attempts;
 	struct timespec now;
 	/* The server ran a recovery at start: the first hourly pass comes an hour later. */
 	if (clock_gettime(CLOCK_MONOTONIC, &now) == 0)

@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.abspath(os.environ.get("PP_BUILD_DIR", os.path.join(ROOT, "build")))
 PULLPRINTD = os.path.join(BUILD, "src", "cmd", "pullprintd")
 PULLPRINT = os.path.join(BUILD, "src", "cmd", "pullprint")
+PULLPRINT_CONVERT = os.path.join(BUILD, "src", "cmd", "pullprint-convert")
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "harness"))
 
@@ -42,21 +43,41 @@ def free_port():
 
 
 class Installation:
-    """One Pullprint installation: a state directory and a configuration file."""
+    """One Pullprint installation: a state directory and a configuration file.
 
-    def __init__(self, root, database=None):
+    Conversion is off unless convert=True ([convert] local = no: jobs stay received, as
+    before the converter existed, unless a worker is started by hand). With convert=True
+    the server runs a pool of `workers` pullprint-convert workers from the build directory;
+    either way their temporary directory is in the test's directory, and convert_settings
+    (a dict) adds or overrides [convert] keys, e.g. {"timeout_s": 10, "max_attempts": 1}."""
+
+    def __init__(self, root, database=None, convert=False, workers=2, convert_settings=None):
         self.root = root
         os.makedirs(root, exist_ok=True)
         self.state_dir = os.path.join(root, "state")
         self.config = os.path.join(root, "pullprint.conf")
         self.https_port = free_port()
         self.database = database
+        self.convert = convert
+        self.workers = workers
+        self.convert_tmp_dir = os.path.join(root, "convert-tmp")
+        self.convert_settings = dict(convert_settings or {})
         self.write_config()
+
+    def convert_lines(self):
+        """The [convert] section this installation's configuration holds (a worker started
+        by hand, `pullprint-convert --queue`, reads it too)."""
+        settings = {"local": "yes" if self.convert else "no", "tmp_dir": self.convert_tmp_dir}
+        if self.convert:
+            settings.update(program=PULLPRINT_CONVERT, workers=self.workers)
+        settings.update(self.convert_settings)
+        return ["[convert]"] + [f"{key} = {value}" for key, value in settings.items()]
 
     def write_config(self, extra=""):
         lines = ["[server]", f"state_dir = {self.state_dir}", "log_level = debug"]
         if self.database:
             lines.append(f"database = {self.database}")
+        lines += self.convert_lines()  # before [http]: some tests append bare [http] keys
         lines += ["[http]", "listen_address = 127.0.0.1", f"https_port = {self.https_port}",
                   "threads = 2"]
         with open(self.config, "w", encoding="utf-8") as f:

@@ -250,7 +250,7 @@ static void test_job_pin_migration_from_1(void **state)
 		static const char *const tables[] = {
 		    "schema_version", "auth_throttle", "tokens", "admins",   "audit_log",
 		    "accounting",     "documents",     "jobs",   "printers", "sender_rules",
-		    "company_code",   "user_codes",    "users",  "settings"};
+		    "company_code",   "user_codes",    "users",  "settings", "directories"};
 		for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 			char sql[128];
 			assert_true(str_format(sql, sizeof(sql), "DROP TABLE %s", tables[i]));
