@@ -1,0 +1,59 @@
+/*
+ * printer-caps.h - what a printer can do: the facts that choose the format it is sent, the
+ * options it may be asked for, and paper substitution.
+ *
+ * Capabilities are detected (IPP Get-Printer-Attributes, SNMP; src/output/probe.h) and can be
+ * edited by the admin; they are stored as JSON in printers.capabilities. The JSON keys are the
+ * field names below; formats are MIME types; media are PWG self-describing names.
+ */
+#ifndef PP_PRINTER_CAPS_H
+#define PP_PRINTER_CAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PRINTER_CAPS_FORMATS_MAX 16
+#define PRINTER_CAPS_MEDIA_MAX 32
+#define PRINTER_CAPS_TEXT_MAX 128
+#define PRINTER_CAPS_NAME_MAX 64 /* a MIME type or media name, with the terminator */
+
+typedef struct {
+	size_t n_formats; /* document formats the device takes (document-format-supported) */
+	char formats[PRINTER_CAPS_FORMATS_MAX][PRINTER_CAPS_NAME_MAX];
+	bool is_color;
+	bool has_duplex;
+	bool has_staple;
+	bool speaks_pjl;       /* socket:// devices: wrap jobs in PJL */
+	int resolution_dpi;    /* preferred raster resolution; 0 = 300 */
+	size_t n_media;        /* media the device has or supports (media-ready / -supported) */
+	char media[PRINTER_CAPS_MEDIA_MAX][PRINTER_CAPS_NAME_MAX];
+	char make_and_model[PRINTER_CAPS_TEXT_MAX];
+	char mac_address[32];  /* "aa:bb:cc:dd:ee:ff" when known (SNMP), else "" */
+} pp_printer_caps_t;
+
+/* Fills caps with what an unknown device is assumed to do: PDF, colour, no duplex, A4. */
+void printer_caps_default(pp_printer_caps_t *caps);
+
+/*
+ * Parses printers.capabilities JSON ("{}" = defaults; unknown keys refused with error naming
+ * them; lists cut at the maxima are an error). Returns 0 or -1.
+ */
+int printer_caps_from_json(const char *json, pp_printer_caps_t *caps_r, char *error,
+			   size_t error_size);
+
+/* Writes caps as compact JSON with sorted keys. Returns new text (free()), NULL on no memory. */
+char *printer_caps_to_json(const pp_printer_caps_t *caps);
+
+/* True when caps lists format (case-insensitive MIME type). */
+bool printer_caps_takes(const pp_printer_caps_t *caps, const char *format);
+
+/*
+ * The output format for a printer (output.h names: "pdf", "pwg", "urf", "ps", "pcl5",
+ * "pcl6"): preferred as set by the admin ("auto" or a name), else by caps in this order:
+ * PDF if accepted, else PWG raster, else URF, else PostScript, else PCL 6 (PCL XL), else
+ * PCL 5. Static string; NULL when preferred is not a known name.
+ */
+const char *printer_caps_choose_format(const pp_printer_caps_t *caps, const char *preferred);
+
+#endif
