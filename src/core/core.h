@@ -15,6 +15,7 @@
 #include <time.h>
 
 typedef struct pp_spool pp_spool_t;
+struct pp_directory_result; /* directory/directory.h */
 
 typedef struct pp_core {
 	pp_db_t *db; /* borrowed */
@@ -31,6 +32,15 @@ typedef struct pp_core {
 	 * stopped: core is read by every thread without a lock. */
 	void (*on_job_received)(void *ctx);
 	void *on_job_received_ctx;
+	/* The company directory (src/directory), when the program has it: directory_attach()
+	 * sets these to directory_signin() and directory_lookup_sender(); runtime_open() calls
+	 * it. NULL = no directory: sign-in and on-boarding skip that step. */
+	int (*directory_signin)(struct pp_core *core, const char *login, const char *password,
+				const char *source, struct pp_directory_result *result_r,
+				char *error, size_t error_size);
+	int (*directory_sender)(struct pp_core *core, const char *email, const char *source,
+				struct pp_directory_result *result_r, char *error,
+				size_t error_size);
 } pp_core_t;
 
 /*

@@ -3,7 +3,7 @@
 
 #include "core/audit.h"
 #include "core/settings.h"
-#include "directory/directory-hook.h"
+#include "directory/directory.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -311,17 +311,17 @@ static void sender_result_from_user(pp_sender_result_t *result, const pp_user_t 
  * directory knows (and its group rules let print) becomes an enabled user with the
  * directory's data; one it knows but refuses is rejected; one it does not know, or a
  * directory that cannot be asked (logged as an error), falls through to the policy. The
- * directory is reached through a weak hook (directory/directory-hook.h): a program without
- * the directory module skips this step. Returns 1 when decided, 0 to go on, -1 on a storage
+ * directory is reached through core->directory_sender (core.h): a program without the
+ * directory module skips this step. Returns 1 when decided, 0 to go on, -1 on a storage
  * error.
  */
 static int sender_directory_onboard(pp_core_t *core, const char *email, const char *source,
                                     pp_sender_result_t *result, char *error, size_t error_size)
 {
-	if (directory_hook_sender == NULL)
+	if (core->directory_sender == NULL)
 		return 0;
 	pp_directory_result_t found;
-	if (directory_hook_sender(core, email, source, &found, error, error_size) < 0)
+	if (core->directory_sender(core, email, source, &found, error, error_size) < 0)
 		return -1;
 	switch (found.outcome) {
 	case PP_DIRECTORY_OK:

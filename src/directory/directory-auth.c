@@ -10,7 +10,6 @@
  * finds the login decides; one that cannot be reached is recorded and skipped, so a second
  * server of the same company still answers.
  */
-#include "directory/directory-hook.h"
 #include "directory/directory-private.h"
 
 #include "core/audit.h"
@@ -288,15 +287,8 @@ int directory_lookup_sender(pp_core_t *core, const char *email, const char *sour
 	return 0;
 }
 
-int directory_hook_signin(pp_core_t *core, const char *login, const char *password,
-                          const char *source, pp_directory_result_t *result_r, char *error,
-                          size_t error_size)
+void directory_attach(pp_core_t *core)
 {
-	return directory_signin(core, login, password, source, result_r, error, error_size);
-}
-
-int directory_hook_sender(pp_core_t *core, const char *email, const char *source,
-                          pp_directory_result_t *result_r, char *error, size_t error_size)
-{
-	return directory_lookup_sender(core, email, source, result_r, error, error_size);
+	core->directory_signin = directory_signin;
+	core->directory_sender = directory_lookup_sender;
 }

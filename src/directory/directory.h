@@ -81,7 +81,7 @@ typedef enum {
 	PP_DIRECTORY_UNAVAILABLE, /* a directory that might know could not be asked */
 } pp_directory_outcome_t;
 
-typedef struct {
+typedef struct pp_directory_result {
 	pp_directory_outcome_t outcome;
 	pp_user_t user;      /* PP_DIRECTORY_OK: the enabled user (created when new) */
 	bool is_user_created;
@@ -194,5 +194,12 @@ int directory_import_due(pp_core_t *core, const char *actor, size_t *count_r, ch
  * \xx) into out[out_size]. Returns false when it does not fit.
  */
 bool directory_filter_escape(const char *value, size_t len, char *out, size_t out_size);
+
+/*
+ * Lets core's callers reach the directory: sets core->directory_signin and
+ * core->directory_sender to directory_signin() and directory_lookup_sender(). runtime_open()
+ * calls it; a program that never does (tests of the domain alone) has no directory.
+ */
+void directory_attach(pp_core_t *core);
 
 #endif

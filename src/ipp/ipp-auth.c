@@ -32,7 +32,7 @@
 #include "core/settings.h"
 #include "core/throttle.h"
 #include "core/tokens.h"
-#include "directory/directory-hook.h"
+#include "directory/directory.h"
 #include "lib/log.h"
 #include "lib/netmask.h"
 #include "lib/str.h"
@@ -242,10 +242,10 @@ static int ipp_auth_directory(pp_core_t *core, const char *login, const char *pa
 {
 	*is_valid_r = false;
 	*is_down_r = false;
-	if (directory_hook_signin == NULL)
+	if (core->directory_signin == NULL)
 		return 0;
 	pp_directory_result_t found;
-	if (directory_hook_signin(core, login, password, "ipp", &found, error, error_size) < 0)
+	if (core->directory_signin(core, login, password, "ipp", &found, error, error_size) < 0)
 		return -1;
 	if (found.outcome == PP_DIRECTORY_OK) {
 		auth_r->user = found.user;

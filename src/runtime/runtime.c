@@ -1,6 +1,7 @@
 /* runtime.c - opening an installation; see runtime.h. */
 #include "runtime/runtime.h"
 
+#include "directory/directory.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -61,6 +62,7 @@ int runtime_open(pp_runtime_t *rt, char *error, size_t error_size)
 		(void)str_format(error, error_size, "cannot derive the sub-keys");
 		goto fail;
 	}
+	directory_attach(&rt->core);
 	rt->is_core_ready = true;
 	return 0;
 

@@ -8,7 +8,6 @@
 
 #include "core/sender-policy.h"
 #include "core/settings.h"
-#include "directory/directory-hook.h"
 #include "directory/directory-private.h"
 #include "lib/str.h"
 
@@ -238,8 +237,8 @@ static void test_onboarding_falls_back_when_the_directory_is_down(void **state)
 	test_core_t *tc = *state;
 	pp_core_t *core = &tc->core;
 	char error[DIRECTORY_ERROR_MAX];
-	/* This program links the directory, so the sender policy reaches it. */
-	assert_true(directory_hook_sender != NULL);
+	/* As runtime_open() does: the sender policy reaches the directory through core. */
+	directory_attach(core);
 	pp_directory_t dir;
 	unreachable_dir(&dir, "corp");
 	assert_int_equal(directory_add(core, "test", &dir, "svc", NULL, error, sizeof(error)), 0);
