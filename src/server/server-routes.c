@@ -64,6 +64,30 @@ static int server_collect_counts(pp_metrics_writer_t *w, pp_core_t *core, const 
 	return rc;
 }
 
+/* The conversion workers of this server: configured, running, idle and busy. */
+static int server_collect_pool(pp_metrics_writer_t *w, pp_convert_pool_t *pool)
+{
+	pp_convert_pool_status_t status;
+	convert_pool_status(pool, &status);
+	const struct {
+		const char *state;
+		unsigned count;
+	} rows[] = {{"configured", status.workers},
+		    {"alive", status.alive},
+		    {"ready", status.ready},
+		    {"busy", status.busy}};
+	const char *name = "pullprint_convert_workers";
+	if (metrics_write_family(w, name, "Conversion workers of this server by state.",
+				 METRIC_GAUGE) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *labels[] = {"state", rows[i].state, NULL};
+		if (metrics_write_sample(w, name, labels, (double)rows[i].count) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int server_collect(pp_metrics_writer_t *w, void *arg)
 {
 	pp_server_routes_t *ctx = arg;
@@ -71,6 +95,8 @@ static int server_collect(pp_metrics_writer_t *w, void *arg)
 				  "SELECT state, COUNT(*) FROM jobs GROUP BY state") < 0 ||
 	    server_collect_counts(w, ctx->core, "pullprint_users", "Users by state.", "state",
 				  "SELECT state, COUNT(*) FROM users GROUP BY state") < 0)
+		return -1;
+	if (ctx->convert_pool != NULL && server_collect_pool(w, ctx->convert_pool) < 0)
 		return -1;
 	if (metrics_write_family(w, "pullprint_uptime_seconds", "Seconds since the server started.",
 				 METRIC_GAUGE) < 0 ||

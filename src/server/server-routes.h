@@ -7,10 +7,12 @@
 
 #include "core/core.h"
 #include "http/http.h"
+#include "server/convert-pool.h"
 
 typedef struct {
 	pp_core_t *core; /* borrowed */
 	pp_metrics_t *metrics; /* borrowed */
+	pp_convert_pool_t *convert_pool; /* borrowed; NULL when this server converts nothing */
 	int64_t started_at;
 } pp_server_routes_t;
 

@@ -105,6 +105,7 @@ static int server_listen(pp_server_t *server, char *error, size_t error_size)
 		return -1;
 
 	server->routes = (pp_server_routes_t){.core = &server->rt.core,
+					      .convert_pool = server->convert_pool,
 					      .metrics = server->metrics,
 					      .started_at = core_now(&server->rt.core)};
 	if (server_routes_add(server->http, &server->routes, error, error_size) < 0 ||
