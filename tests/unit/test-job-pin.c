@@ -247,15 +247,22 @@ static void test_job_pin_migration_from_1(void **state)
 		test_sql(db, "DROP SCHEMA public CASCADE");
 		test_sql(db, "CREATE SCHEMA public");
 	} else {
-		static const char *const tables[] = {
-		    "schema_version", "auth_throttle", "tokens", "admins",   "audit_log",
-		    "accounting",     "documents",     "jobs",   "printers", "sender_rules",
-		    "company_code",   "user_codes",    "users",  "settings", "directories"};
-		for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-			char sql[128];
-			assert_true(str_format(sql, sizeof(sql), "DROP TABLE %s", tables[i]));
+		/* Every table later migrations made too, so none survives into release 1. */
+		pp_db_result_t *tables = NULL;
+		assert_int_equal(db_query(db,
+					  "SELECT name FROM sqlite_master WHERE type = 'table'"
+					  " AND name NOT LIKE 'sqlite_%'",
+					  NULL, 0, &tables, error, sizeof(error)),
+				 DB_OK);
+		test_sql(db, "PRAGMA foreign_keys = OFF");
+		for (size_t i = 0; i < db_result_rows(tables); i++) {
+			char sql[256];
+			assert_true(str_format(sql, sizeof(sql), "DROP TABLE \"%s\"",
+					       db_result_text(tables, i, 0)));
 			test_sql(db, sql);
 		}
+		test_sql(db, "PRAGMA foreign_keys = ON");
+		db_result_free(&tables);
 	}
 	size_t count = 0;
 	const db_migration_t *migrations = db_migrations_list(&count);
