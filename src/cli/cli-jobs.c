@@ -1,22 +1,31 @@
 /*
  * cli-jobs.c - `pullprint jobs`: every user's jobs, their states, and the admin's actions on
- * them (cancel, delete, submit a document on a user's behalf).
+ * them (release to a printer, cancel, delete, submit a document on a user's behalf).
+ *
+ * Releasing here only moves the job to releasing (job_release()); pullprintd's delivery
+ * manager sends it within a second and records what happened, which `jobs show` displays.
  */
 #include "cli/cli.h"
 
 #include "cli/table.h"
 #include "core/job.h"
+#include "core/printers.h"
 #include "core/users.h"
 #include "lib/str.h"
+#include "output/status.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int jobs_usage(pp_cli_t *cli, FILE *out)
 {
 	fprintf(out,
 		"usage: pullprint jobs [list] [--user EMAIL] [--state STATE[,STATE…]] [--limit N]\n"
-		"       pullprint jobs show JOB-ID\n"
+		"       pullprint jobs show JOB-ID       state, reason and printer\n"
+		"       pullprint jobs release JOB-ID --printer NAME-OR-ALIAS [--options JSON] [--check]\n"
+		"                                        send a held job to a printer; --check refuses\n"
+		"                                        when the printer is offline or jammed\n"
 		"       pullprint jobs cancel JOB-ID      a held or waiting job; the user sees it canceled\n"
 		"       pullprint jobs delete JOB-ID      the job and its documents, at once\n"
 		"       pullprint jobs submit --user EMAIL FILE [--title TEXT] [--options JSON]\n"
@@ -46,9 +55,9 @@ static bool jobs_parse_states(const char *text, uint32_t *states_r)
 
 static int jobs_print(pp_cli_t *cli, const pp_job_t *jobs, size_t count)
 {
-	static const char *const columns[] = {"id", "user", "state", "reason", "title", "source",
-					      "pages", "pin", "created"};
-	pp_table_t *table = table_new(columns, 9);
+	static const char *const columns[] = {"id",     "user",  "state", "reason",  "title",
+					      "source", "pages", "pin",   "printer", "created"};
+	pp_table_t *table = table_new(columns, 10);
 	if (table == NULL)
 		return CLI_EXIT_FAILED;
 	int rc = CLI_EXIT_OK;
@@ -66,6 +75,12 @@ static int jobs_print(pp_cli_t *cli, const pp_job_t *jobs, size_t count)
 		else
 			(void)str_format(pages, sizeof(pages), "%lld", (long long)jobs[i].pages);
 		cli_format_time(jobs[i].created_at, created);
+		pp_printer_t *printer = calloc(1, sizeof(*printer));
+		if (printer != NULL &&
+		    (jobs[i].printer_id <= 0 ||
+		     printers_get(&cli->rt.core, jobs[i].printer_id, printer, error,
+				  sizeof(error)) != 0))
+			printer->name[0] = '\0';
 		const char *cells[] = {id,
 				       user.email,
 				       job_state_name(jobs[i].state),
@@ -74,9 +89,11 @@ static int jobs_print(pp_cli_t *cli, const pp_job_t *jobs, size_t count)
 				       jobs[i].source,
 				       pages,
 				       jobs[i].has_pin ? "yes" : "no",
+				       printer != NULL ? printer->name : "",
 				       created};
 		if (table_add_row(table, cells) < 0)
 			rc = CLI_EXIT_FAILED;
+		free(printer);
 	}
 	rc = cli_table_finish(cli, &table, rc);
 	return rc;
@@ -210,6 +227,109 @@ static int jobs_cmd_delete(pp_cli_t *cli, const pp_job_t *job)
 	return CLI_EXIT_OK;
 }
 
+/*
+ * `jobs release JOB-ID --printer NAME-OR-ALIAS [--options JSON] [--check]`: held -> releasing
+ * with the printer, after telling what the printer's status says (and with --check, refusing
+ * when it says anything).
+ */
+static int jobs_cmd_release(pp_cli_t *cli, int argc, char **argv)
+{
+	const char *printer_word = NULL;
+	const char *options_text = NULL;
+	bool is_check = false;
+	static const struct option options[] = {{"printer", required_argument, NULL, 'p'},
+						{"options", required_argument, NULL, 'o'},
+						{"check", no_argument, NULL, 'c'},
+						{NULL, 0, NULL, 0}};
+	optind = 1;
+	for (int opt; (opt = getopt_long(argc, argv, "", options, NULL)) != -1;) {
+		if (opt == 'p')
+			printer_word = optarg;
+		else if (opt == 'o')
+			options_text = optarg;
+		else if (opt == 'c')
+			is_check = true;
+		else
+			return jobs_usage(cli, cli->err);
+	}
+	if (optind != argc - 1 || printer_word == NULL) {
+		cli_error(cli, "jobs release: give one JOB-ID and --printer NAME-OR-ALIAS");
+		return CLI_EXIT_USAGE;
+	}
+	char error[512];
+	pp_print_options_t *opts = NULL;
+	pp_print_options_t parsed;
+	if (options_text != NULL) {
+		if (options_from_json(options_text, &parsed, error, sizeof(error)) < 0 ||
+		    options_validate(&parsed, error, sizeof(error)) < 0) {
+			cli_error(cli, "jobs release: --options: %s", error);
+			return CLI_EXIT_USAGE;
+		}
+		opts = &parsed;
+	}
+	int rc = cli_open(cli);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	pp_job_t job;
+	rc = jobs_find(cli, argv[optind], &job);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	pp_printer_t *printer = calloc(1, sizeof(*printer));
+	if (printer == NULL) {
+		cli_error(cli, "out of memory");
+		return CLI_EXIT_FAILED;
+	}
+	int found = printers_find(&cli->rt.core, printer_word, printer, error, sizeof(error));
+	if (found != 0) {
+		free(printer);
+		if (found == PRINTERS_NOT_FOUND) {
+			cli_error(cli, "no printer named %s; see: pullprint printers list",
+				  printer_word);
+			return CLI_EXIT_NOT_FOUND;
+		}
+		cli_error(cli, "%s", error);
+		return CLI_EXIT_FAILED;
+	}
+	/* The cached status (refreshed when old): a warning, not a refusal, unless --check. */
+	char warning[256];
+	if (status_check_before_release(&cli->rt.core, printer, warning, sizeof(warning))) {
+		if (is_check) {
+			cli_error(cli, "printer %s is %s: not released (drop --check to release "
+				  "anyway)", printer->name, warning);
+			free(printer);
+			return CLI_EXIT_CONFLICT;
+		}
+		fprintf(cli->err, "warning: printer %s is %s; releasing anyway\n", printer->name,
+			warning);
+	}
+	char actor[128];
+	if (!str_format(actor, sizeof(actor), "admin:%s", cli_actor()))
+		(void)str_copy(actor, sizeof(actor), "admin:cli");
+	int released = job_release(&cli->rt.core, job.id, printer->id, opts, actor, error,
+				   sizeof(error));
+	if (released == JOB_STATE_LOST || released == JOB_STATE_FORBIDDEN) {
+		cli_error(cli, "job %lld is %s: only a held job can be released", (long long)job.id,
+			  released == JOB_STATE_LOST ? "no longer held"
+						     : job_state_name(job.state));
+		free(printer);
+		return CLI_EXIT_CONFLICT;
+	}
+	if (released < 0) {
+		cli_error(cli, "jobs release: %s", error);
+		free(printer);
+		return CLI_EXIT_FAILED;
+	}
+	char done[512];
+	if (!str_format(done, sizeof(done),
+			"job %lld released to %s; the server sends it now (follow it with: "
+			"pullprint jobs show %lld)",
+			(long long)job.id, printer->name, (long long)job.id))
+		(void)str_copy(done, sizeof(done), "job released");
+	free(printer);
+	cli_done(cli, done);
+	return CLI_EXIT_OK;
+}
+
 int cli_jobs(pp_cli_t *cli, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
@@ -221,6 +341,8 @@ int cli_jobs(pp_cli_t *cli, int argc, char **argv)
 		return jobs_cmd_list(cli, argc - 1, argv + 1);
 	if (strcmp(verb, "submit") == 0)
 		return cli_jobs_submit(cli, argc - 1, argv + 1);
+	if (strcmp(verb, "release") == 0)
+		return jobs_cmd_release(cli, argc - 1, argv + 1);
 	if (argc != 3)
 		return jobs_usage(cli, cli->err);
 

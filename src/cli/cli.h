@@ -93,6 +93,8 @@ int cli_users_printer_uri(pp_cli_t *cli, int argc, char **argv); /* argv[0] "pri
 int cli_forwarders(pp_cli_t *cli, int argc, char **argv);
 int cli_company_code(pp_cli_t *cli, int argc, char **argv);
 int cli_printers(pp_cli_t *cli, int argc, char **argv);
+/* `printers discover|probe|status` (argv[0] is the verb), in cli-printers-discover.c. */
+int cli_printers_discover(pp_cli_t *cli, int argc, char **argv);
 int cli_jobs(pp_cli_t *cli, int argc, char **argv);
 int cli_jobs_submit(pp_cli_t *cli, int argc, char **argv);
 int cli_settings(pp_cli_t *cli, int argc, char **argv);

@@ -3,9 +3,15 @@
  * Pullprint keeps, its analysis and page images, inside a sandbox. pullprintd starts a pool
  * of these (--fd); other hosts run them on the shared PostgreSQL queue (--queue); admins,
  * tests and benchmarks use `file` and `render` without any database.
+ *
+ * Every mode is two processes: this one (the broker: configuration, database, spool, keys)
+ * and a converter it spawns as a fresh image of this program (--converter, internal), which
+ * holds none of those and is the only one that starts sandboxed children
+ * (src/convert/worker/converter.h).
  */
 #include "pp-build-config.h"
 
+#include "convert/worker/converter.h"
 #include "convert/worker/worker.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -31,6 +37,7 @@ static void usage(FILE *out)
 		"  --config FILE     configuration file (default /etc/pullprint/pullprint.conf)\n"
 		"  --state-dir DIR   state directory, overriding [server] state_dir\n"
 		"  --fd N            serve pullprintd's pool on socket N (pullprintd does this)\n"
+		"  --converter       internal: the worker's sandbox-starting half (with --fd)\n"
 		"  --queue           take jobs from the shared PostgreSQL database (another host);\n"
 		"                    SIGTERM ends it after the current job\n"
 		"  file              convert each FILE (typed by its content) to DIR/<name>.pdf and\n"
@@ -102,10 +109,10 @@ static int convert_serve(pp_runtime_t *rt, bool is_queue, int fd)
 		fprintf(stderr, "pullprint-convert: %s\n", error);
 		return 1;
 	}
-	/* Sandboxed children are forked from this process and share its memory image: keep
-	 * nothing there that a converter never needs. The master key (it derives every other
-	 * key) and the keys of codes and tokens go; the spool's key stays (the worker encrypts
-	 * what it stores). */
+	/* Keep nothing a worker never needs: the master key (it derives every other key) and
+	 * the keys of codes and tokens go; the spool's key stays (the worker encrypts what it
+	 * stores). Documents are parsed only in the converter's children, which never see this
+	 * process's memory (worker_open() starts no process; the converter is a fresh exec). */
 	crypto_wipe(rt->master_key, sizeof(rt->master_key));
 	crypto_wipe(rt->core.code_key, sizeof(rt->core.code_key));
 	crypto_wipe(rt->core.token_key, sizeof(rt->core.token_key));
@@ -126,7 +133,7 @@ static int convert_serve(pp_runtime_t *rt, bool is_queue, int fd)
 int main(int argc, char **argv)
 {
 	const char *config_path = NULL, *state_dir = NULL;
-	bool is_queue = false;
+	bool is_queue = false, is_converter = false;
 	int fd = -1;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -143,6 +150,8 @@ int main(int argc, char **argv)
 			fd = (int)value;
 		} else if (strcmp(argv[i], "--queue") == 0) {
 			is_queue = true;
+		} else if (strcmp(argv[i], CONVERTER_ARG) == 0) {
+			is_converter = true;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("pullprint-convert %s\n", PP_VERSION);
 			return 0;
@@ -158,6 +167,25 @@ int main(int argc, char **argv)
 		}
 	}
 	const char *command = i < argc ? argv[i] : NULL;
+	if (is_converter) {
+		/* Spawned by a worker: no configuration, no key, no database, no spool; all it
+		 * needs comes over the socket. */
+		if (fd < 0 || is_queue || command != NULL || config_path != NULL ||
+		    state_dir != NULL) {
+			fprintf(stderr, "pullprint-convert: --converter takes --fd N only; it is "
+					"started by pullprint-convert itself\n");
+			return 2;
+		}
+		/* SIGTERM and SIGINT are the worker's to act on (--queue finishes the current
+		 * job first): the converter ends when the worker closes the socket, or is gone. */
+		struct sigaction ignore = {.sa_handler = SIG_IGN};
+		if (convert_signals_reset() < 0 || sigaction(SIGTERM, &ignore, NULL) < 0 ||
+		    sigaction(SIGINT, &ignore, NULL) < 0) {
+			perror("pullprint-convert: cannot set up signal handling");
+			return 1;
+		}
+		return convert_check_fd(fd) < 0 ? 1 : converter_serve(fd);
+	}
 	int modes = (fd >= 0) + is_queue + (command != NULL);
 	if (modes != 1 || (command != NULL && strcmp(command, "file") != 0 &&
 			   strcmp(command, "render") != 0)) {

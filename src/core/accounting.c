@@ -3,6 +3,7 @@
 
 #include "core/job.h"
 #include "core/options.h"
+#include "core/printer-caps.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -11,16 +12,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Rows read from the database per batch during an export. */
 #define ACCOUNTING_BATCH 500
-/* One CSV line: 17 cells of at most 256 bytes, each doubled by quoting at worst. */
+/* One CSV line: 19 cells of at most 256 bytes, each doubled by quoting at worst. */
 #define ACCOUNTING_LINE_MAX 16384
 
 #define ACCOUNTING_COLUMNS                                                                         \
 	"id, job_uuid, user_email, department, printer_name, source, title, final_state,"          \
 	" pages_mono, pages_color, sheets, copies, sides, media, number_up, size_bytes,"           \
-	" submitted_at, finished_at"
+	" submitted_at, finished_at, printer_mac, server_name"
+
+/* This host's name for the row, "localhost" when it has none. */
+static void accounting_server_name(char name[ACCOUNTING_TEXT_MAX])
+{
+	if (gethostname(name, ACCOUNTING_TEXT_MAX) < 0 || name[0] == '\0')
+		(void)str_copy(name, ACCOUNTING_TEXT_MAX, "localhost");
+	name[ACCOUNTING_TEXT_MAX - 1] = '\0';
+}
 
 int accounting_record_locked(pp_core_t *core, int64_t job_id, pp_job_state_t final_state,
                              int64_t finished_at, char *error, size_t error_size)
@@ -29,7 +39,8 @@ int accounting_record_locked(pp_core_t *core, int64_t job_id, pp_job_state_t fin
 	pp_db_value_t params[] = {DB_INT(job_id)};
 	if (db_query(core->db,
 	             "SELECT j.uuid, u.email, u.department, COALESCE(p.name, ''), j.source,"
-	             " j.title, j.options, j.pages, j.color_pages, j.size_bytes, j.created_at"
+	             " j.title, j.options, j.pages, j.color_pages, j.size_bytes, j.created_at,"
+	             " COALESCE(p.capabilities, '{}')"
 	             " FROM jobs j JOIN users u ON u.id = j.user_id"
 	             " LEFT JOIN printers p ON p.id = j.printer_id WHERE j.id = $1",
 	             params, 1, &res, error, error_size) != DB_OK)
@@ -59,6 +70,15 @@ int accounting_record_locked(pp_core_t *core, int64_t job_id, pp_job_state_t fin
 
 	char title[ACCOUNTING_TEXT_MAX];
 	job_text_copy(title, sizeof(title), db_result_text(res, 0, 5));
+	/* The MAC address as detected (SNMP) or set by the admin; unreadable caps give "". */
+	char mac[sizeof(((pp_printer_caps_t *)0)->mac_address)] = "";
+	pp_printer_caps_t *caps = malloc(sizeof(*caps));
+	if (caps != NULL && printer_caps_from_json(db_result_text(res, 0, 11), caps, opt_error,
+	                                           sizeof(opt_error)) == 0)
+		(void)str_copy(mac, sizeof(mac), caps->mac_address);
+	free(caps);
+	char server[ACCOUNTING_TEXT_MAX];
+	accounting_server_name(server);
 	pp_db_value_t row[] = {
 	    DB_TEXT(db_result_text(res, 0, 0)), /* job_uuid */
 	    DB_TEXT(db_result_text(res, 0, 1)), /* user_email */
@@ -77,13 +97,16 @@ int accounting_record_locked(pp_core_t *core, int64_t job_id, pp_job_state_t fin
 	    DB_INT(db_result_int(res, 0, 9)),  /* size_bytes */
 	    DB_INT(db_result_int(res, 0, 10)), /* submitted_at */
 	    DB_INT(finished_at),
+	    DB_TEXT(mac),
+	    DB_TEXT(server),
 	};
 	int rc = db_exec(core->db,
 	                 "INSERT INTO accounting (job_uuid, user_email, department, printer_name,"
 	                 " source, title, final_state, pages_mono, pages_color, sheets, copies,"
-	                 " sides, media, number_up, size_bytes, submitted_at, finished_at)"
+	                 " sides, media, number_up, size_bytes, submitted_at, finished_at,"
+	                 " printer_mac, server_name)"
 	                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-	                 " $15, $16, $17)",
+	                 " $15, $16, $17, $18, $19)",
 	                 row, sizeof(row) / sizeof(row[0]), NULL, error, error_size);
 	db_result_free(&res);
 	return rc == DB_OK ? 0 : -1;
@@ -110,6 +133,8 @@ static void accounting_from_row(const pp_db_result_t *res, size_t i, pp_accounti
 	r->size_bytes = db_result_int(res, i, 15);
 	r->submitted_at = db_result_int(res, i, 16);
 	r->finished_at = db_result_int(res, i, 17);
+	job_text_copy(r->printer_mac, sizeof(r->printer_mac), db_result_text(res, i, 18));
+	job_text_copy(r->server_name, sizeof(r->server_name), db_result_text(res, i, 19));
 }
 
 int accounting_get(pp_core_t *core, const char *job_uuid, pp_accounting_record_t *record_r,
@@ -206,7 +231,8 @@ static void accounting_csv_int(accounting_line_t *line, int64_t value)
 
 static const char accounting_csv_header[] =
     "job_uuid,user,department,printer,source,title,final_state,pages_mono,pages_color,"
-    "sheets,copies,sides,media,number_up,size_bytes,submitted_at,finished_at\r\n";
+    "sheets,copies,sides,media,number_up,size_bytes,submitted_at,finished_at,printer_mac,"
+    "server_name\r\n";
 
 static void accounting_csv_row(const pp_accounting_record_t *r, const char *user, const char *title,
                                accounting_line_t *line)
@@ -230,7 +256,9 @@ static void accounting_csv_row(const pp_accounting_record_t *r, const char *user
 	accounting_csv_int(line, r->number_up);
 	accounting_csv_int(line, r->size_bytes);
 	accounting_csv_text(line, submitted, false);
-	accounting_csv_text(line, finished, true);
+	accounting_csv_text(line, finished, false);
+	accounting_csv_text(line, r->printer_mac, false);
+	accounting_csv_text(line, r->server_name, true);
 }
 
 /* One JSON object (compact, keys in column order). Returns -1 when out of memory. */
@@ -261,6 +289,8 @@ static int accounting_json_row(const pp_accounting_record_t *r, const char *user
 	rc |= json_object_set_new(o, "size_bytes", json_integer(r->size_bytes));
 	rc |= json_object_set_new(o, "submitted_at", json_string(submitted));
 	rc |= json_object_set_new(o, "finished_at", json_string(finished));
+	rc |= json_object_set_new(o, "printer_mac", json_string(r->printer_mac));
+	rc |= json_object_set_new(o, "server_name", json_string(r->server_name));
 	char *text = rc == 0 ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (text == NULL)

@@ -3,8 +3,9 @@
  *
  * When a job that was printing ends (completed, failed for good, canceled), the state machine
  * writes one accounting row in the same transaction. The row keeps copies, not references
- * (user email and department, printer name, options, pages): it outlives the user, the job and
- * the printer, until accounting.retention_days (retention.h) removes it.
+ * (user email and department, printer name and MAC address, options, pages, the name of the
+ * server that sent it): it outlives the user, the job and the printer, until
+ * accounting.retention_days (retention.h) removes it.
  *
  * Exports are CSV (RFC 4180, header row, CRLF; a text cell starting with = + - @ or a tab/CR
  * gets a leading ' so a spreadsheet never runs it as a formula) or JSON (one array of
@@ -46,13 +47,16 @@ typedef struct {
 	int64_t size_bytes;
 	int64_t submitted_at;
 	int64_t finished_at;
+	char printer_mac[32];  /* "aa:bb:cc:dd:ee:ff" from the printer's capabilities, or "" */
+	char server_name[ACCOUNTING_TEXT_MAX]; /* host name of the server that wrote the row */
 } pp_accounting_record_t;
 
 /*
  * Writes the accounting row of job_id, which has just entered final_state at finished_at.
  * Pages come from the job row (pages per copy as printed, colour pages among them; unknown
  * counts as 0), multiplied by copies; a monochrome job counts every page as mono. Sheets
- * follow from pages, copies, sides and n-up (options_sheets()). The caller holds the
+ * follow from pages, copies, sides and n-up (options_sheets()). The printer's MAC address
+ * comes from its capabilities, the server name from gethostname(). The caller holds the
  * transaction (job_transition() does). Returns 0 or -1.
  */
 int accounting_record_locked(pp_core_t *core, int64_t job_id, pp_job_state_t final_state,
@@ -80,7 +84,9 @@ typedef struct {
 typedef int pp_accounting_write_fn(void *ctx, const char *data, size_t len);
 
 /*
- * Exports the records in range, oldest first, through write(ctx, …) in pieces. Rows are read
+ * Exports the records in range, oldest first (columns: job_uuid, user, department, printer,
+ * source, title, final_state, pages_mono, pages_color, sheets, copies, sides, media,
+ * number_up, size_bytes, submitted_at, finished_at, printer_mac, server_name), through write(ctx, …) in pieces. Rows are read
  * in bounded batches, so the export size is not limited by memory. Returns 0 or -1 (a write
  * that failed, or a database error).
  */

@@ -32,6 +32,15 @@ typedef struct pp_core {
 	 * stopped: core is read by every thread without a lock. */
 	void (*on_job_received)(void *ctx);
 	void *on_job_received_ctx;
+	/* Called by job_release() after it committed a job in state releasing (the same kind
+	 * of nudge: the server's delivery manager picks the job up at once instead of at its
+	 * next poll). NULL = none. Same rules as on_job_received. */
+	void (*on_job_released)(void *ctx);
+	void *on_job_released_ctx;
+	/* job_release() also notifies this PostgreSQL channel after its commit (db_notify(),
+	 * nothing on SQLite), so that the delivery managers of every server host, which LISTEN
+	 * on it, see a release made by another process (the command line) at once. */
+#define CORE_RELEASED_CHANNEL "pullprint_released"
 	/* The company directory (src/directory), when the program has it: directory_attach()
 	 * sets these to directory_signin() and directory_lookup_sender(); runtime_open() calls
 	 * it. NULL = no directory: sign-in and on-boarding skip that step. */

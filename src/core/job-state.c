@@ -6,6 +6,7 @@
 #include "core/audit.h"
 #include "core/job.h"
 #include "core/settings.h"
+#include "db/db-listen.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -286,6 +287,18 @@ int job_release(pp_core_t *core, int64_t job_id, int64_t printer_id,
 	int rc = job_state_move(core, job_id, PP_JOB_HELD, PP_JOB_RELEASING, &how, &extra, error,
 	                        error_size);
 	free(options_json);
+	/* After the commit: the delivery manager finds the job releasing when it looks; the
+	 * notification wakes the managers of other processes (PostgreSQL only). A failed
+	 * notification only delays the delivery to their next poll. */
+	if (rc == JOB_OK) {
+		char notify_error[DB_ERROR_MAX];
+		if (db_notify(core->db, CORE_RELEASED_CHANNEL, notify_error,
+		              sizeof(notify_error)) < 0)
+			log_warn("job.notify_failed job=%lld error=\"%s\"", (long long)job_id,
+			         notify_error);
+		if (core->on_job_released != NULL)
+			core->on_job_released(core->on_job_released_ctx);
+	}
 	return rc;
 }
 

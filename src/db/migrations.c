@@ -209,6 +209,30 @@ static const db_migration_t db_migrations[] = {
 	 "ALTER TABLE users ADD COLUMN is_directory_admin INTEGER NOT NULL DEFAULT 0;"
 	 "ALTER TABLE users ADD COLUMN directory_sync_gen BIGINT;"
 	 "CREATE INDEX users_directory ON users (directory_id, directory_sync_gen);"},
+
+	/* The printer status cache (src/output/status.h): what each printer last said about its
+	 * state, reasons (IPP printer-state-reasons keywords, SNMP errors mapped to them),
+	 * supplies and trays (JSON arrays), when it was asked and why it did not answer; and the
+	 * SNMP community and port used to ask it (a row may hold only those, checked_at 0). */
+	{5, "printer status",
+	 "CREATE TABLE printer_status ("
+	 "  printer_id BIGINT PRIMARY KEY REFERENCES printers(id) ON DELETE CASCADE,"
+	 "  state TEXT NOT NULL DEFAULT 'unknown'"
+	 "    CHECK (state IN ('idle','processing','stopped','offline','unknown')),"
+	 "  reasons TEXT NOT NULL DEFAULT '',"
+	 "  markers TEXT NOT NULL DEFAULT '[]',"
+	 "  trays TEXT NOT NULL DEFAULT '[]',"
+	 "  checked_at BIGINT NOT NULL DEFAULT 0,"
+	 "  error TEXT NOT NULL DEFAULT '',"
+	 "  snmp_community TEXT NOT NULL DEFAULT 'public',"
+	 "  snmp_port INTEGER NOT NULL DEFAULT 161);"},
+
+	/* Accounting names the device and the server too: the printer's MAC address (from its
+	 * capabilities; '' when unknown) outlives a rename or a new IP address, and the server
+	 * name tells apart the hosts of one PostgreSQL installation. */
+	{6, "accounting printer MAC and server name",
+	 "ALTER TABLE accounting ADD COLUMN printer_mac TEXT NOT NULL DEFAULT '';"
+	 "ALTER TABLE accounting ADD COLUMN server_name TEXT NOT NULL DEFAULT '';"},
 };
 
 const db_migration_t *db_migrations_list(size_t *count_r)

@@ -6,6 +6,11 @@
  * pages queue, the stop flag and the status snapshot, under the pool's lock, and poke the
  * eventfd. Children are reaped by pid (never waitpid(-1)), so other parts of the server may
  * run their own children.
+ *
+ * A print request (convert_pool_request_print) is a pool_print_t on the heap: queued under
+ * the lock, taken by the dispatcher, answered under the lock with a signal to its waiting
+ * caller. A caller that gives up first (time-out) leaves it marked abandoned, and whoever
+ * finishes it last (the dispatcher) frees it.
  */
 #include "server/convert-pool.h"
 
@@ -44,12 +49,28 @@ typedef enum {
 	POOL_SLOT_BUSY,
 } pool_slot_state_t;
 
+/* One print request; see the file comment for who frees it. */
+typedef enum { POOL_PRINT_QUEUED = 0, POOL_PRINT_SENT, POOL_PRINT_DONE } pool_print_state_t;
+
+typedef struct pool_print {
+	int64_t job_id;
+	int64_t printer_id;
+	char format[8];
+	pool_print_state_t state; /* under the pool's lock */
+	bool is_ok;
+	bool is_abandoned; /* the caller stopped waiting: the dispatcher frees it */
+	char reason[256];
+	pthread_cond_t done_cond;
+	struct pool_print *next; /* in the queue */
+} pool_print_t;
+
 typedef struct {
 	pool_slot_state_t state;
 	pid_t pid;      /* 0 when none (reaped) */
 	int fd;         /* our end of the socket; -1 when none */
 	int64_t job_id; /* BUSY: the job it works on */
 	bool is_pages;  /* BUSY: rendering pages (nothing to abandon), not converting */
+	pool_print_t *print; /* BUSY: rendering print data for this request, else NULL */
 	int64_t spawned_ms;
 	int64_t next_spawn_ms;
 	unsigned quick_deaths;              /* in a row */
@@ -81,6 +102,7 @@ struct pp_convert_pool {
 	bool is_stopping;
 	pool_pages_t pages[POOL_PAGES_MAX]; /* a ring */
 	size_t pages_head, pages_count;
+	pool_print_t *prints; /* queued print requests, oldest first */
 	pp_convert_pool_status_t status;
 };
 
@@ -101,6 +123,27 @@ static void pool_lock(pp_convert_pool_t *pool)
 static void pool_unlock(pp_convert_pool_t *pool)
 {
 	(void)pthread_mutex_unlock(&pool->lock);
+}
+
+static void pool_print_free(pool_print_t *print)
+{
+	(void)pthread_cond_destroy(&print->done_cond);
+	free(print);
+}
+
+/* Answers a print request taken by the dispatcher (or refused at stop) and wakes its caller. */
+static void pool_print_finish(pp_convert_pool_t *pool, pool_print_t *print, bool is_ok,
+                              const char *reason)
+{
+	pool_lock(pool);
+	print->state = POOL_PRINT_DONE;
+	print->is_ok = is_ok;
+	(void)str_copy(print->reason, sizeof(print->reason), reason != NULL ? reason : "");
+	bool is_abandoned = print->is_abandoned;
+	(void)pthread_cond_signal(&print->done_cond);
+	pool_unlock(pool);
+	if (is_abandoned)
+		pool_print_free(print);
 }
 
 /* Starts the worker of slot. Returns 0, or -1 (logged) with the slot still down. */
@@ -145,7 +188,7 @@ static void pool_plan_respawn(pp_convert_pool_t *pool, pool_slot_t *slot, int64_
 /* Abandons the job a dead worker held (a conversion; pages have nothing to undo). */
 static void pool_abandon(pp_convert_pool_t *pool, pool_slot_t *slot, const char *reason)
 {
-	if (slot->state != POOL_SLOT_BUSY || slot->is_pages)
+	if (slot->state != POOL_SLOT_BUSY || slot->is_pages || slot->print != NULL)
 		return;
 	bool is_requeued = false;
 	char error[DB_ERROR_MAX];
@@ -180,6 +223,10 @@ static void pool_slot_lost(pp_convert_pool_t *pool, pool_slot_t *slot, const cha
 		log_warn("convert.worker_lost worker=%s why=%s status=%s", slot->name, why,
 		         convert_pool_describe_status(status, how, sizeof(how)));
 	pool_abandon(pool, slot, "The converter stopped while converting this document.");
+	if (slot->print != NULL)
+		pool_print_finish(pool, slot->print, false,
+		                  "the converter stopped while preparing the print data");
+	slot->print = NULL;
 	slot->state = POOL_SLOT_DOWN;
 	slot->job_id = 0;
 	slot->is_pages = false;
@@ -262,15 +309,19 @@ static bool pool_handle_message(pp_convert_pool_t *pool, pool_slot_t *slot, char
 		bool is_failed = strcmp(fields[2], "failed") == 0 && rest != NULL;
 		if (!is_ok && !is_failed)
 			return false;
+		const char *kind = slot->print != NULL ? "print"
+		                   : slot->is_pages    ? "pages"
+		                                       : "convert";
 		if (is_ok)
 			log_info("convert.done job=%lld worker=%s kind=%s outcome=ok",
-			         (long long)number, slot->name,
-			         slot->is_pages ? "pages" : "convert");
+			         (long long)number, slot->name, kind);
 		else
 			log_info(
 			    "convert.done job=%lld worker=%s kind=%s outcome=failed reason=\"%s\"",
-			    (long long)number, slot->name, slot->is_pages ? "pages" : "convert",
-			    rest);
+			    (long long)number, slot->name, kind, rest);
+		if (slot->print != NULL)
+			pool_print_finish(pool, slot->print, is_ok, rest);
+		slot->print = NULL;
 		slot->state = POOL_SLOT_IDLE;
 		slot->job_id = 0;
 		slot->is_pages = false;
@@ -333,6 +384,20 @@ static void pool_reap(pp_convert_pool_t *pool)
 	}
 }
 
+/* Takes the oldest print request, if any, marked sent. */
+static pool_print_t *pool_take_print(pp_convert_pool_t *pool)
+{
+	pool_lock(pool);
+	pool_print_t *print = pool->prints;
+	if (print != NULL) {
+		pool->prints = print->next;
+		print->next = NULL;
+		print->state = POOL_PRINT_SENT;
+	}
+	pool_unlock(pool);
+	return print;
+}
+
 /* Takes the oldest page request, if any. */
 static bool pool_take_pages(pp_convert_pool_t *pool, pool_pages_t *pages_r)
 {
@@ -367,6 +432,23 @@ static void pool_dispatch(pp_convert_pool_t *pool, bool look_for_jobs)
 		if (slot->state != POOL_SLOT_IDLE)
 			continue;
 		char message[WORKER_MESSAGE_MAX];
+		pool_print_t *print = pool_take_print(pool);
+		if (print != NULL) {
+			(void)str_format(message, sizeof(message), "print %lld %lld %s",
+			                 (long long)print->job_id, (long long)print->printer_id,
+			                 print->format);
+			slot->state = POOL_SLOT_BUSY;
+			slot->job_id = print->job_id;
+			slot->is_pages = false;
+			slot->print = print;
+			log_info("convert.dispatched job=%lld worker=%s kind=print printer=%lld "
+			         "format=%s",
+			         (long long)print->job_id, slot->name, (long long)print->printer_id,
+			         print->format);
+			if (pool_send(slot, message) < 0)
+				pool_slot_lost(pool, slot, "send_failed", false, 0);
+			continue;
+		}
 		pool_pages_t pages;
 		if (pool_take_pages(pool, &pages)) {
 			(void)str_format(message, sizeof(message), "pages %lld %u %u",
@@ -646,6 +728,99 @@ int convert_pool_request_pages(pp_convert_pool_t *pool, int64_t job_id, unsigned
 	return 0;
 }
 
+/* Waits on print's condition until deadline (CLOCK_MONOTONIC); the pool's lock is held. */
+static void pool_print_wait(pp_convert_pool_t *pool, pool_print_t *print,
+                            const struct timespec *deadline)
+{
+	int rc = pthread_cond_timedwait(&print->done_cond, &pool->lock, deadline);
+	if (rc != 0 && rc != ETIMEDOUT)
+		abort();
+}
+
+int convert_pool_request_print(pp_convert_pool_t *pool, int64_t job_id, int64_t printer_id,
+                               const char *format, unsigned timeout_s, char *reason_r,
+                               size_t reason_size)
+{
+	if (pool == NULL) {
+		(void)str_format(reason_r, reason_size,
+		                 "no local converter runs on this server to prepare print data");
+		return -1;
+	}
+	pool_print_t *print = calloc(1, sizeof(*print));
+	pthread_condattr_t attr;
+	bool is_ready = print != NULL && pthread_condattr_init(&attr) == 0;
+	if (is_ready) {
+		is_ready = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+		           pthread_cond_init(&print->done_cond, &attr) == 0;
+		(void)pthread_condattr_destroy(&attr);
+	}
+	if (!is_ready || job_id <= 0 || printer_id <= 0 ||
+	    !str_copy(print->format, sizeof(print->format), format)) {
+		(void)str_format(reason_r, reason_size, "the server could not ask for print data");
+		free(print);
+		return -1;
+	}
+	print->job_id = job_id;
+	print->printer_id = printer_id;
+	struct timespec deadline;
+	if (clock_gettime(CLOCK_MONOTONIC, &deadline) < 0)
+		abort();
+	deadline.tv_sec += (time_t)(timeout_s > 0 ? timeout_s : 1);
+
+	pool_lock(pool);
+	bool is_stopping = pool->is_stopping;
+	if (!is_stopping) {
+		pool_print_t **at = &pool->prints;
+		while (*at != NULL)
+			at = &(*at)->next;
+		*at = print;
+	}
+	pool_unlock(pool);
+	if (is_stopping) {
+		(void)str_format(reason_r, reason_size, "the server is stopping");
+		pool_print_free(print);
+		return -1;
+	}
+	convert_pool_wake(pool);
+
+	pool_lock(pool);
+	struct timespec now;
+	while (print->state != POOL_PRINT_DONE) {
+		if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+			abort();
+		if (now.tv_sec > deadline.tv_sec ||
+		    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
+			break;
+		pool_print_wait(pool, print, &deadline);
+	}
+	int rc = -1;
+	if (print->state == POOL_PRINT_DONE) {
+		rc = print->is_ok ? 0 : -1;
+		(void)str_copy(reason_r, reason_size, print->reason);
+		pool_unlock(pool);
+		pool_print_free(print);
+		return rc;
+	}
+	/* Timed out: a queued request leaves the queue; a sent one is freed by its answer. */
+	if (print->state == POOL_PRINT_QUEUED) {
+		for (pool_print_t **at = &pool->prints; *at != NULL; at = &(*at)->next) {
+			if (*at == print) {
+				*at = print->next;
+				break;
+			}
+		}
+		pool_unlock(pool);
+		pool_print_free(print);
+	} else {
+		print->is_abandoned = true;
+		pool_unlock(pool);
+	}
+	(void)str_format(reason_r, reason_size,
+	                 "the converters did not prepare the print data within %u s",
+	                 timeout_s);
+	return -1;
+}
+
 void convert_pool_status(pp_convert_pool_t *pool, pp_convert_pool_status_t *status_r)
 {
 	memset(status_r, 0, sizeof(*status_r));
@@ -676,8 +851,14 @@ static void pool_stop_workers(pp_convert_pool_t *pool)
 		slot->pid = 0;
 		/* Its worker is gone for sure now: the job it held goes back to the queue. */
 		pool_abandon(pool, slot, "The server stopped while converting this document.");
+		if (slot->print != NULL)
+			pool_print_finish(pool, slot->print, false, "the server is stopping");
+		slot->print = NULL;
 		slot->state = POOL_SLOT_DOWN;
 	}
+	/* Print requests nobody took: their callers learn at once. */
+	for (pool_print_t *print; (print = pool_take_print(pool)) != NULL;)
+		pool_print_finish(pool, print, false, "the server is stopping");
 }
 
 void convert_pool_stop(pp_convert_pool_t **pool_p)

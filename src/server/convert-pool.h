@@ -74,6 +74,20 @@ void convert_pool_on_job_received(void *ctx);
 int convert_pool_request_pages(pp_convert_pool_t *pool, int64_t job_id, unsigned first,
                                unsigned last, char *error, size_t error_size);
 
+/*
+ * Asks the next idle worker for print data: "print <job_id> <printer_id> <format>" (format an
+ * output name: pdf, pwg, urf, ps, pcl5, pcl6). The worker renders the job's kept PDF with the
+ * job's options for that printer's capabilities and stores it as the job's "print" document
+ * (replacing an older one) before it answers. Print requests go before page requests and
+ * conversions: someone waits at the printer. Blocks the caller (a delivery thread, never a
+ * listener thread) up to timeout_s. Returns 0 when the document is stored, or -1 with
+ * reason_r[reason_size] saying why for the user (the worker's reason, a time-out, no pool,
+ * the worker died). Thread-safe.
+ */
+int convert_pool_request_print(pp_convert_pool_t *pool, int64_t job_id, int64_t printer_id,
+                               const char *format, unsigned timeout_s, char *reason_r,
+                               size_t reason_size);
+
 /* Fills *status_r (all zero for a NULL pool). Thread-safe. */
 void convert_pool_status(pp_convert_pool_t *pool, pp_convert_pool_status_t *status_r);
 

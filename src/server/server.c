@@ -12,6 +12,7 @@
 #include "pp-build-config.h"
 #include "runtime/runtime.h"
 #include "server/convert-pool.h"
+#include "server/delivery.h"
 #include "server/icons.h"
 #include "server/server-routes.h"
 #include "server/sweeper.h"
@@ -26,6 +27,8 @@
 
 /* How long a graceful stop waits for requests in flight before closing them. */
 #define SERVER_DRAIN_TIMEOUT_S 30
+/* How long a graceful stop lets deliveries in flight finish before canceling them. */
+#define SERVER_DELIVERY_GRACE_MS 10000
 
 struct pp_server {
 	pp_runtime_t rt;
@@ -34,6 +37,7 @@ struct pp_server {
 	pp_http_server_t *http;
 	pp_sweeper_t *sweeper;
 	pp_convert_pool_t *convert_pool; /* NULL when [convert] local = no or no program */
+	pp_delivery_t *delivery; /* released jobs to printers */
 	pp_server_routes_t routes;
 	pp_ipp_service_t ipp; /* the /ipp/print route's context (plain data) */
 	pp_dnssd_t *dnssd; /* the DNS-SD advertiser; NULL when [ipp] dnssd = no */
@@ -213,6 +217,56 @@ static int server_convert_pool(pp_server_t *server, char *error, size_t error_si
 	return 0;
 }
 
+/*
+ * The pauses before retries on one printer from PULLPRINT_DELIVERY_RETRY_MS ("5000,15000,
+ * 45000"; "0" or "" = no retry, failover at once), until the configuration file has a
+ * [delivery] section. Unset: delivery.h's defaults. A bad value is logged and ignored.
+ */
+static void server_delivery_retries(pp_delivery_config_t *cfg)
+{
+	const char *text = getenv("PULLPRINT_DELIVERY_RETRY_MS");
+	if (text == NULL)
+		return;
+	pp_delivery_config_t parsed = {0};
+	const char *p = text;
+	while (*p != '\0') {
+		uint64_t ms = 0;
+		if (parsed.n_retry_delays >= DELIVERY_RETRIES_MAX || !parse_uint64(&p, 3600000, &ms) ||
+		    (*p != ',' && *p != '\0')) {
+			log_warn("delivery.bad_retries value=\"%s\" action=\"give up to %d pauses in "
+				 "ms separated by commas; using the defaults\"",
+				 text, DELIVERY_RETRIES_MAX);
+			return;
+		}
+		if (ms > 0)
+			parsed.retry_delays_ms[parsed.n_retry_delays++] = (unsigned)ms;
+		if (*p == ',')
+			p++;
+	}
+	memcpy(cfg->retry_delays_ms, parsed.retry_delays_ms, sizeof(cfg->retry_delays_ms));
+	cfg->n_retry_delays = parsed.n_retry_delays;
+	cfg->no_retries = parsed.n_retry_delays == 0;
+}
+
+/* Starts the delivery manager and hooks job_release() to it. */
+static int server_delivery(pp_server_t *server, char *error, size_t error_size)
+{
+	pp_delivery_config_t cfg = {
+	    .pool = server->convert_pool,
+	    /* One host owns its jobs on SQLite; on PostgreSQL another host may be sending. */
+	    .recover_printing = db_backend(server->rt.db) == PP_DB_SQLITE,
+	    .listen_url = db_backend(server->rt.db) == PP_DB_POSTGRES
+	                      ? server->rt.config.database
+	                      : NULL,
+	};
+	server_delivery_retries(&cfg);
+	if (delivery_start(&server->rt.core, &cfg, &server->delivery, error, error_size) < 0)
+		return -1;
+	server->rt.core.on_job_released = delivery_on_job_released;
+	server->rt.core.on_job_released_ctx = server->delivery;
+	return 0;
+}
+
 int server_open(const char *config_path, const char *state_dir_override, pp_server_t **server_r,
 		int *exit_code_r, char *error, size_t error_size)
 {
@@ -252,6 +306,9 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 
 	/* The converters before the listener: intake's hook is set before any request runs. */
 	if (server_convert_pool(server, error, error_size) < 0)
+		goto fail;
+	/* Delivery after the pool (it asks the pool for print data), before the listener. */
+	if (server_delivery(server, error, error_size) < 0)
 		goto fail;
 
 	server->metrics = metrics_new();
@@ -313,6 +370,9 @@ int server_run(pp_server_t *server)
 		(void)nanosleep(&pause, NULL);
 	}
 	sweeper_stop(&server->sweeper);
+	server->rt.core.on_job_released = NULL;
+	server->rt.core.on_job_released_ctx = NULL;
+	delivery_stop(&server->delivery, SERVER_DELIVERY_GRACE_MS);
 	log_info("server.stopped");
 	return 0;
 }
@@ -328,6 +388,10 @@ void server_free(pp_server_t **server_p)
 	/* No request thread is left to call intake's hook: the pool may go. */
 	server->rt.core.on_job_received = NULL;
 	server->rt.core.on_job_received_ctx = NULL;
+	/* Delivery before the pool: a delivery thread may be waiting for print data. */
+	server->rt.core.on_job_released = NULL;
+	server->rt.core.on_job_released_ctx = NULL;
+	delivery_stop(&server->delivery, 0);
 	convert_pool_stop(&server->convert_pool);
 	metrics_free(&server->metrics);
 	if (server->is_runtime_open)

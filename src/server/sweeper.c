@@ -7,6 +7,7 @@
 #include "core/tokens.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "output/status.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,7 +26,11 @@ struct pp_sweeper {
 	pthread_cond_t wake; /* signalled to stop early */
 	bool is_stopping;
 	int64_t last_recovery; /* monotonic seconds of the last orphan pass */
+	unsigned passes;       /* passes done; printer status every SWEEPER_STATUS_EVERY */
 };
+
+/* Printer status is refreshed on the first pass and every this many passes after it. */
+#define SWEEPER_STATUS_EVERY 5
 
 static bool sweeper_is_stopping(pp_sweeper_t *sweeper)
 {
@@ -83,6 +88,13 @@ static void sweeper_pass(pp_sweeper_t *sweeper)
 		log_error("tokens.purge_failed error=\"%s\"", error);
 	else if (purged > 0)
 		log_info("tokens.purged count=%lld", (long long)purged);
+
+	/* The printer status cache: bounded concurrency and short timeouts keep this pass to
+	 * a few seconds even with printers switched off. */
+	if (sweeper->passes++ % SWEEPER_STATUS_EVERY == 0 &&
+	    status_refresh_all(sweeper->core, 0, NULL, error, sizeof(error)) < 0)
+		log_error("printer.status_failed error=\"%s\" action=\"will retry next pass\"",
+			  error);
 }
 
 static void *sweeper_main(void *arg)

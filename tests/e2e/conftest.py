@@ -10,12 +10,15 @@ names a PostgreSQL server whose databases the `backend` fixture may use.
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+import weakref
 
 import pytest
 
@@ -47,9 +50,12 @@ class Installation:
 
     Conversion is off unless convert=True ([convert] local = no: jobs stay received, as
     before the converter existed, unless a worker is started by hand). With convert=True
-    the server runs a pool of `workers` pullprint-convert workers from the build directory;
-    either way their temporary directory is in the test's directory, and convert_settings
-    (a dict) adds or overrides [convert] keys, e.g. {"timeout_s": 10, "max_attempts": 1}."""
+    the server runs a pool of `workers` pullprint-convert workers from the build directory.
+    convert_settings (a dict) adds or overrides [convert] keys, e.g. {"timeout_s": 10,
+    "max_attempts": 1}. The workers' tmp_dir is in the test's directory, except as root:
+    there the sandbox user must pass through every parent of it (docs/configuration.md) and
+    pytest's directories are 0700, so it is a 0711 directory under /tmp, removed when the
+    Installation is."""
 
     def __init__(self, root, database=None, convert=False, workers=2, convert_settings=None):
         self.root = root
@@ -60,7 +66,12 @@ class Installation:
         self.database = database
         self.convert = convert
         self.workers = workers
-        self.convert_tmp_dir = os.path.join(root, "convert-tmp")
+        if os.geteuid() == 0:
+            self.convert_tmp_dir = tempfile.mkdtemp(prefix="pp-e2e-convert-", dir="/tmp")
+            os.chmod(self.convert_tmp_dir, 0o711)
+            weakref.finalize(self, shutil.rmtree, self.convert_tmp_dir, True)
+        else:
+            self.convert_tmp_dir = os.path.join(root, "convert-tmp")
         self.convert_settings = dict(convert_settings or {})
         self.write_config()
 

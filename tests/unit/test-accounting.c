@@ -98,15 +98,16 @@ static void test_dataset(pp_core_t *core)
 
 static const char golden_csv[] =
     "job_uuid,user,department,printer,source,title,final_state,pages_mono,pages_color,"
-    "sheets,copies,sides,media,number_up,size_bytes,submitted_at,finished_at\r\n"
+    "sheets,copies,sides,media,number_up,size_bytes,submitted_at,finished_at,printer_mac,"
+    "server_name\r\n"
     "a1,ann@example.com,Finance,lab,ipp,\"Budget, \"\"final\"\".pdf\",completed,10,2,6,2,"
-    "two-sided-long-edge,iso_a4_210x297mm,1,2048,2023-11-14T22:13:20Z,2023-11-14T22:14:20Z\r\n"
+    "two-sided-long-edge,iso_a4_210x297mm,1,2048,2023-11-14T22:13:20Z,2023-11-14T22:14:20Z,,\r\n"
     "a2,bob@example.com,'-Sales,hall,mail,\"'=HYPERLINK(\"\"http://x\"\")\",failed,1,0,1,1,"
-    "one-sided,na_letter_8.5x11in,1,10,2023-11-14T22:15:00Z,2023-11-14T22:16:40Z\r\n"
+    "one-sided,na_letter_8.5x11in,1,10,2023-11-14T22:15:00Z,2023-11-14T22:16:40Z,,\r\n"
     "a3,ann@example.com,Finance,lab,portal,'@SUM(A1),canceled,0,0,0,1,one-sided,"
-    "iso_a4_210x297mm,1,5,2023-11-14T23:13:20Z,2023-11-15T00:13:20Z\r\n"
+    "iso_a4_210x297mm,1,5,2023-11-14T23:13:20Z,2023-11-15T00:13:20Z,,\r\n"
     "a4,carol@example.com,,,api,\"'+note\nline two\",completed,3,0,2,1,one-sided,"
-    "iso_a4_210x297mm,2,7,2023-11-15T20:26:40Z,2023-11-15T23:13:20Z\r\n";
+    "iso_a4_210x297mm,2,7,2023-11-15T20:26:40Z,2023-11-15T23:13:20Z,,\r\n";
 
 static const char golden_json[] =
     "[\n"
@@ -115,25 +116,25 @@ static const char golden_json[] =
     "\"final_state\":\"completed\",\"pages_mono\":10,\"pages_color\":2,\"sheets\":6,"
     "\"copies\":2,\"sides\":\"two-sided-long-edge\",\"media\":\"iso_a4_210x297mm\","
     "\"number_up\":1,\"size_bytes\":2048,\"submitted_at\":\"2023-11-14T22:13:20Z\","
-    "\"finished_at\":\"2023-11-14T22:14:20Z\"},\n"
+    "\"finished_at\":\"2023-11-14T22:14:20Z\",\"printer_mac\":\"\",\"server_name\":\"\"},\n"
     "{\"job_uuid\":\"a2\",\"user\":\"bob@example.com\",\"department\":\"-Sales\","
     "\"printer\":\"hall\",\"source\":\"mail\",\"title\":\"=HYPERLINK(\\\"http://x\\\")\","
     "\"final_state\":\"failed\",\"pages_mono\":1,\"pages_color\":0,\"sheets\":1,"
     "\"copies\":1,\"sides\":\"one-sided\",\"media\":\"na_letter_8.5x11in\","
     "\"number_up\":1,\"size_bytes\":10,\"submitted_at\":\"2023-11-14T22:15:00Z\","
-    "\"finished_at\":\"2023-11-14T22:16:40Z\"},\n"
+    "\"finished_at\":\"2023-11-14T22:16:40Z\",\"printer_mac\":\"\",\"server_name\":\"\"},\n"
     "{\"job_uuid\":\"a3\",\"user\":\"ann@example.com\",\"department\":\"Finance\","
     "\"printer\":\"lab\",\"source\":\"portal\",\"title\":\"@SUM(A1)\","
     "\"final_state\":\"canceled\",\"pages_mono\":0,\"pages_color\":0,\"sheets\":0,"
     "\"copies\":1,\"sides\":\"one-sided\",\"media\":\"iso_a4_210x297mm\","
     "\"number_up\":1,\"size_bytes\":5,\"submitted_at\":\"2023-11-14T23:13:20Z\","
-    "\"finished_at\":\"2023-11-15T00:13:20Z\"},\n"
+    "\"finished_at\":\"2023-11-15T00:13:20Z\",\"printer_mac\":\"\",\"server_name\":\"\"},\n"
     "{\"job_uuid\":\"a4\",\"user\":\"carol@example.com\",\"department\":\"\","
     "\"printer\":\"\",\"source\":\"api\",\"title\":\"+note\\nline two\","
     "\"final_state\":\"completed\",\"pages_mono\":3,\"pages_color\":0,\"sheets\":2,"
     "\"copies\":1,\"sides\":\"one-sided\",\"media\":\"iso_a4_210x297mm\","
     "\"number_up\":2,\"size_bytes\":7,\"submitted_at\":\"2023-11-15T20:26:40Z\","
-    "\"finished_at\":\"2023-11-15T23:13:20Z\"}\n"
+    "\"finished_at\":\"2023-11-15T23:13:20Z\",\"printer_mac\":\"\",\"server_name\":\"\"}\n"
     "]\n";
 
 static void test_accounting_export_golden(void **state)
@@ -160,9 +161,9 @@ static void test_accounting_export_golden(void **state)
 	free(json);
 	csv = test_export(core, PP_ACCOUNTING_CSV, 1800000000, 0, false);
 	assert_true(str_has_prefix(csv, "job_uuid,user,"));
-	assert_non_null(strstr(csv, "finished_at\r\n"));
-	assert_int_equal(strlen(csv), strlen(strstr(csv, "finished_at\r\n")) +
-	                                  (size_t)(strstr(csv, "finished_at\r\n") - csv));
+	assert_non_null(strstr(csv, "server_name\r\n"));
+	assert_int_equal(strlen(csv), strlen(strstr(csv, "server_name\r\n")) +
+	                                  (size_t)(strstr(csv, "server_name\r\n") - csv));
 	free(csv);
 }
 

@@ -2,8 +2,14 @@
  * test-convert-worker.c - the conversion worker on real jobs: a job stored by intake is
  * claimed, converted in the sandbox and recorded as held with its PDF, analysis and page
  * images (encrypted, decrypting to JPEG); documents that cannot be converted fail with a
- * reason the user reads; and the --fd protocol loop, driven through a socketpair as
- * pullprintd drives it. Runs on SQLite and PostgreSQL.
+ * reason the user reads; the --fd protocol loop, driven through a socketpair as
+ * pullprintd drives it; and the split between the worker (the broker, holding the spool key
+ * and the database) and its converter process, which starts every sandboxed child: the
+ * converter holds no key, no descriptor but its socket, no environment of the broker's; a
+ * converter killed mid-job fails that job as a crash and the next job converts; a converter
+ * that answers nonsense is replaced without harm; job directories outside tmp_base are
+ * refused. The converter is the built pullprint-convert (beside this test in the build
+ * tree). Runs on SQLite and PostgreSQL.
  */
 #include "test-db-support.h"
 
@@ -17,22 +23,43 @@
 #include "spool/spool.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
-
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #define TEST_MAX_BYTES (16 * 1024 * 1024)
 
 static const uint8_t test_spool_key[SPOOL_KEY_BYTES] = {9, 9, 9, 9, 1, 2, 3, 4};
+
+/*
+ * The built pullprint-convert: <build>/src/cmd/pullprint-convert, this binary being
+ * <build>/tests/unit/test-convert-worker. (The worker's default, /proc/self/exe, is this test
+ * binary here.)
+ */
+static void converter_program(char *path, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	assert_true(len > 0);
+	self[len] = '\0';
+	for (int up = 0; up < 3; up++) {
+		char *slash = strrchr(self, '/');
+		assert_non_null(slash);
+		*slash = '\0';
+	}
+	assert_true(str_format(path, size, "%s/src/cmd/pullprint-convert", self));
+	if (access(path, X_OK) != 0)
+		fail_msg("%s is missing: build it first (ninja -C <build>)", path);
+}
 
 /* A worker over the case's database with its own spool, as pullprint-convert opens it. */
 typedef struct {
@@ -65,14 +92,9 @@ static void fixture_open(void **state, fixture_t *f, unsigned thumbnails)
 	f->config.convert_thumbnails = thumbnails;
 	if (worker_open(&f->worker, &f->config, &f->core, NULL, error, sizeof(error)) < 0)
 		fail_msg("worker_open: %s", error);
-	/* Valgrind reserves far more address space than it uses and keeps descriptors of its
-	 * own above the limit: only these two limits are lifted under it. */
-	if (RUNNING_ON_VALGRIND) {
-		f->worker.render_limits.address_space_bytes = 0;
-		f->worker.render_limits.open_files = 0;
-		f->worker.exec_limits.address_space_bytes = 0;
-		f->worker.exec_limits.open_files = 0;
-	}
+	/* The sandboxed children are the converter's: a separate program, never run under
+	 * valgrind, so the limits stay as an installation has them. */
+	converter_program(f->worker.converter.program, sizeof(f->worker.converter.program));
 	f->user_id = test_db_add_user(t->db, "ann@example.com");
 }
 
@@ -442,6 +464,405 @@ static void test_serve_malformed(void **state)
 	fixture_close(&f);
 }
 
+/* ---- the broker / converter split --------------------------------------------------- */
+
+/* Reads /proc/<pid>/<name> into buf (size > 1); returns the length. */
+static size_t read_proc(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	assert_true(str_format(path, sizeof(path), "/proc/%ld/%s", (long)pid, name));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("open(%s): %s", path, strerror(errno));
+	size_t len = 0;
+	for (;;) {
+		assert_true(len < size - 1);
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		assert_true(n >= 0);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	assert_int_equal(close(fd), 0);
+	buf[len] = '\0';
+	return len;
+}
+
+/* True when the readable memory of process pid holds needle[len] (read through /proc). */
+static bool memory_holds(pid_t pid, const uint8_t *needle, size_t len)
+{
+	char path[64];
+	assert_true(str_format(path, sizeof(path), "/proc/%ld/maps", (long)pid));
+	FILE *maps = fopen(path, "re");
+	assert_non_null(maps);
+	assert_true(str_format(path, sizeof(path), "/proc/%ld/mem", (long)pid));
+	int mem = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(mem >= 0);
+	enum { CHUNK = 1 << 20 };
+	uint8_t *buf = malloc(CHUNK + len);
+	assert_non_null(buf);
+	bool found = false;
+	char line[512];
+	while (!found && fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long start = 0, end = 0;
+		char perms[8] = "";
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3 || perms[0] != 'r' ||
+		    strstr(line, "[vvar]") != NULL || strstr(line, "[vsyscall]") != NULL)
+			continue;
+		size_t carried = 0; /* bytes kept from the previous chunk, for a match across */
+		for (unsigned long at = start; !found && at < end;) {
+			size_t want = end - at < CHUNK ? (size_t)(end - at) : CHUNK;
+			ssize_t n = pread(mem, buf + carried, want, (off_t)at);
+			if (n <= 0)
+				break; /* an unreadable mapping: nothing of ours is there */
+			size_t have = carried + (size_t)n;
+			for (size_t i = 0; i + len <= have && !found; i++)
+				found = buf[i] == needle[0] && memcmp(buf + i, needle, len) == 0;
+			carried = have >= len - 1 ? len - 1 : have;
+			memmove(buf, buf + have - carried, carried);
+			at += (unsigned long)n;
+		}
+	}
+	free(buf);
+	assert_int_equal(close(mem), 0);
+	assert_int_equal(fclose(maps), 0);
+	return found;
+}
+
+/* The converter is a fresh program that holds nothing of the worker's: not the spool key
+ * (which the worker holds), no descriptor but stdin/stdout/stderr and its socket, and an
+ * environment of HOME, LANG and PATH only — before and after it converted a document. */
+static void test_converter_holds_no_secret(void **state)
+{
+	fixture_t f;
+	fixture_open(state, &f, 1);
+	/* The scan works: the worker (this process) holds the key. */
+	assert_true(memory_holds(getpid(), test_spool_key, sizeof(test_spool_key)));
+	assert_true(setenv("PP_TEST_SECRET", "postgresql://u:secret@db/x", 1) == 0);
+	char error[1024];
+	if (worker_converter_start(&f.worker, error, sizeof(error)) < 0)
+		fail_msg("worker_converter_start: %s", error);
+	assert_int_equal(unsetenv("PP_TEST_SECRET"), 0);
+
+	for (int round = 0; round < 2; round++) {
+		pid_t pid = f.worker.converter.pid;
+		assert_true(pid > 0);
+		char buf[8192];
+		/* The command line: the internal mode, on fd 3. */
+		size_t len = read_proc(pid, "cmdline", buf, sizeof(buf));
+		size_t prog_len = strlen(buf);
+		assert_true(prog_len < len);
+		assert_memory_equal(buf + prog_len + 1, "--converter\0--fd\0" "3\0",
+				    len - prog_len - 1);
+		/* The environment: exactly HOME (the office profile), LANG and PATH. */
+		len = read_proc(pid, "environ", buf, sizeof(buf));
+		char expected[PATH_MAX + 64];
+		int n = snprintf(expected, sizeof(expected), "HOME=%s%cLANG=C.UTF-8%cPATH=/usr/bin:/bin%c",
+				 f.worker.office_profile_dir, 0, 0, 0);
+		assert_true(n > 0 && (size_t)n < sizeof(expected));
+		assert_int_equal(len, (size_t)n);
+		assert_memory_equal(buf, expected, len);
+		/* The descriptors: 0, 1, 2 and the socket as 3, nothing else. */
+		char dir_path[64];
+		assert_true(str_format(dir_path, sizeof(dir_path), "/proc/%ld/fd", (long)pid));
+		DIR *d = opendir(dir_path);
+		assert_non_null(d);
+		int fds = 0;
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			uint64_t fd = 0;
+			assert_true(parse_uint64_full(e->d_name, 1000000, &fd));
+			if (fd > 3)
+				fail_msg("the converter holds descriptor %s", e->d_name);
+			fds++;
+		}
+		closedir(d);
+		assert_int_equal(fds, 4);
+		char link[64], target[256];
+		assert_true(str_format(link, sizeof(link), "/proc/%ld/fd/3", (long)pid));
+		ssize_t tlen = readlink(link, target, sizeof(target) - 1);
+		assert_true(tlen > 0);
+		target[tlen] = '\0';
+		assert_true(str_has_prefix(target, "socket:"));
+		/* The memory: no spool key anywhere. */
+		assert_false(memory_holds(pid, test_spool_key, sizeof(test_spool_key)));
+
+		if (round == 0) {
+			pp_convert_task_t task;
+			(void)claimed_pdf_job(&f, &task);
+			pp_worker_outcome_t outcome;
+			if (worker_job_run(&f.worker, &task, &outcome, error, sizeof(error)) < 0 ||
+			    !outcome.is_ok)
+				fail_msg("the job did not convert: %s %s", error, outcome.reason);
+			assert_int_equal(f.worker.converter.pid, pid); /* the same converter */
+		}
+	}
+	fixture_close(&f);
+}
+
+/* Waits until the converter has a child (a sandboxed conversion), then kills that child's
+ * process group and the converter, as a crash would. Runs in a forked helper, which ends by
+ * SIGKILL when it did so (no exit handlers, no valgrind report for this copy of the test),
+ * else exits 1. */
+static void kill_converter_mid_job(pid_t converter)
+{
+	char path[96], buf[256];
+	(void)snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)converter,
+		       (long)converter);
+	for (int tries = 0; tries < 60000; tries++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			(void)close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			long child = strtol(buf, NULL, 10);
+			if (child > 0) {
+				(void)kill(-(pid_t)child, SIGKILL); /* the sandbox's own group */
+				(void)kill(converter, SIGKILL);
+				(void)kill(getpid(), SIGKILL);
+			}
+		}
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
+		(void)nanosleep(&ts, NULL);
+	}
+	_exit(1);
+}
+
+/* A converter that dies in the middle of a job fails that job as a crash (the reason a
+ * crashed sandbox child gives), and the next job converts with a new converter. */
+static void test_converter_killed_mid_job(void **state)
+{
+	fixture_t f;
+	fixture_open(state, &f, 1);
+	char error[1024];
+	if (worker_converter_start(&f.worker, error, sizeof(error)) < 0)
+		fail_msg("worker_converter_start: %s", error);
+	/* PostScript that never ends: Ghostscript runs until someone stops it. */
+	static const char endless[] = "%!PS-Adobe-3.0\n{ } loop\n";
+	int64_t job_id = store_job(&f, endless, strlen(endless), "application/postscript");
+	pp_convert_task_t task;
+	claim(&f, job_id, &task);
+
+	pid_t helper = fork();
+	assert_true(helper >= 0);
+	if (helper == 0)
+		kill_converter_mid_job(f.worker.converter.pid);
+	pp_worker_outcome_t outcome;
+	if (worker_job_run(&f.worker, &task, &outcome, error, sizeof(error)) < 0)
+		fail_msg("worker_job_run: %s", error);
+	int status = 0;
+	assert_int_equal(waitpid(helper, &status, 0), helper);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL); /* it found the child */
+	assert_false(outcome.is_ok);
+	pp_job_t job = get_job(&f, job_id);
+	assert_int_equal(job.state, PP_JOB_FAILED);
+	if (strstr(job.state_reason, "The converter crashed while reading the document") == NULL)
+		fail_msg("reason: %s", job.state_reason);
+	assert_false(f.worker.converter.is_running);
+	assert_int_equal(tmp_entries(&f), 0);
+
+	pp_convert_task_t next;
+	int64_t next_id = claimed_pdf_job(&f, &next);
+	if (worker_job_run(&f.worker, &next, &outcome, error, sizeof(error)) < 0 ||
+	    !outcome.is_ok)
+		fail_msg("the next job did not convert: %s %s", error, outcome.reason);
+	assert_int_equal(get_job(&f, next_id).state, PP_JOB_HELD);
+	assert_int_equal(f.worker.converter.starts, 2);
+	fixture_close(&f);
+}
+
+/* Replies a fake converter sends: each is refused, the fake is dropped, and the request ends
+ * as a crash for the user, never as a crash of the worker. */
+static void test_converter_malformed_replies(void **state)
+{
+	static const char huge_prefix[] = "{\"type\":\"error\",\"id\":1,\"error\":\"";
+	static const struct {
+		const char *label;
+		const char *reply; /* %llu: the request's id; NULL: a packet over the limit */
+	} cases[] = {
+	    {"an empty packet", ""},
+	    {"not JSON", "hello"},
+	    {"a JSON array", "[1,2]"},
+	    {"the wrong type", "{\"type\":\"ready\",\"pid\":1}"},
+	    {"no id", "{\"type\":\"result\",\"outcome\":\"ok\",\"signal\":0,\"elapsed_s\":0,"
+		      "\"message\":\"\",\"ms\":0}"},
+	    {"another request's id", "{\"type\":\"result\",\"id\":999999,\"outcome\":\"ok\","
+				     "\"signal\":0,\"elapsed_s\":0,\"message\":\"\",\"ms\":0}"},
+	    {"an unknown outcome", "{\"type\":\"result\",\"id\":%llu,\"outcome\":\"great\","
+				   "\"signal\":0,\"elapsed_s\":0,\"message\":\"\",\"ms\":0}"},
+	    {"a negative time", "{\"type\":\"result\",\"id\":%llu,\"outcome\":\"ok\","
+				"\"signal\":0,\"elapsed_s\":-1,\"message\":\"\",\"ms\":0}"},
+	    {"a message with a newline", "{\"type\":\"result\",\"id\":%llu,\"outcome\":\"failed\","
+					 "\"signal\":0,\"elapsed_s\":0,\"message\":\"a\\nb\",\"ms\":0}"},
+	    {"a NUL in the message", "{\"type\":\"result\",\"id\":%llu,\"outcome\":\"failed\","
+				     "\"signal\":0,\"elapsed_s\":0,\"message\":\"a\\u0000b\",\"ms\":0}"},
+	    {"an extra key", "{\"type\":\"result\",\"id\":%llu,\"outcome\":\"ok\",\"signal\":0,"
+			     "\"elapsed_s\":0,\"message\":\"\",\"ms\":0,\"path\":\"/etc\"}"},
+	    {"a duplicate key", "{\"type\":\"result\",\"id\":%llu,\"id\":%llu,\"outcome\":\"ok\","
+				"\"signal\":0,\"elapsed_s\":0,\"message\":\"\",\"ms\":0}"},
+	    {"a packet over the limit", NULL},
+	};
+	fixture_t f;
+	fixture_open(state, &f, 1);
+	char dir[PATH_MAX];
+	char error[1024];
+	if (worker_tmpdir_open(&f.worker, dir, sizeof(dir), error, sizeof(error)) < 0)
+		fail_msg("worker_tmpdir_open: %s", error);
+	size_t huge_len = CONVERTER_MESSAGE_MAX + 100;
+	char *huge = malloc(huge_len + 1);
+	assert_non_null(huge);
+	memset(huge, 'x', huge_len);
+	memcpy(huge, huge_prefix, strlen(huge_prefix));
+	memcpy(huge + huge_len - 2, "\"}", 2);
+	huge[huge_len] = '\0';
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fds[2];
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+		converter_client_attach(&f.worker.converter, fds[0], 0);
+		unsigned long long id = (unsigned long long)f.worker.converter.next_id;
+		char reply[1024];
+		const char *packet = huge;
+		if (cases[i].reply != NULL) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+			int n = snprintf(reply, sizeof(reply), cases[i].reply, id, id);
+#pragma GCC diagnostic pop
+			assert_true(n >= 0 && (size_t)n < sizeof(reply));
+			packet = reply;
+		}
+		assert_int_equal(send(fds[1], packet, strlen(packet), MSG_NOSIGNAL),
+				 (ssize_t)strlen(packet));
+		char reason[CONVERT_ERROR_MAX];
+		int rc = worker_render_pages(&f.worker, dir, 1, 1, reason, sizeof(reason), error,
+					     sizeof(error));
+		if (rc != 0 || strstr(reason, "The converter crashed") == NULL)
+			fail_msg("%s: rc %d, reason \"%s\"", cases[i].label, rc, reason);
+		if (f.worker.converter.is_running)
+			fail_msg("%s: the fake converter was kept", cases[i].label);
+		assert_int_equal(close(fds[1]), 0);
+	}
+	free(huge);
+
+	/* A well-formed "cannot work" answer is the worker's failure, not the document's. */
+	int fds[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
+	converter_client_attach(&f.worker.converter, fds[0], 0);
+	char reply[256];
+	assert_true(str_format(reply, sizeof(reply),
+			       "{\"type\":\"error\",\"id\":%llu,\"error\":\"no sandbox\"}",
+			       (unsigned long long)f.worker.converter.next_id));
+	assert_int_equal(send(fds[1], reply, strlen(reply), MSG_NOSIGNAL), (ssize_t)strlen(reply));
+	char reason[CONVERT_ERROR_MAX];
+	assert_int_equal(worker_render_pages(&f.worker, dir, 1, 1, reason, sizeof(reason), error,
+					     sizeof(error)),
+			 -1);
+	assert_non_null(strstr(error, "no sandbox"));
+	converter_client_stop(&f.worker.converter);
+	assert_int_equal(close(fds[1]), 0);
+	assert_int_equal(sandbox_tmpdir_wipe(dir, error, sizeof(error)), 0);
+	fixture_close(&f);
+}
+
+/* Job directories: only direct children of tmp_base pass, in the validator and in the real
+ * converter, which ends rather than touch anything else. */
+static void test_converter_paths(void **state)
+{
+	static const struct {
+		const char *dir; /* %s: tmp_base */
+		bool is_valid;
+	} cases[] = {
+	    {"%s/convert-abc123", true},
+	    {"%s/x", true},
+	    {"%s/...", true},
+	    {"../x", false},
+	    {"x", false},
+	    {"/etc", false},
+	    {"/", false},
+	    {"%s", false},
+	    {"%s/", false},
+	    {"%s/.", false},
+	    {"%s/..", false},
+	    {"%s/../x", false},
+	    {"%s/a/b", false},
+	    {"%s/a/", false},
+	    {"%s/a/../b", false},
+	    {"%sx/y", false},
+	    {"%s//a", false},
+	    {"%s/a\nb", false},
+	};
+	fixture_t f;
+	fixture_open(state, &f, 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char dir[PATH_MAX];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		int n = snprintf(dir, sizeof(dir), cases[i].dir, f.tmp_base);
+#pragma GCC diagnostic pop
+		assert_true(n > 0 && (size_t)n < sizeof(dir));
+		if (converter_dir_is_valid(f.tmp_base, dir) != cases[i].is_valid)
+			fail_msg("\"%s\" %s", dir, cases[i].is_valid ? "refused" : "accepted");
+		/* The converter's decoder says the same about a request naming it. */
+		pp_converter_request_t req, decoded;
+		converter_request_init(&req, CONVERTER_REQ_PAGES, dir);
+		req.first = req.last = 1;
+		char error[256];
+		char *text = converter_request_encode(&req, error, sizeof(error));
+		assert_non_null(text);
+		int rc = converter_request_decode(text, strlen(text), f.tmp_base, &decoded, error,
+						  sizeof(error));
+		free(text);
+		if ((rc == 0) != cases[i].is_valid)
+			fail_msg("request for \"%s\" %s", dir, rc == 0 ? "accepted" : "refused");
+	}
+
+	/* The real converter, asked about /etc: it ends without touching it; the worker sees a
+	 * converter that stopped and goes on with a new one. */
+	char error[1024];
+	char reason[CONVERT_ERROR_MAX];
+	int rc = worker_render_pages(&f.worker, "/etc", 1, 1, reason, sizeof(reason), error,
+				     sizeof(error));
+	if (rc != 0 || strstr(reason, "exit status 1") == NULL)
+		fail_msg("rc %d, reason \"%s\", error \"%s\"", rc, reason, error);
+	assert_false(f.worker.converter.is_running);
+	pp_convert_task_t task;
+	(void)claimed_pdf_job(&f, &task);
+	pp_worker_outcome_t outcome;
+	if (worker_job_run(&f.worker, &task, &outcome, error, sizeof(error)) < 0 || !outcome.is_ok)
+		fail_msg("the next job did not convert: %s %s", error, outcome.reason);
+	fixture_close(&f);
+}
+
+/* What the worker sends as limits arrives unchanged. */
+static void test_converter_limits_round_trip(void **state)
+{
+	fixture_t f;
+	fixture_open(state, &f, 1);
+	pp_converter_limits_t limits, decoded;
+	char error[1024];
+	if (worker_converter_limits(&f.worker, &limits, error, sizeof(error)) < 0)
+		fail_msg("worker_converter_limits: %s", error);
+	limits.exec.uid = 4242;
+	limits.max_image_pixels = 123456789;
+	char *text = converter_limits_encode(&limits, error, sizeof(error));
+	assert_non_null(text);
+	if (converter_limits_decode(text, strlen(text), &decoded, error, sizeof(error)) < 0)
+		fail_msg("converter_limits_decode: %s", error);
+	free(text);
+	assert_memory_equal(&decoded.render, &limits.render, sizeof(limits.render));
+	assert_memory_equal(&decoded.exec, &limits.exec, sizeof(limits.exec));
+	assert_memory_equal(&decoded.office, &limits.office, sizeof(limits.office));
+	assert_string_equal(decoded.tmp_base, limits.tmp_base);
+	assert_string_equal(decoded.office_profile_dir, limits.office_profile_dir);
+	assert_int_equal(decoded.max_pages, limits.max_pages);
+	assert_int_equal(decoded.max_image_pixels, 123456789);
+	assert_int_equal(decoded.office_timeout_s, limits.office_timeout_s);
+	assert_int_equal(decoded.log_level, limits.log_level);
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +870,11 @@ int main(void)
 	    TEST_DB_CASE(test_job_failed),
 	    TEST_DB_CASE(test_serve_protocol),
 	    TEST_DB_CASE(test_serve_malformed),
+	    TEST_DB_CASE(test_converter_holds_no_secret),
+	    TEST_DB_CASE(test_converter_killed_mid_job),
+	    TEST_DB_CASE(test_converter_malformed_replies),
+	    TEST_DB_CASE(test_converter_paths),
+	    TEST_DB_CASE(test_converter_limits_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /*
  * worker-file.c - the one-shot commands for admins, tests and benchmarks, without a
  * database: `file` converts documents exactly as a job would be (typed by content, the same
- * sandbox and limits, one warm LibreOffice for all of them) and writes the PDF and page images
- * to a directory; `render` turns a PDF into what a printer speaks (output.h) in the sandbox.
+ * converter process, sandbox and limits, one warm LibreOffice for all of them) and writes the
+ * PDF and page images to a directory; `render` turns a PDF into what a printer speaks
+ * (output.h) in the converter's sandbox.
  */
 #include "convert/worker/worker.h"
 
@@ -20,9 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WORKER_RENDER_OUTPUT_NAME "output"
-#define WORKER_RENDER_RESULT_NAME "result"
-#define WORKER_PRINTER_MEDIA_MAX 32
+#define WORKER_PRINTER_MEDIA_MAX CONVERTER_PRINTER_MEDIA_MAX
 
 /* Where the command's job directories go: the installation's when one was named, else a
  * new directory under $TMPDIR removed at the end. */
@@ -240,41 +239,7 @@ int worker_file_main(const pp_config_t *config, bool has_state, int argc, char *
 	return exit_code;
 }
 
-/* What the render child needs. */
-typedef struct {
-	const pp_output_request_t *req;
-} worker_render_ctx_t;
-
-/* In the sandbox: the PDF in what the printer speaks, and the counts for the parent. */
-static int worker_child_render(void *ctx, char *error, size_t error_size)
-{
-	const worker_render_ctx_t *c = ctx;
-	pp_output_result_t result;
-	memset(&result, 0, sizeof(result));
-	if (output_render(WORKER_PDF_NAME, c->req, WORKER_RENDER_OUTPUT_NAME, &result, error,
-			  error_size) < 0)
-		return -1;
-	char text[96];
-	if (!str_format(text, sizeof(text), "%d %d %d\n", result.pages, result.sheets,
-			result.impressions))
-		return -1;
-	int fd = open(WORKER_RENDER_RESULT_NAME, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || fs_write_full(fd, text, strlen(text)) < 0) {
-		(void)str_format(error, error_size, "cannot write the page counts: %s",
-				 strerror(errno));
-		if (fd >= 0)
-			(void)close(fd);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		(void)str_format(error, error_size, "cannot write the page counts: %s",
-				 strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads what worker_child_render() counted (written by the child: checked). */
+/* Reads what the render child counted (written by the child: checked). */
 static int worker_render_result(const char *dir, pp_output_result_t *result_r, char *error,
 				size_t error_size)
 {
@@ -324,18 +289,30 @@ static int worker_render_run(pp_worker_t *w, const pp_output_request_t *req, con
 {
 	if (worker_stage_from_path(w, in_path, dir, WORKER_PDF_NAME, error, error_size) < 0)
 		return -1;
-	worker_render_ctx_t ctx = {.req = req};
-	/* PCL 6 is written by Ghostscript: the only format that needs exec. */
-	const pp_sandbox_limits_t *limits =
-		req->format == PP_OUTPUT_PCL6 ? &w->exec_limits : &w->render_limits;
-	pp_sandbox_result_t result;
-	memset(&result, 0, sizeof(result));
-	if (sandbox_run(limits, dir, worker_child_render, &ctx, &result, error, error_size) < 0)
+	pp_converter_request_t creq;
+	converter_request_init(&creq, CONVERTER_REQ_RENDER, dir);
+	creq.format = req->format;
+	creq.options = req->options;
+	creq.resolution_dpi = req->resolution_dpi;
+	creq.printer_is_color = req->printer_is_color;
+	creq.fit_to_page = req->fit_to_page;
+	for (size_t i = 0; i < req->n_printer_media && i < CONVERTER_PRINTER_MEDIA_MAX; i++) {
+		if (!str_copy(creq.printer_media[i], sizeof(creq.printer_media[i]),
+			      req->printer_media[i])) {
+			(void)str_format(error, error_size, "the media name %s is too long",
+					 req->printer_media[i]);
+			return -1;
+		}
+		creq.n_printer_media = i + 1;
+	}
+	pp_converter_reply_t reply;
+	if (worker_converter_call(w, &creq, &reply, error, error_size) < 0)
 		return -1;
-	if (result.outcome != SANDBOX_OK) {
+	if (reply.result.outcome != SANDBOX_OK) {
 		(void)str_copy(error, error_size,
-			       result.message[0] != '\0' ? result.message
-							 : sandbox_outcome_name(result.outcome));
+			       reply.result.message[0] != '\0'
+				       ? reply.result.message
+				       : sandbox_outcome_name(reply.result.outcome));
 		return -1;
 	}
 	if (worker_render_result(dir, result_r, error, error_size) < 0)
@@ -404,8 +381,7 @@ int worker_render_main(const pp_config_t *config, bool has_state, int argc, char
 				"[--fit] IN.pdf OUT\n");
 		return 2;
 	}
-	if (config->convert_ghostscript[0] != '\0')
-		req.ghostscript = config->convert_ghostscript;
+	/* Ghostscript's path is the converter's ([convert] ghostscript, in its limits). */
 
 	worker_file_base_t base;
 	if (worker_file_base_open(config, has_state, &base) < 0)

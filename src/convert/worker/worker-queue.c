@@ -74,6 +74,10 @@ int worker_queue_run(pp_worker_t *w, const char *url)
 			  "on its own host: set [convert] local = yes there instead");
 		return 1;
 	}
+	if (worker_converter_start(w, error, sizeof(error)) < 0) {
+		log_error("convert: %s", error);
+		return 1;
+	}
 	pp_db_listener_t *listener = NULL;
 	if (db_listener_open(url, CONVERT_QUEUE_CHANNEL, &listener, error, sizeof(error)) < 0) {
 		log_error("convert: cannot listen for new jobs: %s", error);

@@ -166,6 +166,12 @@ static int worker_serve_pages(pp_worker_t *w, int fd, const worker_msg_t *msg)
 
 int worker_serve(pp_worker_t *w, int fd)
 {
+	/* The converter first: "ready" promises a worker that can convert. */
+	char error[1024];
+	if (worker_converter_start(w, error, sizeof(error)) < 0) {
+		log_error("convert: %s", error);
+		return 1;
+	}
 	if (worker_send(fd, "ready %ld", (long)getpid()) < 0)
 		return 1;
 	for (;;) {

@@ -1,6 +1,7 @@
 /*
  * worker.c - one worker process's context: its limits, its name, where its temporary
- * directories go, and the LibreOffice host it keeps warm for its whole life.
+ * directories go, and the converter process (converter.h) it keeps for its whole life, which
+ * in turn keeps LibreOffice warm.
  */
 #include "convert/worker/worker.h"
 
@@ -51,6 +52,7 @@ int worker_open(pp_worker_t *w, const pp_config_t *config, pp_core_t *core,
 	w->config = config;
 	w->core = core;
 	w->spool = core != NULL ? core->spool : NULL;
+	converter_client_init(&w->converter);
 
 	if (worker_limits_sandbox(config, SANDBOX_PROFILE_RENDER, &w->render_limits, error,
 				  error_size) < 0 ||
@@ -109,30 +111,77 @@ int worker_open(pp_worker_t *w, const pp_config_t *config, pp_core_t *core,
 
 void worker_close(pp_worker_t *w)
 {
-	if (w == NULL)
+	if (w == NULL || w->converter.starts == 0)
 		return;
-	if (w->office != NULL) {
-		office_close(&w->office);
-		char error[256];
-		if (sandbox_tmpdir_wipe(w->office_profile_dir, error, sizeof(error)) < 0)
-			log_warn("convert: cannot remove the office profile: %s", error);
-	}
+	/* The converter stops its office host and removes the profile when it ends by itself;
+	 * one that was killed leaves the profile behind. */
+	converter_client_stop(&w->converter);
+	char error[256];
+	if (sandbox_tmpdir_wipe(w->office_profile_dir, error, sizeof(error)) < 0)
+		log_warn("convert: cannot remove the office profile: %s", error);
 }
 
-int worker_office(pp_worker_t *w, pp_office_t **office_r, char *error, size_t error_size)
+int worker_converter_limits(const pp_worker_t *w, pp_converter_limits_t *limits_r, char *error,
+			    size_t error_size)
 {
-	if (w->office == NULL) {
-		pp_office_config_t office_config;
-		if (worker_limits_office(w->config, w->office_profile_dir, &office_config, error,
-					 error_size) < 0)
-			return -1;
-		double start_ms = worker_now_ms();
-		if (office_open(&office_config, &w->office, error, error_size) < 0)
-			return -1;
-		log_info("convert: LibreOffice loaded in %.0f ms (worker=%s)",
-			 worker_now_ms() - start_ms, w->name);
+	memset(limits_r, 0, sizeof(*limits_r));
+	pp_office_config_t office;
+	if (worker_limits_office(w->config, w->office_profile_dir, &office, error, error_size) < 0)
+		return -1;
+	limits_r->log_level = w->config->log_level;
+	limits_r->render = w->render_limits;
+	limits_r->exec = w->exec_limits;
+	limits_r->max_pages = w->engine_limits.max_pages;
+	limits_r->max_image_pixels = w->engine_limits.max_image_pixels;
+	limits_r->default_width_pt = w->engine_limits.default_width_pt;
+	limits_r->default_height_pt = w->engine_limits.default_height_pt;
+	limits_r->office_max_documents = office.max_documents;
+	limits_r->office_timeout_s = office.timeout_s;
+	limits_r->office = office.limits;
+	if (!str_copy(limits_r->tmp_base, sizeof(limits_r->tmp_base), w->tmp_base) ||
+	    !str_copy(limits_r->ghostscript, sizeof(limits_r->ghostscript),
+		      w->engine_limits.ghostscript != NULL ? w->engine_limits.ghostscript : "") ||
+	    !str_copy(limits_r->office_program_dir, sizeof(limits_r->office_program_dir),
+		      office.program_dir != NULL ? office.program_dir : "") ||
+	    !str_copy(limits_r->office_profile_dir, sizeof(limits_r->office_profile_dir),
+		      w->office_profile_dir)) {
+		(void)str_format(error, error_size, "a [convert] path is too long");
+		return -1;
 	}
-	*office_r = w->office;
+	return 0;
+}
+
+int worker_converter_start(pp_worker_t *w, char *error, size_t error_size)
+{
+	if (w->converter.is_running)
+		return 0;
+	pp_converter_limits_t limits;
+	if (worker_converter_limits(w, &limits, error, error_size) < 0)
+		return -1;
+	if (converter_client_start(&w->converter, &limits, error, error_size) < 0)
+		return -1;
+	if (w->converter.starts > 1)
+		log_info("convert: a new converter %ld took over (worker=%s)",
+			 (long)w->converter.pid, w->name);
+	return 0;
+}
+
+int worker_converter_call(pp_worker_t *w, pp_converter_request_t *req,
+			  pp_converter_reply_t *reply_r, char *error, size_t error_size)
+{
+	int rc = -1;
+	/* A converter found dead when the request is sent did nothing of it: one more try. */
+	for (int attempt = 0; attempt < 2 && rc < 0; attempt++) {
+		if (worker_converter_start(w, error, error_size) < 0)
+			return -1;
+		rc = converter_client_call(&w->converter, req, reply_r, error, error_size);
+	}
+	if (rc < 0)
+		return -1;
+	if (reply_r->is_error) {
+		(void)str_format(error, error_size, "the converter cannot work: %s", reply_r->error);
+		return -1;
+	}
 	return 0;
 }
 

@@ -2,17 +2,19 @@
  * worker.h - the conversion worker (pullprint-convert): one process that turns held jobs'
  * documents into the PDF we keep, its analysis and page images, one job at a time.
  *
- * The worker never parses a document itself. For each job it makes a private temporary
- * directory (sandbox_tmpdir_make), copies the decrypted original there as a file the sandbox
- * user may read, and runs the engines in sandboxed children (sandbox_run) or in the warm
- * LibreOffice host (office.h); it then reads back what the children wrote, defensively,
+ * The worker never parses a document itself, and never starts the processes that do: it is
+ * the BROKER of converter.h. For each job it makes a private temporary directory
+ * (sandbox_tmpdir_make), copies the decrypted original there as a file the sandbox user may
+ * read, and asks its CONVERTER process (a fresh program image holding no key, no database
+ * and no configuration) to run the engines in sandboxed children (sandbox_run) or in the
+ * warm LibreOffice host (office.h); it then reads back what the children wrote, defensively,
  * encrypts it into the spool and records the outcome (convert-queue.h). The directory is
  * wiped after every job.
  *
  * It is driven in one of four ways: by the server's local pool over a socket (--fd,
  * worker-serve.c), by the shared PostgreSQL queue on another host (--queue, worker-queue.c),
  * or by an admin on files without any database (`file` and `render`, worker-file.c).
- * Single-threaded: sandbox_run() forks.
+ * Single-threaded.
  *
  * Private to src/convert/worker (and its unit test).
  */
@@ -23,6 +25,7 @@
 #include "convert/engine.h"
 #include "convert/office.h"
 #include "convert/sandbox.h"
+#include "convert/worker/converter.h"
 #include "core/convert-queue.h"
 #include "core/core.h"
 #include "core/job.h"
@@ -40,6 +43,8 @@
 #define WORKER_ANALYSIS_NAME "analysis.json"
 #define WORKER_THUMB_FORMAT "thumb-%d.jpg"
 #define WORKER_PREVIEW_FORMAT "preview-%d.jpg"
+#define WORKER_RENDER_OUTPUT_NAME "output"
+#define WORKER_RENDER_RESULT_NAME "result" /* "<pages> <sheets> <impressions>\n" */
 #define WORKER_NAME_MAX 64 /* a temporary file's name, with the terminator */
 
 /* One worker process's context. */
@@ -53,7 +58,9 @@ typedef struct pp_worker {
 	pp_sandbox_limits_t render_limits;  /* MuPDF, images, text: no exec */
 	pp_sandbox_limits_t exec_limits;    /* PostScript, PCL 6: Ghostscript */
 	pp_engine_limits_t engine_limits;
-	pp_office_t *office; /* opened at the first office document, kept for the process */
+	/* The converter process, started at the first request (or by worker_converter_start)
+	 * with the limits above as they are then, and restarted after it dies. */
+	pp_converter_client_t converter;
 } pp_worker_t;
 
 /* What one job's conversion ended in, for the reply to the server and for logs. */
@@ -81,14 +88,28 @@ typedef struct {
 int worker_open(pp_worker_t *w, const pp_config_t *config, pp_core_t *core,
 		const char *tmp_base, char *error, size_t error_size);
 
-/* Stops the office host if one was started. Safe on a zeroed or closed worker. */
+/* Stops the converter (and with it the office host) and removes the office profile. Safe
+ * on a zeroed or closed worker. */
 void worker_close(pp_worker_t *w);
 
 /*
- * The warm LibreOffice host, started at the first call (profile <tmp_base>/office-<pid>).
- * Returns 0 with *office_r (borrowed; lives until worker_close()), or -1 with error.
+ * What the converter is told: w's sandbox and engine limits, the office host's configuration
+ * (profile <tmp_base>/office-<pid>), tmp_base and the log level. Returns 0 or -1 with error.
  */
-int worker_office(pp_worker_t *w, pp_office_t **office_r, char *error, size_t error_size);
+int worker_converter_limits(const pp_worker_t *w, pp_converter_limits_t *limits_r, char *error,
+			    size_t error_size);
+
+/* Starts the converter unless it runs. Returns 0, or -1 with error (it cannot be started). */
+int worker_converter_start(pp_worker_t *w, char *error, size_t error_size);
+
+/*
+ * Sends one request to the converter (started when needed; when it turns out to have died
+ * since the last request, started again and asked once more) and fills *reply_r: a converter
+ * that dies or misbehaves during the request gives outcome CRASHED (converter.h). Returns 0,
+ * or -1 with error when no converter could do it (including a reply_r->is_error answer).
+ */
+int worker_converter_call(pp_worker_t *w, pp_converter_request_t *req,
+			  pp_converter_reply_t *reply_r, char *error, size_t error_size);
 
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC), for timings. */
 double worker_now_ms(void);
@@ -189,11 +210,12 @@ const char *worker_input_type(const char *dir, const char *declared);
 
 /*
  * Converts dir/WORKER_INPUT_NAME (declared as content_type, checked by worker_input_type())
- * in dir: the engine's sandboxed child (or
- * the office host) writes WORKER_PDF_NAME, then one more sandboxed child analyses it and
- * renders thumb and preview images of its first `thumbnails` pages. Fills *conv_r.
+ * in dir: the converter's sandboxed child (or its office host) writes WORKER_PDF_NAME, then
+ * one more sandboxed child analyses it and renders thumb and preview images of its first
+ * `thumbnails` pages. Fills *conv_r.
  * Returns 1 when converted, 0 when the document failed (reason_r says why, for the user), or
- * -1 with error when the worker itself could not work (no sandbox, no office host).
+ * -1 with error when the worker itself could not work (no converter, no sandbox, no office
+ * host). A converter that dies during the document is the document's failure (a crash).
  */
 int worker_convert(pp_worker_t *w, const char *dir, const char *content_type,
 		   unsigned thumbnails, pp_worker_conversion_t *conv_r, char *reason_r,
@@ -205,6 +227,9 @@ int worker_convert(pp_worker_t *w, const char *dir, const char *content_type,
  */
 int worker_render_pages(pp_worker_t *w, const char *dir, int first, int last, char *reason_r,
 			size_t reason_size, char *error, size_t error_size);
+
+/* The user-facing reason of a child (or converter) that did not succeed, into reason_r. */
+void worker_reason_of(const pp_sandbox_result_t *result, char *reason_r, size_t reason_size);
 
 /* worker-job.c -------------------------------------------------------------------------- */
 
