@@ -5,6 +5,7 @@
 #include "core/intake.h"
 #include "core/retention.h"
 #include "core/tokens.h"
+#include "directory/directory.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "output/status.h"
@@ -41,7 +42,8 @@ static bool sweeper_is_stopping(pp_sweeper_t *sweeper)
 	return is_stopping;
 }
 
-/* One pass: retention, then tokens. Failures are logged and retried next pass. */
+/* One pass: retention, tokens, stale conversions, printer status, directory imports.
+ * Failures are logged and retried next pass. */
 static void sweeper_pass(pp_sweeper_t *sweeper)
 {
 	char error[512];
@@ -94,6 +96,13 @@ static void sweeper_pass(pp_sweeper_t *sweeper)
 	if (sweeper->passes++ % SWEEPER_STATUS_EVERY == 0 &&
 	    status_refresh_all(sweeper->core, 0, NULL, error, sizeof(error)) < 0)
 		log_error("printer.status_failed error=\"%s\" action=\"will retry next pass\"",
+			  error);
+
+	/* The company directory: connections whose sync interval has passed are imported (each
+	 * records its own outcome for `pullprint directory status`). */
+	size_t imported = 0;
+	if (directory_import_due(sweeper->core, "system", &imported, error, sizeof(error)) < 0)
+		log_error("directory.import_failed error=\"%s\" action=\"will retry next pass\"",
 			  error);
 }
 
