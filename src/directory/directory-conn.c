@@ -10,6 +10,7 @@
 #include "directory/directory-private.h"
 
 #include "lib/log.h"
+#include "lib/net.h"
 #include "lib/str.h"
 
 #include <errno.h>
@@ -53,36 +54,6 @@ static bool directory_is_tls_failure(const char *diag)
 	       strstr(diag, "Cert") != NULL || strstr(diag, "issuer") != NULL;
 }
 
-/* Whether a TCP connection to host:port opens within timeout_ms. */
-static bool directory_tcp_opens(const char *host, int port, int timeout_ms)
-{
-	char service[16];
-	if (!str_format(service, sizeof(service), "%d", port))
-		return false;
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	if (getaddrinfo(host, service, &hints, &res) != 0)
-		return false;
-	bool is_open = false;
-	for (struct addrinfo *ai = res; ai != NULL && !is_open; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		                ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-			is_open = true;
-		} else if (errno == EINPROGRESS) {
-			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-			int err = 0;
-			socklen_t len = sizeof(err);
-			is_open = poll(&pfd, 1, timeout_ms) == 1 &&
-			          getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
-		}
-		(void)close(fd); /* a probe: nothing was written, nothing to lose */
-	}
-	freeaddrinfo(res);
-	return is_open;
-}
-
 /* directory_words() callback: stops (false) at the first URI whose server accepts TCP. */
 static bool directory_tcp_uri_closed(const char *word, size_t len, void *arg)
 {
@@ -97,7 +68,7 @@ static bool directory_tcp_uri_closed(const char *word, size_t len, void *arg)
 		return true;
 	int port = u->lud_port > 0 ? u->lud_port : (strcmp(u->lud_scheme, "ldaps") == 0 ? 636 : 389);
 	bool is_open = u->lud_host != NULL && u->lud_host[0] != '\0' &&
-	               directory_tcp_opens(u->lud_host, port, dir->network_timeout_ms);
+	               net_tcp_port_opens(u->lud_host, (unsigned)port, dir->network_timeout_ms);
 	ldap_free_urldesc(u);
 	return !is_open;
 }

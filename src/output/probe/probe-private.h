@@ -25,7 +25,4 @@ bool probe_word_ok(const char *word);
 /* Adds word to caps' formats (kind 'f') or media (kind 'm') if it is valid, new and fits. */
 void probe_caps_add_word(pp_printer_caps_t *caps, char kind, const char *word);
 
-/* True when a TCP connection to host:port is accepted within timeout_ms. */
-bool probe_port_open(const char *host, unsigned port, int timeout_ms);
-
 #endif

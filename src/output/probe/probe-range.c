@@ -5,6 +5,7 @@
  */
 #include "output/probe/probe-private.h"
 
+#include "lib/net.h"
 #include "lib/str.h"
 
 #include <arpa/inet.h>
@@ -98,36 +99,6 @@ int probe_range_expand(const char *target, char (**hosts_r)[PROBE_HOST_MAX], siz
 	return 0;
 }
 
-bool probe_port_open(const char *host, unsigned port, int timeout_ms)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	char service[16];
-	(void)str_format(service, sizeof(service), "%u", port);
-	if (getaddrinfo(host, service, &hints, &res) != 0)
-		return false;
-	bool is_open = false;
-	for (struct addrinfo *ai = res; ai != NULL && !is_open; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-			is_open = true;
-		} else if (errno == EINPROGRESS) {
-			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-			int err = 0;
-			socklen_t len = sizeof(err);
-			if (poll(&pfd, 1, timeout_ms) == 1 &&
-			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-				is_open = true;
-		}
-		(void)close(fd); /* a probe: nothing was written, nothing to lose */
-	}
-	freeaddrinfo(res);
-	return is_open;
-}
-
 /* Probes one address into *r. */
 static void probe_one(const char *host, const pp_probe_options_t *options, pp_probe_result_t *r)
 {
@@ -143,13 +114,13 @@ static void probe_one(const char *host, const pp_probe_options_t *options, pp_pr
 	char uri[PROBE_URI_MAX];
 	if (str_format(uri, sizeof(uri), "ipp://%s%s%s:%u/ipp/print", is_v6 ? "[" : "", host,
 		       is_v6 ? "]" : "", ipp_port) &&
-	    probe_port_open(host, ipp_port, ipp_timeout))
+	    net_tcp_port_opens(host, ipp_port, ipp_timeout))
 		r->has_ipp = probe_ipp(uri, ipp_timeout, &r->caps, NULL, error, sizeof(error)) == 0;
 	if (r->has_ipp) {
 		(void)str_copy(r->uri, sizeof(r->uri), uri);
 	} else {
 		printer_caps_default(&r->caps);
-		r->has_socket = probe_port_open(host, PROBE_SOCKET_PORT, ipp_timeout);
+		r->has_socket = net_tcp_port_opens(host, PROBE_SOCKET_PORT, ipp_timeout);
 		if (r->has_socket)
 			(void)str_format(r->uri, sizeof(r->uri), "socket://%s%s%s:%d",
 					 is_v6 ? "[" : "", host, is_v6 ? "]" : "",

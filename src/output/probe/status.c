@@ -6,6 +6,7 @@
 #include "output/status.h"
 
 #include "lib/log.h"
+#include "lib/net.h"
 #include "lib/str.h"
 #include "output/probe/probe-private.h"
 
@@ -272,7 +273,7 @@ static void status_ask(const pp_printer_t *printer, const char *community, unsig
 	}
 	/* No SNMP: whether the print port accepts a connection still tells offline from not. */
 	int print_port = port > 0 ? port : strcmp(scheme, "lpd") == 0 ? 515 : 9100;
-	if (probe_port_open(host, (unsigned)print_port, PROBE_IPP_TIMEOUT_MS)) {
+	if (net_tcp_port_opens(host, (unsigned)print_port, PROBE_IPP_TIMEOUT_MS)) {
 		status->state = PP_PRINTER_STATE_UNKNOWN;
 		(void)str_copy(check_error, check_error_size, snmp_error);
 	} else {
