@@ -224,6 +224,23 @@ static bool doctype_is_text(const uint8_t *head, size_t len)
 	return true;
 }
 
+/*
+ * Text in an 8-bit charset (Latin-1, Windows-1252, KOI8-R …: the engine guesses which): no
+ * C0 control byte other than tab, newline, carriage return and form feed, and no DEL. Binary
+ * formats have such bytes within their first kilobytes; text has none.
+ */
+static bool doctype_is_8bit_text(const uint8_t *head, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = head[i];
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 const char *doctype_sniff(const uint8_t *head, size_t len)
 {
 	if (len > DOCTYPE_SNIFF_MAX)
@@ -260,7 +277,7 @@ const char *doctype_sniff(const uint8_t *head, size_t len)
 		return "text/html";
 	if (doctype_is_utf16_text(head, len))
 		return "text/plain";
-	if (doctype_is_text(head, len))
+	if (doctype_is_text(head, len) || doctype_is_8bit_text(head, len))
 		return "text/plain";
 	return NULL;
 }

@@ -23,7 +23,8 @@
  * entry), an OLE2 compound file (legacy Office: "application/vnd.ms-office", the converter
  * tells Word from Excel), RTF ("{\rtf": "application/rtf"), HTML ("text/html": after a BOM
  * and white space, <!DOCTYPE html, <html, <head or <body in any case), or text
- * ("text/plain": UTF-8 / ASCII, or UTF-16 with its byte-order mark). Static string, or NULL
+ * ("text/plain": UTF-8 / ASCII, UTF-16 with its byte-order mark, or 8-bit text without
+ * control bytes, whose charset the converter guesses). Static string, or NULL
  * when none fits.
  */
 const char *doctype_sniff(const uint8_t *head, size_t len);

@@ -75,7 +75,11 @@ static const sniff_case_t sniff_cases[] = {
 	{"\xff\xfeH\0i\0 \0\xe9\0\n\0", 12, "text/plain"},
 	{"\xfe\xff\0H\0i", 6, "text/plain"},
 	{"\xff\xfe\x01\0\x02\0", 6, NULL},
-	{"overlong \xc0\xaf", 11, NULL},
+	{"overlong \xc0\xaf", 11, "text/plain"}, /* not UTF-8, but fine 8-bit text */
+	{"caf\xe9 cr\xe8me br\xfbl\xe9" "e\r\n", 19, "text/plain"}, /* Latin-1 */
+	{"\xd0\xd2\xc9\xd7\xc5\xd4\n", 7, "text/plain"},          /* KOI8-R */
+	{"bin\x01ary \xe9", 11, NULL},                           /* a control byte */
+	{"del\x7f", 4, NULL},
 	{"PK\x03\x04\x14\0", 6, NULL}, /* a ZIP header cut short */
 	{"\0\0\0\0", 4, NULL},
 	{"", 0, NULL},

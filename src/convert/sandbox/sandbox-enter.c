@@ -192,6 +192,21 @@ int sandbox_enter(const pp_sandbox_limits_t *limits, const char *work_dir, char 
 	if (switch_user && enter_user(limits->uid, limits->gid, error, error_size) < 0)
 		return -1;
 
+	/* The child must not outlive whoever runs it: if the worker is killed, the kernel kills
+	 * the child too (and so the Ghostscript it runs, see sandbox-exec.c) instead of letting
+	 * a hostile document burn its CPU limit unwatched. Set after the user switch, which
+	 * clears it; a parent already gone by then has left us to init. */
+	pid_t parent = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		(void)str_format(error, error_size, "prctl(PR_SET_PDEATHSIG) failed: %s",
+		                 strerror(errno));
+		return -1;
+	}
+	if (parent == 1) {
+		(void)str_format(error, error_size, "the process that started this one is gone");
+		return -1;
+	}
+
 	/* RENDER never makes a process; EXEC gets a bounded number once it runs as the
 	 * converter user (root is not held to RLIMIT_NPROC, and without a switch the count
 	 * would include the user's own login processes). */

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +55,9 @@ static void exec_child(const char *const argv[], const char *const envp[], int e
 {
 	static const char *const empty_env[] = {NULL};
 	if (dup2(err_fd, STDERR_FILENO) < 0)
+		_exit(SANDBOX_EXEC_FAILED);
+	/* Dies with the sandboxed child that runs it (which dies with the worker). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(SANDBOX_EXEC_FAILED);
 	/* execve's prototype is not const-correct; it does not modify either array. */
 	(void)execve(argv[0], (char *const *)argv,
