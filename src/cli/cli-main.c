@@ -31,6 +31,7 @@ static const cli_command_t cli_commands[] = {
 	{"jobs", cli_jobs, "list, cancel, delete jobs"},
 	{"settings", cli_settings, "list, get, set runtime settings"},
 	{"directory", cli_directory, "company directory (LDAP/AD): add, list, remove, test, import, status, signin-test"},
+	{"mail", cli_mail, "print by email: inbound mailboxes (accounts add, list, remove, test), status, check"},
 	{"export", cli_export, "export accounting as CSV or JSON, optionally pseudonymised"},
 	{"admin", cli_admin, "admin accounts: passwd"},
 	{"audit", cli_audit, "show the audit log"},

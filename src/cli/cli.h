@@ -102,5 +102,10 @@ int cli_export(pp_cli_t *cli, int argc, char **argv);
 int cli_admin(pp_cli_t *cli, int argc, char **argv);
 int cli_audit(pp_cli_t *cli, int argc, char **argv);
 int cli_dns_sd_records(pp_cli_t *cli, int argc, char **argv);
+/* `mail accounts|status|check` (cli-mail.c). */
+int cli_mail(pp_cli_t *cli, int argc, char **argv);
+/* `mail smtp set|show|test` and `mail outbox` (cli-mail-out.c); argv[0] is "smtp" or
+ * "outbox". cli_mail() hands those two families to it. */
+int cli_mail_out(pp_cli_t *cli, int argc, char **argv);
 
 #endif

@@ -6,9 +6,15 @@
  * OFFICE, sandbox.h), loads LibreOffice once (lok_init_2 with a private user profile in
  * which macros are disabled and linked content is never fetched or updated) and then
  * converts one document per request received over a pipe. The host is restarted after it
- * crashes, after a timeout (its process group is killed) and after max_documents
- * documents, so a leak or a poisoned state lasts for a bounded time. One pp_office_t is used
- * by one thread at a time.
+ * crashes, after a timeout (its process group is killed), after a document that failed and
+ * after max_documents documents, so a leak or a poisoned state lasts for a bounded time.
+ *
+ * Spreadsheets (xlsx, xls, ods … recognised by content, not by name) go through a headless
+ * `soffice --convert-to pdf` run instead, in the same sandbox, with the same profile settings
+ * and timeout: LibreOfficeKit opens documents in a view, which Calc cannot build without the
+ * UI files Debian's libreoffice-calc-nogui leaves out, while soffice opens them hidden. A
+ * document the sniffer cannot place is tried in the host first and, when LibreOffice could
+ * not load it, with soffice. One pp_office_t is used by one thread at a time.
  */
 #ifndef PP_OFFICE_H
 #define PP_OFFICE_H
@@ -42,7 +48,8 @@ int office_open(const pp_office_config_t *config, pp_office_t **office_r, char *
 
 /*
  * Converts in_path (readable by the sandbox user) to a PDF at out_path (in a directory the
- * sandbox user may write). Fills *result_r like sandbox_run(): SANDBOX_OK, SANDBOX_FAILED with
+ * sandbox user may write; a spreadsheet's soffice run also writes <in_path's stem>.pdf there
+ * first, then renames it). Fills *result_r like sandbox_run(): SANDBOX_OK, SANDBOX_FAILED with
  * a user-facing reason (password-protected, damaged, not an office document), or TIMEOUT /
  * CRASHED / LIMIT (the host is restarted before the next request). Returns 0 when the host
  * answered or died, -1 with error when it could not be (re)started.

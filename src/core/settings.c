@@ -37,6 +37,12 @@ static settings_string_check_fn settings_check_geo;
 static const char *const settings_unknown_sender_words[] = {"accept", "hold", "reject", NULL};
 static const char *const settings_release_auth_words[] = {"code", "email_code", "directory", NULL};
 static const char *const settings_printed_policy_words[] = {"delete", "keep", NULL};
+/* mail (MAIL-IN) */
+static const char *const settings_mail_body_words[] = {"no_attachments", "always", "never", NULL};
+static const char *const settings_mail_auth_words[] = {"dmarc", "dkim", "spf", "none", NULL};
+static const char *const settings_mail_bool_words[] = {"off", "on", NULL};
+/* mail out (MAIL-OUT) */
+static const char *const settings_mail_code_words[] = {"always", "new-users", "never", NULL};
 
 static const settings_entry_t settings_registry[] = {
     {"users.code_length", PP_SETTING_INT, "6", 4, 12, NULL, "digits in a new confirmation code",
@@ -80,6 +86,42 @@ static const settings_entry_t settings_registry[] = {
     {"ipp.geo_location", PP_SETTING_STRING, "", 0, 0, NULL,
      "the site's position for clients that sort printers by distance (printer-geo-location)",
      settings_check_geo, "geo:LATITUDE,LONGITUDE (RFC 5870), e.g. geo:52.52,13.405; \"\" = unknown"},
+    /* mail in (MAIL-IN): how mailed submissions are read and who may send them */
+    {"mail.body_policy", PP_SETTING_ENUM, "no_attachments", 0, 0, settings_mail_body_words,
+     "print the mail's text: when it has no attachments, always, or never", NULL, NULL},
+    {"mail.skip_inline_images_below_bytes", PP_SETTING_INT, "20480", 0, 10485760, NULL,
+     "inline images smaller than this (signature logos) are not printed; 0 prints them all",
+     NULL, NULL},
+    {"mail.auth_serv_id", PP_SETTING_STRING, "", 0, 0, NULL,
+     "authserv-id of the trusted receiving host's Authentication-Results header; \"\" = do "
+     "not check",
+     settings_check_text, "host name, e.g. mx.example.com; \"\" = off"},
+    {"mail.require_auth", PP_SETTING_ENUM, "dmarc", 0, 0, settings_mail_auth_words,
+     "with mail.auth_serv_id set: the result that must be pass (dmarc, dkim or spf), or none",
+     NULL, NULL},
+    {"mail.print_now_enabled", PP_SETTING_ENUM, "off", 0, 0, settings_mail_bool_words,
+     "a registered printer's alias or address in a mail's subject prints its documents at once",
+     NULL, NULL},
+    {"mail.max_message_bytes", PP_SETTING_INT, "52428800", 65536, 1073741824, NULL,
+     "largest mail read; a larger one gets a reply saying so and is removed", NULL, NULL},
+    /* mail out (MAIL-OUT): replies, their templates, commands by mail */
+    {"mail.code_in_reply", PP_SETTING_ENUM, "new-users", 0, 0, settings_mail_code_words,
+     "put a confirmation code in the reply to a mailed submission: a new one each time "
+     "(always; the old stops working), only to users who have none yet (new-users), or never",
+     NULL, NULL},
+    {"mail.reply_wait_seconds", PP_SETTING_INT, "30", 0, 600, NULL,
+     "how long a confirmation waits for conversion so that it can list pages or failures",
+     NULL, NULL},
+    {"mail.outbox_give_up_hours", PP_SETTING_INT, "48", 1, 720, NULL,
+     "a reply the SMTP server keeps refusing is given up (and logged) after this", NULL, NULL},
+    {"mail.template_dir", PP_SETTING_STRING, "", 0, 0, NULL,
+     "directory of the admin's reply templates (<dir>/<lang>/<name>.txt and .html), used "
+     "before the built-in ones",
+     settings_check_text, "absolute path, e.g. /etc/pullprint/mail-templates; \"\" = built-in only"},
+    {"mail.printer_domain", PP_SETTING_STRING, "", 0, 0, NULL,
+     "domain of printer addresses <alias>@<domain> in mail subjects (\"\" = the domain of the "
+     "mailbox the mail came to)",
+     settings_check_text, "domain, e.g. print.example.com; \"\" = the mailbox's domain"},
 };
 
 #define SETTINGS_COUNT (sizeof(settings_registry) / sizeof(settings_registry[0]))

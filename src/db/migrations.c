@@ -233,6 +233,89 @@ static const db_migration_t db_migrations[] = {
 	{6, "accounting printer MAC and server name",
 	 "ALTER TABLE accounting ADD COLUMN printer_mac TEXT NOT NULL DEFAULT '';"
 	 "ALTER TABLE accounting ADD COLUMN server_name TEXT NOT NULL DEFAULT '';"},
+
+	/* Print by email, inbound (src/mail): the mailboxes polled (the password or OAuth2
+	 * token sealed under a key derived from the master key: hex of nonce + ciphertext) with
+	 * the status the dashboard shows; and every mail handled, keyed by Message-ID + a hash
+	 * of its bytes, so that a mail read again after a crash (committed, not yet deleted on
+	 * the server) is deleted without new jobs and without a second reply. job_ids lists the
+	 * jobs made (comma-separated) for a confirmation that must be queued again;
+	 * reply_state: none (no reply due), pending (due, not yet queued), queued. */
+	{7, "mail accounts and seen mails",
+	 "CREATE TABLE mail_accounts ("
+	 "  id @ID@,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  url TEXT NOT NULL,"
+	 "  proto TEXT NOT NULL CHECK (proto IN ('imap','pop3')),"
+	 "  username TEXT NOT NULL,"
+	 "  login TEXT NOT NULL DEFAULT 'password' CHECK (login IN ('password','xoauth2')),"
+	 "  secret_enc TEXT NOT NULL DEFAULT '',"
+	 "  address TEXT NOT NULL,"
+	 "  verify_tls INTEGER NOT NULL DEFAULT 1,"
+	 "  ca_file TEXT NOT NULL DEFAULT '',"
+	 "  poll_interval_s INTEGER NOT NULL DEFAULT 10,"
+	 "  default_printer_id BIGINT REFERENCES printers(id) ON DELETE SET NULL,"
+	 "  enabled INTEGER NOT NULL DEFAULT 1,"
+	 "  last_poll_at BIGINT NOT NULL DEFAULT 0,"
+	 "  last_ok_at BIGINT NOT NULL DEFAULT 0,"
+	 "  last_error TEXT NOT NULL DEFAULT '',"
+	 "  messages_ingested BIGINT NOT NULL DEFAULT 0,"
+	 "  created_at BIGINT NOT NULL,"
+	 "  updated_at BIGINT NOT NULL);"
+	 "CREATE TABLE mail_seen ("
+	 "  id @ID@,"
+	 "  message_id TEXT NOT NULL,"
+	 "  content_hash TEXT NOT NULL,"
+	 "  account_id BIGINT REFERENCES mail_accounts(id) ON DELETE SET NULL,"
+	 "  outcome TEXT NOT NULL,"
+	 "  job_ids TEXT NOT NULL DEFAULT '',"
+	 "  reply_state TEXT NOT NULL DEFAULT 'none'"
+	 "    CHECK (reply_state IN ('none','pending','queued')),"
+	 "  seen_at BIGINT NOT NULL,"
+	 "  UNIQUE (message_id, content_hash));"
+	 "CREATE INDEX mail_seen_at ON mail_seen (seen_at);"},
+
+	/* Print by email, outbound (src/mail): the outbox, one row per reply. A row is queued
+	 * with its template and context (JSON) in state pending, rendered by the sender thread
+	 * when ready (a confirmation waits for its jobs' conversion until ready_by), then held
+	 * as the sealed message (nonce + ciphertext: it may carry a confirmation code) in state
+	 * queued until sent, retried at next_attempt_at with backoff; sent and failed rows keep
+	 * no message. next_attempt_at doubles as the lease of the thread working on a row. And
+	 * the SMTP settings (one row), the password or token sealed like the accounts'. */
+	{8, "mail outbox and SMTP settings",
+	 "CREATE TABLE mail_outbox ("
+	 "  id @ID@,"
+	 "  recipient TEXT NOT NULL,"
+	 "  template TEXT NOT NULL,"
+	 "  lang TEXT NOT NULL DEFAULT 'en',"
+	 "  user_id BIGINT REFERENCES users(id) ON DELETE CASCADE,"
+	 "  context TEXT NOT NULL DEFAULT '{}',"
+	 "  in_reply_to TEXT NOT NULL DEFAULT '',"
+	 "  issue_code INTEGER NOT NULL DEFAULT 0,"
+	 "  wait_jobs INTEGER NOT NULL DEFAULT 0,"
+	 "  state TEXT NOT NULL DEFAULT 'pending'"
+	 "    CHECK (state IN ('pending','queued','sent','failed')),"
+	 "  message @BLOB@,"
+	 "  attempts INTEGER NOT NULL DEFAULT 0,"
+	 "  next_attempt_at BIGINT NOT NULL,"
+	 "  ready_by BIGINT NOT NULL,"
+	 "  last_error TEXT NOT NULL DEFAULT '',"
+	 "  created_at BIGINT NOT NULL,"
+	 "  sent_at BIGINT);"
+	 "CREATE INDEX mail_outbox_due ON mail_outbox (state, next_attempt_at);"
+	 "CREATE TABLE mail_smtp ("
+	 "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	 "  host TEXT NOT NULL,"
+	 "  port INTEGER NOT NULL DEFAULT 0,"
+	 "  security TEXT NOT NULL DEFAULT 'starttls' CHECK (security IN ('starttls','tls','plain')),"
+	 "  verify INTEGER NOT NULL DEFAULT 1,"
+	 "  ca_file TEXT NOT NULL DEFAULT '',"
+	 "  auth TEXT NOT NULL DEFAULT 'password' CHECK (auth IN ('none','password','xoauth2')),"
+	 "  username TEXT NOT NULL DEFAULT '',"
+	 "  secret_enc TEXT NOT NULL DEFAULT '',"
+	 "  from_address TEXT NOT NULL,"
+	 "  from_name TEXT NOT NULL DEFAULT '',"
+	 "  updated_at BIGINT NOT NULL);"},
 };
 
 const db_migration_t *db_migrations_list(size_t *count_r)

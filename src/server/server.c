@@ -1,6 +1,7 @@
 /* server.c - pullprintd assembled, started and stopped; see server.h. */
 #include "server/server.h"
 
+#include "api/api.h"
 #include "core/admins.h"
 #include "core/intake.h"
 #include "http/http.h"
@@ -9,6 +10,8 @@
 #include "ipp/ipp-dnssd.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "mail/mail.h"
+#include "mail/mail-out.h"
 #include "pp-build-config.h"
 #include "runtime/runtime.h"
 #include "server/convert-pool.h"
@@ -38,7 +41,10 @@ struct pp_server {
 	pp_sweeper_t *sweeper;
 	pp_convert_pool_t *convert_pool; /* NULL when [convert] local = no or no program */
 	pp_delivery_t *delivery; /* released jobs to printers */
+	pp_mail_poller_t *mail_poller; /* inbound mailboxes (src/mail) */
+	pp_mail_outbox_t *mail_outbox; /* replies by mail: the outbox's sender thread */
 	pp_server_routes_t routes;
+	pp_api_t *api; /* the REST API under /api/v1 */
 	pp_ipp_service_t ipp; /* the /ipp/print route's context (plain data) */
 	pp_dnssd_t *dnssd; /* the DNS-SD advertiser; NULL when [ipp] dnssd = no */
 	pp_tls_cert_info_t cert;
@@ -56,6 +62,13 @@ int server_block_signals(void)
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		return -1;
 	return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
+}
+
+/* The API's page images come from this server's conversion pool. */
+static int server_render_pages(void *ctx, int64_t job_id, unsigned first, unsigned last,
+			       char *error, size_t error_size)
+{
+	return convert_pool_request_pages(ctx, job_id, first, last, error, error_size);
 }
 
 /* Makes the TLS certificate ready: the admin's pair, or our self-signed one. */
@@ -114,7 +127,15 @@ static int server_listen(pp_server_t *server, char *error, size_t error_size)
 					      .started_at = core_now(&server->rt.core)};
 	if (server_routes_add(server->http, &server->routes, error, error_size) < 0 ||
 	    icons_add(server->http, error, error_size) < 0 ||
-	    ipp_service_add(server->http, &server->rt.core, &server->ipp, error, error_size) < 0)
+	    ipp_service_add(server->http, &server->rt.core, &server->ipp, error, error_size) < 0 ||
+	    api_start(server->http,
+		      &(pp_api_config_t){.core = &server->rt.core,
+					 .render_pages = server->convert_pool != NULL
+							     ? server_render_pages
+							     : NULL,
+					 .render_pages_ctx = server->convert_pool,
+					 .max_document_bytes = cfg->max_document_bytes},
+		      &server->api, error, error_size) < 0)
 		return -1;
 	return http_server_start(server->http, error, error_size);
 }
@@ -328,6 +349,14 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 			  server->rt.config.convert_max_attempts, &server->sweeper, error,
 			  error_size) < 0)
 		goto fail;
+	/* The outbox before the poller, which queues replies in it. */
+	pp_mail_sender_config_t outbox_cfg = {.public_url = server->public_url};
+	if (mail_outbox_start(&server->rt.core, &outbox_cfg, &server->mail_outbox, error,
+			      error_size) < 0)
+		goto fail;
+	/* The mail poller last: it submits jobs through intake, whose hooks are set by now. */
+	if (mail_poller_start(&server->rt.core, &server->mail_poller, error, error_size) < 0)
+		goto fail;
 
 	log_info("server.ready url=%s https_port=%u http_port=%u", server->public_url,
 		 http_server_https_port(server->http), http_server_http_port(server->http));
@@ -369,6 +398,8 @@ int server_run(pp_server_t *server)
 		struct timespec pause = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
 		(void)nanosleep(&pause, NULL);
 	}
+	mail_poller_stop(&server->mail_poller);
+	mail_outbox_stop(&server->mail_outbox); /* after the poller: it queues replies */
 	sweeper_stop(&server->sweeper);
 	server->rt.core.on_job_released = NULL;
 	server->rt.core.on_job_released_ctx = NULL;
@@ -382,9 +413,12 @@ void server_free(pp_server_t **server_p)
 	pp_server_t *server = *server_p;
 	if (server == NULL)
 		return;
+	mail_poller_stop(&server->mail_poller); /* it submits jobs: before the hooks go */
+	mail_outbox_stop(&server->mail_outbox);
 	sweeper_stop(&server->sweeper);
 	dnssd_stop(&server->dnssd);
 	http_server_free(&server->http);
+	api_free(&server->api); /* after the listener: its event streams are closed */
 	/* No request thread is left to call intake's hook: the pool may go. */
 	server->rt.core.on_job_received = NULL;
 	server->rt.core.on_job_received_ctx = NULL;

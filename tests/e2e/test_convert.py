@@ -590,8 +590,8 @@ def test_worker_killed_while_converting(tmp_path, backend, request, server_facto
     assert int(job["pages"]) == 4
     assert srv.get("/healthz").status_code == 200
     time.sleep(1)
-    assert strays((inst.root, inst.convert_tmp_dir), srv) == [], \
-        "processes outlived the killed worker"
+    left = strays((inst.root, inst.convert_tmp_dir), srv)
+    assert not left, f"processes outlived the killed worker: {left}"
     assert first  # a worker was running before the job arrived
 
 

@@ -8,7 +8,6 @@ On SQLite and PostgreSQL.
 import csv
 import io
 import json
-import os
 import socket
 import time
 

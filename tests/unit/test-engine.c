@@ -14,12 +14,14 @@
 
 #include "convert/engine.h"
 #include "convert/engine/engine-private.h"
+#include "convert/sandbox.h"
 
 #include <mupdf/fitz.h>
 #include <mupdf/pdf.h>
 
 #include <fcntl.h>
 #include <jpeglib.h>
+#include <pwd.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +32,25 @@
 #include <unistd.h>
 #include <webp/encode.h>
 #include <zlib.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifndef TEST_ASAN
+#define TEST_ASAN 0
+#endif
 
 extern char **environ;
 
@@ -540,6 +561,69 @@ static void test_images(void **state)
 			convert_analysis_free(&a);
 		}
 	}
+}
+
+/* In the sandboxed child: the HEIC at cwd/input to cwd/document.pdf. */
+static int fn_heic_to_pdf(void *ctx, char *error, size_t error_size)
+{
+	(void)ctx;
+	return engine_to_pdf("input", "image/heic", NULL, "document.pdf", error, error_size);
+}
+
+/*
+ * A HEIC photo converts inside the real sandbox (profile RENDER, as the converter user when
+ * the test runs as root), as pullprint-convert does it. libde265 decodes on a worker thread
+ * and waits for it without checking that the thread started: a sandbox that refuses threads
+ * turns every HEIC into a wall-clock timeout (the safety net below), not an error.
+ */
+static void test_heic_in_sandbox(void **state)
+{
+	fixture_t *f = *state;
+	const image_case_t *c = &image_cases[sizeof(image_cases) / sizeof(image_cases[0]) - 1];
+	assert_int_equal(c->maker, MAKE_HEIC);
+	char heic[4096], error[CONVERT_ERROR_MAX] = "";
+	path_in(f, c->name, heic, sizeof(heic));
+	if (!make_image(f, c, heic))
+		skip();
+
+	pp_sandbox_limits_t limits;
+	sandbox_limits_default(&limits);
+	limits.profile = SANDBOX_PROFILE_RENDER;
+	limits.wall_seconds = 60; /* a safety net: a hang ends as a timeout, not a stuck test */
+	if (RUNNING_ON_VALGRIND || TEST_ASAN)
+		limits.address_space_bytes = 0;
+	if (RUNNING_ON_VALGRIND)
+		limits.open_files = 0;
+	if (geteuid() == 0 && getpwnam("pullprint-convert") != NULL)
+		assert_int_equal(
+		    sandbox_limits_set_user(&limits, "pullprint-convert", error, sizeof(error)), 0);
+	else
+		print_message("not root or no pullprint-convert user: sandbox without user switch\n");
+
+	char base[4096], dir[4096], in[4096], out[4096];
+	path_in(f, "sandbox", base, sizeof(base));
+	assert_int_equal(sandbox_tmpdir_make(base, &limits, dir, sizeof(dir), error, sizeof(error)),
+			 0);
+	size_t len = 0;
+	char *data = read_file(heic, &len);
+	assert_true(snprintf(in, sizeof(in), "%s/input", dir) < (int)sizeof(in));
+	write_file(in, data, len);
+	free(data);
+	assert_int_equal(chmod(in, 0644), 0);
+
+	pp_sandbox_result_t result;
+	assert_int_equal(
+	    sandbox_run(&limits, dir, fn_heic_to_pdf, NULL, &result, error, sizeof(error)), 0);
+	if (result.outcome != SANDBOX_OK)
+		fail_msg("HEIC in the sandbox: %s: %s", sandbox_outcome_name(result.outcome),
+			 result.message);
+	assert_true(snprintf(out, sizeof(out), "%s/document.pdf", dir) < (int)sizeof(out));
+	pp_convert_analysis_t a;
+	analyse_ok(out, &a);
+	assert_int_equal(a.pages, 1);
+	assert_int_equal(a.color_pages, 1);
+	convert_analysis_free(&a);
+	assert_int_equal(sandbox_tmpdir_wipe(dir, error, sizeof(error)), 0);
 }
 
 /* A PNG signature and IHDR chunk (with its CRC) for w × h, then IDAT and IEND. */
@@ -1137,6 +1221,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pdf_rewrite, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pdf_hostile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_images, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_heic_in_sandbox, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_images_hostile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text_charsets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_html, setup, teardown),

@@ -246,6 +246,75 @@ static void test_docx_converts(void **state)
 	free(text);
 }
 
+/* Spreadsheets as Excel and LibreOffice users send them, written by soffice from a CSV. */
+static const struct {
+	const char *ext;
+	const char *filter; /* soffice --convert-to */
+	const char *magic;  /* how the file starts */
+	size_t magic_len;
+} sheet_cases[] = {
+	{ "xlsx", "xlsx:Calc Office Open XML", "PK\x03\x04", 4 },
+	{ "xls", "xls:MS Excel 97", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8 },
+	{ "ods", "ods:calc8", "PK\x03\x04", 4 },
+};
+
+/*
+ * Each spreadsheet converts with its cells' words, even named without an extension (they
+ * are recognised by content), and the next document converts. Spreadsheets go through a
+ * headless soffice run: Debian's libreoffice-calc-nogui lacks the UI files Calc's view needs
+ * in LibreOfficeKit.
+ */
+static void test_spreadsheets_convert(void **state)
+{
+	FIXTURE(state);
+	char csv[4096], sheet_dir[4096], install[4096], error[256];
+	assert_true(str_format(csv, sizeof(csv), "%s/sheet.csv", fx->dir));
+	static const char csv_text[] =
+		"Name,Amount,Remark\nfoxtrotoscar,12,sheetword\ngolfpapa,34,tabulated\n";
+	assert_int_equal(fs_write_file_atomic(csv, csv_text, sizeof(csv_text) - 1, 0600, error,
+					      sizeof(error)), 0);
+	assert_true(str_format(sheet_dir, sizeof(sheet_dir), "%s/sheets", fx->dir));
+	assert_true(str_format(install, sizeof(install), "-env:UserInstallation=file://%s/soffice",
+			       fx->dir));
+	for (size_t i = 0; i < sizeof(sheet_cases) / sizeof(sheet_cases[0]); i++) {
+		const char *argv[] = { "/usr/bin/soffice", install, "--headless", "--convert-to",
+				       sheet_cases[i].filter, "--outdir", sheet_dir, csv, NULL };
+		assert_int_equal(run(argv, NULL), 0);
+		char made[4096], name[64], in[4096], out[4096], message[SANDBOX_MESSAGE_MAX];
+		char *data;
+		size_t len;
+		assert_true(str_format(made, sizeof(made), "%s/sheet.%s", sheet_dir,
+				       sheet_cases[i].ext));
+		assert_int_equal(fs_read_file(made, 1024 * 1024, &data, &len, error, sizeof(error)),
+				 0);
+		assert_true(len >= sheet_cases[i].magic_len);
+		assert_memory_equal(data, sheet_cases[i].magic, sheet_cases[i].magic_len);
+		/* As the worker stores it: no extension. */
+		assert_true(str_format(name, sizeof(name), "sheet-%s", sheet_cases[i].ext));
+		write_doc(fx, name, data, len, in);
+		free(data);
+		assert_true(str_format(out, sizeof(out), "%s/sheet-%s-out.pdf", fx->docs,
+				       sheet_cases[i].ext));
+		pp_sandbox_outcome_t outcome = convert(fx, in, out, message);
+		if (outcome != SANDBOX_OK)
+			fail_msg("%s: %s: %s", name, sandbox_outcome_name(outcome), message);
+		char *text = pdf_text(fx, out);
+		assert_non_null(strstr(text, "foxtrotoscar"));
+		assert_non_null(strstr(text, "tabulated"));
+		free(text);
+		/* Written by LibreOffice as the sandbox user; soffice's own name is gone. */
+		struct stat st;
+		assert_int_equal(stat(out, &st), 0);
+		if (fx->limits.switch_user)
+			assert_int_equal(st.st_uid, fx->limits.uid);
+		char produced[4096];
+		assert_true(str_format(produced, sizeof(produced), "%s/%s.pdf", fx->docs, name));
+		assert_int_equal(access(produced, F_OK), -1);
+	}
+	/* The next document is not harmed by the spreadsheets. */
+	convert_sentence(fx, "after-sheets");
+}
+
 /* Random bytes named .docx fail with a reason a user reads; the next document converts. */
 static void test_garbage_fails_then_next_converts(void **state)
 {
@@ -476,6 +545,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fodt_converts),
 		cmocka_unit_test(test_docx_converts),
+		cmocka_unit_test(test_spreadsheets_convert),
 		cmocka_unit_test(test_garbage_fails_then_next_converts),
 		cmocka_unit_test(test_restart_after_max_documents),
 		cmocka_unit_test(test_linked_content_not_fetched),

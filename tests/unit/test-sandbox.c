@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -233,6 +234,31 @@ static int fn_fork_must_fail(void *ctx, char *error, size_t error_size)
 	return 0;
 }
 
+static void *thread_mark(void *arg)
+{
+	*(int *)arg = 1;
+	return NULL;
+}
+
+/* A thread starts and is joined (decoders such as libde265 need one). */
+static int fn_thread_ok(void *ctx, char *error, size_t error_size)
+{
+	(void)ctx;
+	int marked = 0;
+	pthread_t thread;
+	int rc = pthread_create(&thread, NULL, thread_mark, &marked);
+	if (rc != 0) {
+		(void)str_format(error, error_size, "pthread_create failed: %s", strerror(rc));
+		return -1;
+	}
+	rc = pthread_join(thread, NULL);
+	if (rc != 0 || marked != 1) {
+		(void)str_format(error, error_size, "pthread_join failed: %s", strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 static int fn_crash(void *ctx, char *error, size_t error_size)
 {
 	(void)ctx;
@@ -309,6 +335,15 @@ static void tweak_as_256mib(pp_sandbox_limits_t *limits)
 	limits->address_space_bytes = 256 * MIB;
 }
 
+/* As pullprint-convert when the test runs as root: RLIMIT_NPROC only bites after the switch. */
+static void tweak_converter_user(pp_sandbox_limits_t *limits)
+{
+	char error[512];
+	if (geteuid() == 0 && getpwnam(CONVERT_USER) != NULL)
+		assert_int_equal(
+		    sandbox_limits_set_user(limits, CONVERT_USER, error, sizeof(error)), 0);
+}
+
 typedef struct {
 	const char *name;
 	pp_sandbox_profile_t profile;
@@ -348,6 +383,12 @@ static const run_case_t run_cases[] = {
      NULL, SANDBOX_OK, 0, 0, "converted", false, NULL},
     {"RENDER cannot fork", SANDBOX_PROFILE_RENDER, fn_fork_must_fail, NULL, SANDBOX_OK, 0, 0,
      "converted", false, NULL},
+    {"RENDER as the converter user cannot fork", SANDBOX_PROFILE_RENDER, fn_fork_must_fail,
+     tweak_converter_user, SANDBOX_OK, 0, 0, "converted", false, NULL},
+    {"RENDER may start a thread", SANDBOX_PROFILE_RENDER, fn_thread_ok, NULL, SANDBOX_OK, 0, 0,
+     "converted", false, NULL},
+    {"RENDER as the converter user may start a thread", SANDBOX_PROFILE_RENDER, fn_thread_ok,
+     tweak_converter_user, SANDBOX_OK, 0, 0, "converted", false, NULL},
     {"crash", SANDBOX_PROFILE_RENDER, fn_crash, NULL, SANDBOX_CRASHED, SIGSEGV, 0, "SIGSEGV", false,
      NULL},
     {"control characters cannot forge lines", SANDBOX_PROFILE_RENDER, fn_control_chars, NULL,

@@ -20,6 +20,13 @@ static const struct {
     {"jobs.printed_keep_hours", "24"},    {"accounting.retention_days", "365"},
     {"ipp.trusted_networks", ""},         {"ipp.user_map", "{name}"},
     {"ipp.location", ""},                 {"ipp.geo_location", ""},
+    {"mail.body_policy", "no_attachments"},
+    {"mail.skip_inline_images_below_bytes", "20480"},
+    {"mail.auth_serv_id", ""},            {"mail.require_auth", "dmarc"},
+    {"mail.print_now_enabled", "off"},    {"mail.max_message_bytes", "52428800"},
+    {"mail.code_in_reply", "new-users"},  {"mail.reply_wait_seconds", "30"},
+    {"mail.outbox_give_up_hours", "48"},  {"mail.template_dir", ""},
+    {"mail.printer_domain", ""},
 };
 
 static void test_defaults(void **state)

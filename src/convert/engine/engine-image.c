@@ -252,6 +252,10 @@ static int engine_image_heic(fz_context *ctx, const uint8_t *data, size_t len,
 	/* libheif's own guard: no side longer than the pixel budget allows. */
 	uint64_t side = limits->max_image_pixels < (1u << 20) ? limits->max_image_pixels : (1u << 20);
 	heif_context_set_maximum_image_size_limit(hctx, (int)side);
+	/* The tiles of a grid image (as phones write them) one after another on this thread,
+	 * not on libheif's own pool: each tile's libde265 decoder already starts a worker
+	 * thread, and the sandbox's RLIMIT_NPROC is shared by every converter child. */
+	heif_context_set_max_decoding_threads(hctx, 0);
 	struct heif_image_handle *handle = NULL;
 	struct heif_image *img = NULL;
 	int rc = -1;

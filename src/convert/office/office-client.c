@@ -1,7 +1,9 @@
 /*
  * office-client.c - the worker's side of the office host: starts it, hands it one document
  * at a time, waits at most timeout_s for each, and kills and restarts it when it hangs,
- * dies or has served max_documents documents (see office.h).
+ * dies, failed on a document or has served max_documents documents (see office.h).
+ * Spreadsheets do not go to the host: they are recognised by content and converted by a
+ * headless soffice run (office-sheet.c).
  *
  * The host is forked, not executed: it needs nothing but this library and LibreOffice. Fork
  * from a thread while no other thread holds a lock the host needs (the converter worker is
@@ -270,6 +272,23 @@ static bool office_path_ok(const char *path)
 	       strchr(path, '\n') == NULL;
 }
 
+/* A spreadsheet through a headless soffice run (office-sheet.c); returns as office_convert. */
+static int office_convert_sheet(pp_office_t *office, const char *in_path, const char *out_path,
+				pp_sandbox_result_t *result_r, char *error, size_t error_size)
+{
+	office_sheet_args_t args = {
+		.program_dir = office->program_dir,
+		.profile_dir = office->profile_dir,
+		.limits = &office->limits,
+		.timeout_s = office->timeout_s,
+	};
+	int rc = office_sheet_convert(&args, in_path, out_path, result_r, error, error_size);
+	if (rc == 0)
+		log_info("office.sheet outcome=%s elapsed_s=%.1f",
+			 sandbox_outcome_name(result_r->outcome), result_r->elapsed_s);
+	return rc;
+}
+
 int office_convert(pp_office_t *office, const char *in_path, const char *out_path,
 		   pp_sandbox_result_t *result_r, char *error, size_t error_size)
 {
@@ -284,6 +303,9 @@ int office_convert(pp_office_t *office, const char *in_path, const char *out_pat
 		str_copy(error, error_size, "office: document paths too long");
 		return -1;
 	}
+	office_sheet_t sheet = office_sheet_sniff(in_path);
+	if (sheet == OFFICE_SHEET_YES)
+		return office_convert_sheet(office, in_path, out_path, result_r, error, error_size);
 	/* A host that served its share, died or was killed is replaced before the request. */
 	if (office->pid > 0 && office->documents_done >= office->max_documents) {
 		log_info("office.restart pid=%d reason=max_documents documents=%u",
@@ -317,13 +339,25 @@ int office_convert(pp_office_t *office, const char *in_path, const char *out_pat
 		result_r->outcome = SANDBOX_OK;
 		return 0;
 	}
-	if (status == OFFICE_READ_OK && str_has_prefix(reply, "failed\n")) {
+	bool unopened = status == OFFICE_READ_OK && str_has_prefix(reply, "unopened\n");
+	if (unopened || (status == OFFICE_READ_OK && str_has_prefix(reply, "failed\n"))) {
 		office->documents_done++;
 		result_r->outcome = SANDBOX_FAILED;
 		if (!str_copy(result_r->message, sizeof(result_r->message),
-			      reply + strlen("failed\n")))
+			      strchr(reply, '\n') + 1))
 			str_copy(result_r->message, sizeof(result_r->message),
 				 "The document could not be converted.");
+		/* A load that failed half-way can leave LibreOffice unable to open the next
+		 * document (a spreadsheet whose view could not be built makes the next load
+		 * abort the host): the next request gets a fresh host. */
+		log_info("office.restart pid=%d reason=failed_document", (int)office->pid);
+		(void)office_host_stop(office, true, NULL);
+		/* Not loaded, and perhaps a spreadsheet the sniffer could not tell: soffice. */
+		if (unopened && sheet == OFFICE_SHEET_UNSURE) {
+			log_info("office.sheet_fallback");
+			return office_convert_sheet(office, in_path, out_path, result_r, error,
+						    error_size);
+		}
 		return 0;
 	}
 	if (status == OFFICE_READ_TIMEOUT) {

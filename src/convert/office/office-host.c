@@ -223,10 +223,14 @@ static bool office_host_known_format(const char *in_path)
 	return false;
 }
 
-/* Converts in_path to out_path. Returns 0, or -1 with a user-facing reason. */
+/*
+ * Converts in_path to out_path. Returns 0, or -1 with a user-facing reason and *unopened_r
+ * true when LibreOffice could not load the document without having asked for a password.
+ */
 static int office_host_convert(office_host_t *host, const char *in_path, const char *out_path,
-			       char *reason, size_t reason_size)
+			       bool *unopened_r, char *reason, size_t reason_size)
 {
+	*unopened_r = false;
 	char in_url[3 * PATH_MAX];
 	char out_url[3 * PATH_MAX];
 	char why[512];
@@ -249,6 +253,7 @@ static int office_host_convert(office_host_t *host, const char *in_path, const c
 		office_host_error(host->kit, why, sizeof(why));
 		log_info("office.load_failed password=%s error=%s",
 			 host->password_asked ? "yes" : "no", why);
+		*unopened_r = !host->password_asked;
 		str_copy(reason, reason_size, host->password_asked
 			 ? "This document is protected by a password: remove the password and "
 			   "send the document again."
@@ -294,9 +299,12 @@ static _Noreturn void office_host_serve(office_host_t *host, int sock)
 		*out_path++ = '\0';
 		char reason[SANDBOX_MESSAGE_MAX];
 		char reply[OFFICE_FRAME_MAX];
-		if (office_host_convert(host, in_path, out_path, reason, sizeof(reason)) == 0)
+		bool unopened;
+		if (office_host_convert(host, in_path, out_path, &unopened, reason,
+					sizeof(reason)) == 0)
 			str_copy(reply, sizeof(reply), "ok");
-		else if (!str_format(reply, sizeof(reply), "failed\n%s", reason))
+		else if (!str_format(reply, sizeof(reply), "%s\n%s",
+				     unopened ? "unopened" : "failed", reason))
 			str_copy(reply, sizeof(reply), "failed\nThe document could not be converted.");
 		if (office_frame_write(sock, reply, strlen(reply)) != 0)
 			_exit(1);

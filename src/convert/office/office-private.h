@@ -1,15 +1,18 @@
 /*
  * office-private.h - what the parts of the office host share and no other folder sees: the
  * request/reply frames on the socket between the worker and its host (office-protocol.c),
- * the private LibreOffice user profile (office-profile.c) and the host's main loop
- * (office-host.c).
+ * the private LibreOffice user profile (office-profile.c), the host's main loop
+ * (office-host.c) and the spreadsheets' headless soffice runs (office-sheet.c).
  *
  * The worker (office-client.c) and the host talk over one AF_UNIX stream socketpair. Every
  * message is one frame: a 4-byte big-endian length, then that many bytes (at most
  * OFFICE_FRAME_MAX). Messages are text, their fields separated by '\n':
  *   host -> worker at start:  "ready"  or  "init-failed\n<reason>"
  *   worker -> host:           "convert\n<input path>\n<output path>"
- *   host -> worker:           "ok"  or  "failed\n<user-facing reason>"
+ *   host -> worker:           "ok"  or  "failed\n<user-facing reason>"  or
+ *                             "unopened\n<user-facing reason>" (LibreOffice could not load
+ *                             it and asked for no password: a spreadsheet the sniffer was
+ *                             unsure of is then tried with soffice)
  * Paths never hold '\n' (office_convert() refuses them), so splitting at '\n' is exact.
  */
 #ifndef PP_OFFICE_PRIVATE_H
@@ -83,5 +86,39 @@ typedef struct {
  * closes, then exits. Never returns.
  */
 _Noreturn void office_host_main(const office_host_args_t *args, int sock);
+
+/* What office_sheet_sniff() makes of a document's first bytes. */
+typedef enum {
+	OFFICE_SHEET_NO = 0, /* another office format, or none (the host judges it) */
+	OFFICE_SHEET_YES,    /* OOXML with xl/ parts, OpenDocument spreadsheet, OLE2 Workbook */
+	OFFICE_SHEET_UNSURE, /* a ZIP, OLE2 or XML file whose first 16 KiB do not say */
+} office_sheet_t;
+
+/*
+ * Reads the first 16 KiB of in_path (and an OLE2 file's first directory sector) and says
+ * whether it is a spreadsheet by its content; the name is never looked at. A file that
+ * cannot be read is OFFICE_SHEET_NO (the host then says what is wrong).
+ */
+office_sheet_t office_sheet_sniff(const char *in_path);
+
+/* What a soffice run needs; all borrowed. */
+typedef struct {
+	const char *program_dir;           /* holds soffice.bin */
+	const char *profile_dir;           /* the host's; the run uses <it>/soffice, wiped after */
+	const pp_sandbox_limits_t *limits; /* the host's (OFFICE) */
+	unsigned timeout_s;                /* the run's wall clock */
+} office_sheet_args_t;
+
+/*
+ * Converts the spreadsheet in_path to out_path with one `soffice.bin --headless
+ * --convert-to pdf` run in the sandbox (sandbox_run(), profile OFFICE, wall clock
+ * timeout_s), with a fresh private profile holding office-profile.c's settings. Paths are
+ * absolute; out_path's directory must be writable by the sandbox user. Fills *result_r as
+ * sandbox_run() does (FAILED with a user-facing reason). Returns 0 when soffice ran, -1 with
+ * error when it could not be started.
+ */
+int office_sheet_convert(const office_sheet_args_t *args, const char *in_path,
+			 const char *out_path, pp_sandbox_result_t *result_r, char *error,
+			 size_t error_size);
 
 #endif

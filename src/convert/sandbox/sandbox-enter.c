@@ -24,9 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* RLIMIT_NPROC once the user is switched, in EXEC: enough for Ghostscript across a few
- * workers that share the user, too few for a fork bomb to hurt the host. */
-#define SANDBOX_EXEC_NPROC 256
+/* RLIMIT_NPROC once the user is switched: the kernel counts every thread and process of the
+ * converter user against it, across all workers and the office host. Enough for Ghostscript
+ * (EXEC) and decoder threads (RENDER) in a few workers at once, too few for a fork or thread
+ * bomb to hurt the host. RENDER cannot make a process at all (the filter refuses). */
+#define SANDBOX_NPROC 256
 /* SIGXCPU comes at the soft CPU limit; the hard limit, this much later, sends SIGKILL to a
  * child that ignores it. */
 #define SANDBOX_CPU_GRACE_S 5
@@ -207,15 +209,15 @@ int sandbox_enter(const pp_sandbox_limits_t *limits, const char *work_dir, char 
 		return -1;
 	}
 
-	/* RENDER never makes a process; EXEC gets a bounded number once it runs as the
-	 * converter user (root is not held to RLIMIT_NPROC, and without a switch the count
-	 * would include the user's own login processes). */
-	if (limits->profile == SANDBOX_PROFILE_RENDER &&
-	    enter_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC", 0, 0, error, error_size) < 0)
-		return -1;
-	if (limits->profile == SANDBOX_PROFILE_EXEC && switch_user &&
-	    enter_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC", SANDBOX_EXEC_NPROC, SANDBOX_EXEC_NPROC,
-	                 error, error_size) < 0)
+	/* A bound on the converter user's threads and processes, once we run as that user
+	 * (root is not held to RLIMIT_NPROC, and without a switch the count would include the
+	 * user's own login processes). Not 0 for RENDER: the limit counts threads too, and
+	 * libde265 hangs when it cannot start its decoder thread; the filter keeps RENDER from
+	 * making processes. */
+	if ((limits->profile == SANDBOX_PROFILE_RENDER || limits->profile == SANDBOX_PROFILE_EXEC) &&
+	    switch_user &&
+	    enter_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC", SANDBOX_NPROC, SANDBOX_NPROC, error,
+	                 error_size) < 0)
 		return -1;
 
 	/* No setuid binary, file capability or LSM transition can give back what was dropped. */

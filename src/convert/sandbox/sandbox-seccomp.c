@@ -26,8 +26,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* API level 3 (Linux 4.14) can kill the whole process. Below it, or where the seccomp()
- * call itself is missing (valgrind), the thread is killed instead: the same for the
- * single-threaded RENDER and EXEC children, and still SIGSYS for the parent to see. */
+ * call itself is missing (valgrind), only the offending thread is killed: in a child that
+ * started a decoder thread the rest then waits for the wall clock, which still ends it. */
 static uint32_t seccomp_kill_action(void)
 {
 	return seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_KILL;
@@ -38,7 +38,11 @@ static uint32_t seccomp_kill_action(void)
 	((uint64_t)(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |  \
 	            CLONE_NEWPID | CLONE_NEWNET))
 
-/* What single-threaded, malloc-heavy C code (MuPDF, image and text work) needs. */
+/* A thread: CLONE_THREAD set (the kernel then requires CLONE_SIGHAND and CLONE_VM, so it
+ * shares this process's memory, filter and limits) and no namespace flag. */
+#define SANDBOX_CLONE_THREAD_MASK ((uint64_t)CLONE_THREAD | SANDBOX_CLONE_NS_FLAGS)
+
+/* What malloc-heavy C code (MuPDF, image and text work) needs; threads are allowed below. */
 /* clang-format off */
 static const char *const render_allow[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "lseek",
@@ -171,9 +175,18 @@ static int seccomp_add_allow_list(scmp_filter_ctx ctx, uint32_t kill_action, boo
 	if (seccomp_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, error, error_size) < 0)
 		return -1;
 
-	if (!exec)
+	if (!exec) {
+		/* Threads, never processes: libde265 (HEIC) decodes on a worker thread and
+		 * waits for it forever when pthread_create() fails. Any other clone() gets the
+		 * default EPERM; fork and vfork are not allowed at all. */
+		struct scmp_arg_cmp thread = seccomp_arg(0, SCMP_CMP_MASKED_EQ,
+		                                         SANDBOX_CLONE_THREAD_MASK,
+		                                         (uint64_t)CLONE_THREAD);
+		if (seccomp_rule(ctx, SCMP_ACT_ALLOW, "clone", 1, &thread, error, error_size) < 0)
+			return -1;
 		return seccomp_rules(ctx, kill_action, render_kill, ARRAY_SIZE(render_kill), error,
 		                     error_size);
+	}
 
 	if (seccomp_rules(ctx, SCMP_ACT_ALLOW, exec_allow, ARRAY_SIZE(exec_allow), error,
 	                  error_size) < 0)

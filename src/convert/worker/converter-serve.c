@@ -15,9 +15,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+/* Sent by the kernel when the worker that spawned the converter dies (PR_SET_PDEATHSIG). */
+#define CONVERTER_ORPHAN_SIGNAL SIGUSR1
 
 /* The converter's state for its whole life. */
 typedef struct {
@@ -297,8 +302,54 @@ static int converter_loop(converter_t *c)
 	}
 }
 
+/*
+ * The worker died (killed while it waited for a reply): end the sandboxed child or office
+ * host working for it — each leads a process group of its own, where Ghostscript runs too —
+ * then the converter. Otherwise they would run on until their timeouts, for nobody.
+ * Async-signal-safe: open, read, kill and _exit only, no allocation, no stdio.
+ */
+static void converter_orphaned(int sig)
+{
+	(void)sig;
+	char buf[1024];
+	int fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		(void)close(fd);
+	pid_t pid = 0;
+	for (ssize_t i = 0; i <= n; i++) {
+		if (i < n && buf[i] >= '0' && buf[i] <= '9' && pid < 100000000) {
+			pid = pid * 10 + (buf[i] - '0');
+			continue;
+		}
+		if (pid > 1) {
+			(void)kill(-pid, SIGKILL);
+			(void)kill(pid, SIGKILL);
+		}
+		pid = 0;
+	}
+	_exit(1);
+}
+
+/* Ties the converter's life (and its children's) to the worker's. Returns 0 or -1 (logged). */
+static int converter_bind_to_parent(void)
+{
+	struct sigaction sa = {.sa_handler = converter_orphaned};
+	if (sigemptyset(&sa.sa_mask) < 0 || sigaction(CONVERTER_ORPHAN_SIGNAL, &sa, NULL) < 0 ||
+	    prctl(PR_SET_PDEATHSIG, CONVERTER_ORPHAN_SIGNAL) < 0) {
+		log_error("convert: the converter cannot watch its worker: %s", strerror(errno));
+		return -1;
+	}
+	/* ps and the logs show "pp-converter" (the image is /proc/self/exe, named "exe"). */
+	(void)prctl(PR_SET_NAME, "pp-converter");
+	/* A worker that died before the line above is seen at the first read (end of file). */
+	return 0;
+}
+
 int converter_serve(int fd)
 {
+	if (converter_bind_to_parent() < 0)
+		return 1;
 	converter_t c;
 	memset(&c, 0, sizeof(c));
 	c.fd = fd;

@@ -20,6 +20,9 @@
  *                          "elapsed_s":x,"message":…,"ms":x}
  *                     or {"type":"error","id":N,"error":…}  (the converter could not work)
  *
+ * The converter dies with the worker (PR_SET_PDEATHSIG), taking the sandboxed child of the
+ * moment with it; the worker replaces a converter that dies, hangs or talks nonsense.
+ *
  * A request names a job directory that must be a direct child of the limits' tmp_base; the
  * converter refuses any other path. Every file crosses as before: the sandboxed child writes
  * into the directory, the broker reads back what it needs defensively (worker-files.c).

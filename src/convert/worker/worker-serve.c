@@ -188,6 +188,12 @@ int worker_serve(pp_worker_t *w, int fd)
 		if (n == 0)
 			return 0; /* the server closed the socket: it wants us gone */
 		buf[n] = '\0';
+		if (str_has_prefix(buf, "print ") && memchr(buf, '\0', (size_t)n) == NULL &&
+		    (mh.msg_flags & MSG_TRUNC) == 0) {
+			if (worker_print_serve(w, fd, buf) < 0) /* worker-print.c */
+				return 1;
+			continue;
+		}
 		worker_msg_t msg;
 		if ((mh.msg_flags & MSG_TRUNC) != 0 || memchr(buf, '\0', (size_t)n) != NULL ||
 		    !worker_parse(buf, &msg)) {

@@ -260,6 +260,16 @@ int worker_job_run(pp_worker_t *w, const pp_convert_task_t *task,
 int worker_pages_run(pp_worker_t *w, int64_t job_id, int first, int last,
 		     pp_worker_outcome_t *outcome_r, char *error, size_t error_size);
 
+/* worker-print.c ------------------------------------------------------------------------ */
+
+/*
+ * Serves one "print <job_id> <printer_id> <format>" packet (text, NUL-terminated): renders the
+ * job's kept PDF for the printer and adds it as the job's "print" document, then answers
+ * "done <job_id> ok|failed <reason>" on fd. Returns 0 after answering, or -1 when the packet
+ * is malformed or the server is gone (the worker ends).
+ */
+int worker_print_serve(pp_worker_t *w, int fd, const char *text);
+
 /* worker-serve.c ------------------------------------------------------------------------ */
 
 /*
