@@ -337,15 +337,15 @@ int cli_mail_out(pp_cli_t *cli, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
 		return smtp_usage(cli, cli->out);
 	bool is_outbox = strcmp(argv[0], "outbox") == 0;
-	if (!is_outbox && (strcmp(argv[0], "smtp") != 0 || argc < 2))
+	if (!is_outbox && strcmp(argv[0], "smtp") != 0)
 		return smtp_usage(cli, cli->err);
 	int rc = cli_open(cli);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (is_outbox)
 		return outbox_list(cli, argc, argv);
-	const char *verb = argv[1];
-	if (strcmp(verb, "show") == 0 && argc == 2)
+	const char *verb = argc >= 2 ? argv[1] : "show";
+	if (strcmp(verb, "show") == 0 && argc <= 2)
 		return smtp_show(cli);
 	if (strcmp(verb, "set") == 0)
 		return smtp_set(cli, argc - 1, argv + 1);

@@ -34,11 +34,9 @@ static int mail_usage(pp_cli_t *cli, FILE *out)
 	        "           --printer: everything mailed to this mailbox prints there at once\n"
 	        "       pullprint mail accounts remove NAME\n"
 	        "       pullprint mail accounts test NAME   log in and list; shows the server's answers\n"
-	        "       pullprint mail smtp [show]\n"
-	        "       pullprint mail smtp set --host HOST --from ADDR [--port N]\n"
-	        "             [--security starttls|tls|plain] [--user LOGIN [--oauth2]]\n"
-	        "             [--ca-file PEM] [--insecure] [--from-name NAME]\n"
-	        "             (with --user: password or access token on standard input)\n"
+	        "       pullprint mail smtp [show|set|test]  the account replies are sent with\n"
+	        "                                           (pullprint mail smtp --help)\n"
+	        "       pullprint mail outbox [--limit N]   replies waiting, sent or given up\n"
 	        "       pullprint mail status               last poll, last error per mailbox\n"
 	        "       pullprint mail check                inbound and outbound accounts differ\n");
 	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
@@ -249,120 +247,6 @@ static int mail_cmd_check(pp_cli_t *cli)
 	return rc;
 }
 
-/* `mail smtp set`: the outbound account the replies are sent with (MAIL-OUT's store). */
-static int mail_cmd_smtp_set(pp_cli_t *cli, int argc, char **argv)
-{
-	static const struct option options[] = {
-	    {"host", required_argument, NULL, 'h'},     {"port", required_argument, NULL, 'p'},
-	    {"security", required_argument, NULL, 's'}, {"user", required_argument, NULL, 'u'},
-	    {"oauth2", no_argument, NULL, 'o'},         {"ca-file", required_argument, NULL, 'c'},
-	    {"insecure", no_argument, NULL, 'k'},       {"from", required_argument, NULL, 'f'},
-	    {"from-name", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
-	};
-	pp_smtp_config_t cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.security = PP_SMTP_STARTTLS;
-	cfg.is_verify_tls = true;
-	bool is_oauth2 = false;
-	bool is_ok = true;
-	optind = 1;
-	opterr = 0;
-	int opt;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		uint64_t value = 0;
-		switch (opt) {
-		case 'h':
-			is_ok = is_ok && str_copy(cfg.host, sizeof(cfg.host), optarg);
-			break;
-		case 'p':
-			is_ok = is_ok && parse_uint64_full(optarg, 65535, &value) && value > 0;
-			cfg.port = (unsigned)value;
-			break;
-		case 's':
-			is_ok = is_ok && mail_smtp_security_parse(optarg, &cfg.security);
-			break;
-		case 'u':
-			is_ok = is_ok && str_copy(cfg.username, sizeof(cfg.username), optarg);
-			break;
-		case 'o':
-			is_oauth2 = true;
-			break;
-		case 'c':
-			is_ok = is_ok && str_copy(cfg.ca_file, sizeof(cfg.ca_file), optarg);
-			break;
-		case 'k':
-			cfg.is_verify_tls = false;
-			break;
-		case 'f':
-			is_ok = is_ok && str_copy(cfg.from_address, sizeof(cfg.from_address), optarg);
-			break;
-		case 'n':
-			is_ok = is_ok && str_copy(cfg.from_name, sizeof(cfg.from_name), optarg);
-			break;
-		default:
-			return mail_usage(cli, cli->err);
-		}
-	}
-	if (!is_ok || optind != argc)
-		return mail_usage(cli, cli->err);
-	cfg.auth = cfg.username[0] == '\0' ? PP_SMTP_AUTH_NONE
-	           : is_oauth2            ? PP_SMTP_AUTH_XOAUTH2
-	                                  : PP_SMTP_AUTH_PASSWORD;
-	int rc = cli_open(cli);
-	if (rc != CLI_EXIT_OK)
-		return rc;
-	char *secret = NULL;
-	if (cfg.auth != PP_SMTP_AUTH_NONE) {
-		secret = mail_read_secret(cli);
-		if (secret == NULL || secret[0] == '\0') {
-			free(secret);
-			cli_error(cli, "give the SMTP password or access token on standard input");
-			return CLI_EXIT_USAGE;
-		}
-	}
-	char error[1024];
-	int set = mail_smtp_config_set(&cli->rt.core, cli_actor(), &cfg, secret, error,
-	                               sizeof(error));
-	if (secret != NULL) {
-		crypto_wipe(secret, strlen(secret));
-		free(secret);
-	}
-	if (set < 0) {
-		cli_error(cli, "%s", error);
-		return CLI_EXIT_FAILED;
-	}
-	cli_done(cli, "SMTP settings stored; replies are sent with them");
-	return CLI_EXIT_OK;
-}
-
-static int mail_cmd_smtp_show(pp_cli_t *cli)
-{
-	pp_smtp_config_t cfg;
-	char error[1024];
-	if (mail_smtp_config_get(&cli->rt.core, &cfg, error, sizeof(error)) < 0) {
-		cli_error(cli, "%s", error);
-		return CLI_EXIT_FAILED;
-	}
-	if (!cfg.is_configured) {
-		cli_error(cli, "no SMTP settings; `pullprint mail smtp set` stores them");
-		return CLI_EXIT_NOT_FOUND;
-	}
-	if (cli->as_json) {
-		(void)cli_print_json(
-		    cli, json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:s}", "host", cfg.host, "port",
-		                   (int)mail_smtp_port(&cfg), "security",
-		                   mail_smtp_security_name(cfg.security), "auth",
-		                   mail_smtp_auth_name(cfg.auth), "username", cfg.username,
-		                   "verify_tls", cfg.is_verify_tls, "from", cfg.from_address));
-		return CLI_EXIT_OK;
-	}
-	fprintf(cli->out, "host %s port %u security %s auth %s user %s verify_tls %s from %s\n",
-	        cfg.host, mail_smtp_port(&cfg), mail_smtp_security_name(cfg.security),
-	        mail_smtp_auth_name(cfg.auth), cfg.username, cfg.is_verify_tls ? "yes" : "NO",
-	        cfg.from_address);
-	return CLI_EXIT_OK;
-}
-
 int cli_mail(pp_cli_t *cli, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0)
@@ -376,14 +260,9 @@ int cli_mail(pp_cli_t *cli, int argc, char **argv)
 			return rc;
 		return strcmp(family, "status") == 0 ? mail_cmd_list(cli, true) : mail_cmd_check(cli);
 	}
-	if (strcmp(family, "smtp") == 0) {
-		if (argc >= 3 && strcmp(argv[2], "set") == 0)
-			return mail_cmd_smtp_set(cli, argc - 2, argv + 2);
-		if (argc > 3 || (argc == 3 && strcmp(argv[2], "show") != 0))
-			return mail_usage(cli, cli->err);
-		int rc = cli_open(cli);
-		return rc != CLI_EXIT_OK ? rc : mail_cmd_smtp_show(cli);
-	}
+	/* The outbound side (replies) has its own commands: cli-mail-out.c. */
+	if (strcmp(family, "smtp") == 0 || strcmp(family, "outbox") == 0)
+		return cli_mail_out(cli, argc - 1, argv + 1);
 	if (strcmp(family, "accounts") != 0)
 		return mail_usage(cli, cli->err);
 	const char *verb = argc >= 3 ? argv[2] : "list";

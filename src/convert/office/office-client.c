@@ -312,6 +312,15 @@ int office_convert(pp_office_t *office, const char *in_path, const char *out_pat
 			 (int)office->pid, office->documents_done);
 		(void)office_host_stop(office, true, NULL);
 	}
+	/* A host that died while idle (killed from outside) is replaced before the request:
+	 * its socket may still look open when something it started holds the other end. */
+	siginfo_t idle_end = {0};
+	if (office->pid > 0 &&
+	    waitid(P_PID, (id_t)office->pid, &idle_end, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    idle_end.si_pid == office->pid) {
+		log_warn("office.host_gone pid=%d reason=died_while_idle", (int)office->pid);
+		(void)office_host_stop(office, true, NULL);
+	}
 	for (int attempt = 0;; attempt++) {
 		if (office->pid <= 0 && office_host_start(office, error, error_size) != 0)
 			return -1;
