@@ -509,6 +509,11 @@ static bool memory_holds(pid_t pid, const uint8_t *needle, size_t len)
 		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3 || perms[0] != 'r' ||
 		    strstr(line, "[vvar]") != NULL || strstr(line, "[vsyscall]") != NULL)
 			continue;
+		/* Mappings past 1 GiB are reservations such as AddressSanitizer's shadow (terabytes
+		 * of untouched zero pages); a key copied by the program sits in its heap, stack or
+		 * data, all far smaller. */
+		if (end - start > (1UL << 30))
+			continue;
 		size_t carried = 0; /* bytes kept from the previous chunk, for a match across */
 		for (unsigned long at = start; !found && at < end;) {
 			size_t want = end - at < CHUNK ? (size_t)(end - at) : CHUNK;
