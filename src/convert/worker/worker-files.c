@@ -78,6 +78,42 @@ static int worker_create_input(const pp_worker_t *w, const char *path, char *err
 	return fd;
 }
 
+/*
+ * Copies everything from in (named in_name in messages) to out (out_name), in chunks of
+ * WORKER_COPY_CHUNK. Closes neither. Returns 0 or -1 with error.
+ */
+static int worker_copy_fd(int in, const char *in_name, int out, const char *out_name,
+			  char *error, size_t error_size)
+{
+	uint8_t *buf = malloc(WORKER_COPY_CHUNK);
+	if (buf == NULL) {
+		(void)str_format(error, error_size, "out of memory");
+		return -1;
+	}
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(in, buf, WORKER_COPY_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			(void)str_format(error, error_size, "cannot read %s: %s", in_name,
+					 strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (fs_write_full(out, buf, (size_t)n) < 0) {
+			(void)str_format(error, error_size, "cannot write %s: %s", out_name,
+					 strerror(errno));
+			rc = -1;
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
 /* Closes fd after writing path; a failed close is a failed write (NFS, quotas). */
 static int worker_close_written(int fd, const char *path, char *error, size_t error_size)
 {
@@ -188,32 +224,7 @@ int worker_stage_from_path(pp_worker_t *w, const char *src_path, const char *dir
 		(void)close(in);
 		return -1;
 	}
-	uint8_t *buf = malloc(WORKER_COPY_CHUNK);
-	int rc = -1;
-	if (buf == NULL) {
-		(void)str_format(error, error_size, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, WORKER_COPY_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			(void)str_format(error, error_size, "cannot read %s: %s", src_path,
-					 strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (fs_write_full(out, buf, (size_t)n) < 0) {
-			(void)str_format(error, error_size, "cannot write %s: %s", path,
-					 strerror(errno));
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	free(buf);
+	int rc = worker_copy_fd(in, src_path, out, path, error, error_size);
 	(void)close(in);
 	if (rc == 0)
 		rc = worker_close_written(out, path, error, error_size);
@@ -297,32 +308,7 @@ int worker_store_to_path(const char *dir, const char *name, const char *out_path
 		(void)close(in);
 		return -1;
 	}
-	uint8_t *buf = malloc(WORKER_COPY_CHUNK);
-	int rc = -1;
-	if (buf == NULL) {
-		(void)str_format(error, error_size, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, WORKER_COPY_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			(void)str_format(error, error_size, "cannot read %s: %s", path,
-					 strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (fs_write_full(out, buf, (size_t)n) < 0) {
-			(void)str_format(error, error_size, "cannot write %s: %s", out_path,
-					 strerror(errno));
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	free(buf);
+	int rc = worker_copy_fd(in, path, out, out_path, error, error_size);
 	(void)close(in);
 	if (rc == 0)
 		rc = worker_close_written(out, out_path, error, error_size);
