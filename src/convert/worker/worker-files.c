@@ -124,15 +124,25 @@ static int worker_close_written(int fd, const char *path, char *error, size_t er
 	return 0;
 }
 
+/*
+ * Opens dir/name, a file a sandboxed child wrote, for reading (regular file, no link
+ * followed): fills path_r[PATH_MAX], *fd_r and *size_r. Returns 0 or -1 with error.
+ */
+static int worker_open_child_file(const char *dir, const char *name, char path_r[PATH_MAX],
+				  int *fd_r, int64_t *size_r, char *error, size_t error_size)
+{
+	if (worker_path(dir, name, path_r, error, error_size) < 0)
+		return -1;
+	return worker_open_regular(path_r, true, fd_r, size_r, error, error_size);
+}
+
 int worker_read_small(const char *dir, const char *name, char *buf, size_t size, char *error,
 		      size_t error_size)
 {
 	char path[PATH_MAX];
-	if (worker_path(dir, name, path, error, error_size) < 0)
-		return -1;
 	int fd = -1;
 	int64_t len = 0;
-	if (worker_open_regular(path, true, &fd, &len, error, error_size) < 0)
+	if (worker_open_child_file(dir, name, path, &fd, &len, error, error_size) < 0)
 		return -1;
 	if (size == 0 || len < 0 || (uint64_t)len >= size) {
 		(void)str_format(error, error_size, "%s is larger than expected", path);
@@ -239,16 +249,14 @@ int worker_store_to_spool(pp_worker_t *w, const char *dir, const char *name,
 			  char file_id_r[SPOOL_ID_LEN + 1], int64_t *size_r, char *error,
 			  size_t error_size)
 {
-	char path[PATH_MAX];
-	if (worker_path(dir, name, path, error, error_size) < 0)
-		return -1;
 	if (w->spool == NULL) {
 		(void)str_format(error, error_size, "no spool is open");
 		return -1;
 	}
+	char path[PATH_MAX];
 	int fd = -1;
 	int64_t size = 0;
-	if (worker_open_regular(path, true, &fd, &size, error, error_size) < 0)
+	if (worker_open_child_file(dir, name, path, &fd, &size, error, error_size) < 0)
 		return -1;
 	pp_spool_writer_t *writer = NULL;
 	uint8_t *buf = malloc(WORKER_COPY_CHUNK);
@@ -295,11 +303,9 @@ int worker_store_to_path(const char *dir, const char *name, const char *out_path
 			 size_t error_size)
 {
 	char path[PATH_MAX];
-	if (worker_path(dir, name, path, error, error_size) < 0)
-		return -1;
 	int in = -1;
 	int64_t size = 0;
-	if (worker_open_regular(path, true, &in, &size, error, error_size) < 0)
+	if (worker_open_child_file(dir, name, path, &in, &size, error, error_size) < 0)
 		return -1;
 	int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0) {
