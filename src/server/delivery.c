@@ -534,6 +534,20 @@ static int delivery_init_sync(pp_delivery_t *d, char *error, size_t error_size)
 	return 0;
 }
 
+void delivery_config_apply(pp_delivery_config_t *config, const pp_config_t *cfg)
+{
+	const pp_config_delays_t *delays = &cfg->delivery_retry_delays;
+	size_t n = delays->count < DELIVERY_RETRIES_MAX ? delays->count : DELIVERY_RETRIES_MAX;
+	memset(config->retry_delays_ms, 0, sizeof(config->retry_delays_ms));
+	memcpy(config->retry_delays_ms, delays->ms, n * sizeof(delays->ms[0]));
+	config->n_retry_delays = n;
+	config->no_retries = n == 0;
+	config->threads = cfg->delivery_threads;
+	config->connect_timeout_s = cfg->delivery_connect_timeout_s;
+	config->io_timeout_s = cfg->delivery_write_timeout_s;
+	config->follow_timeout_s = cfg->delivery_follow_timeout_s;
+}
+
 int delivery_start(pp_core_t *core, const pp_delivery_config_t *config,
                    pp_delivery_t **delivery_r, char *error, size_t error_size)
 {

@@ -17,7 +17,7 @@
  * move) when the printer has it.
  *
  * Faults: a transient one (refused, offline, busy, timeout) is retried on the same printer
- * after each delay of retry_delays_ms (5 s, 15 s, 45 s), then on the next enabled printer of
+ * after each delay of retry_delays_ms ([delivery] retry_delays: 5 s, 15 s, 45 s), then on the next enabled printer of
  * the printer's failover group (by name) not yet tried; when every one failed, or at once for
  * a permanent fault (format refused, bad URI), the job goes back to held (failed retryable ->
  * held) with a reason its owner sees ("Printer X did not answer (connection refused); your
@@ -35,6 +35,7 @@
 #define PP_DELIVERY_H
 
 #include "core/core.h"
+#include "lib/config.h"
 #include "server/convert-pool.h"
 
 #include <stdbool.h>
@@ -43,7 +44,7 @@
 
 #define DELIVERY_THREADS_DEFAULT 32 /* idle threads cost a stack each, nothing else */
 #define DELIVERY_THREADS_MAX 256
-#define DELIVERY_RETRIES_MAX 8
+#define DELIVERY_RETRIES_MAX CONFIG_DELIVERY_RETRIES_MAX
 #define DELIVERY_POLL_MS_DEFAULT 1000
 #define DELIVERY_RENDER_TIMEOUT_S_DEFAULT 300
 #define DELIVERY_SERVER_NAME_MAX 256
@@ -71,6 +72,13 @@ typedef struct {
 	 * made by other processes wake the manager at once; NULL or "" = poll only. */
 	const char *listen_url;
 } pp_delivery_config_t;
+
+/*
+ * Fills the timeouts, threads and retry pauses of *config from the [delivery] section of
+ * the start-up configuration (retry_delays = none: no retry on the same printer, failover
+ * at once). Other fields are left as they are.
+ */
+void delivery_config_apply(pp_delivery_config_t *config, const pp_config_t *cfg);
 
 /* A snapshot for metrics and tests. */
 typedef struct {

@@ -17,6 +17,7 @@
 #include "server/convert-pool.h"
 #include "server/delivery.h"
 #include "server/icons.h"
+#include "server/web-files.h"
 #include "server/server-routes.h"
 #include "server/sweeper.h"
 
@@ -127,6 +128,7 @@ static int server_listen(pp_server_t *server, char *error, size_t error_size)
 					      .started_at = core_now(&server->rt.core)};
 	if (server_routes_add(server->http, &server->routes, error, error_size) < 0 ||
 	    icons_add(server->http, error, error_size) < 0 ||
+	    web_routes_add(server->http, error, error_size) < 0 ||
 	    ipp_service_add(server->http, &server->rt.core, &server->ipp, error, error_size) < 0 ||
 	    api_start(server->http,
 		      &(pp_api_config_t){.core = &server->rt.core,
@@ -238,37 +240,6 @@ static int server_convert_pool(pp_server_t *server, char *error, size_t error_si
 	return 0;
 }
 
-/*
- * The pauses before retries on one printer from PULLPRINT_DELIVERY_RETRY_MS ("5000,15000,
- * 45000"; "0" or "" = no retry, failover at once), until the configuration file has a
- * [delivery] section. Unset: delivery.h's defaults. A bad value is logged and ignored.
- */
-static void server_delivery_retries(pp_delivery_config_t *cfg)
-{
-	const char *text = getenv("PULLPRINT_DELIVERY_RETRY_MS");
-	if (text == NULL)
-		return;
-	pp_delivery_config_t parsed = {0};
-	const char *p = text;
-	while (*p != '\0') {
-		uint64_t ms = 0;
-		if (parsed.n_retry_delays >= DELIVERY_RETRIES_MAX || !parse_uint64(&p, 3600000, &ms) ||
-		    (*p != ',' && *p != '\0')) {
-			log_warn("delivery.bad_retries value=\"%s\" action=\"give up to %d pauses in "
-				 "ms separated by commas; using the defaults\"",
-				 text, DELIVERY_RETRIES_MAX);
-			return;
-		}
-		if (ms > 0)
-			parsed.retry_delays_ms[parsed.n_retry_delays++] = (unsigned)ms;
-		if (*p == ',')
-			p++;
-	}
-	memcpy(cfg->retry_delays_ms, parsed.retry_delays_ms, sizeof(cfg->retry_delays_ms));
-	cfg->n_retry_delays = parsed.n_retry_delays;
-	cfg->no_retries = parsed.n_retry_delays == 0;
-}
-
 /* Starts the delivery manager and hooks job_release() to it. */
 static int server_delivery(pp_server_t *server, char *error, size_t error_size)
 {
@@ -280,7 +251,7 @@ static int server_delivery(pp_server_t *server, char *error, size_t error_size)
 	                      ? server->rt.config.database
 	                      : NULL,
 	};
-	server_delivery_retries(&cfg);
+	delivery_config_apply(&cfg, &server->rt.config);
 	if (delivery_start(&server->rt.core, &cfg, &server->delivery, error, error_size) < 0)
 		return -1;
 	server->rt.core.on_job_released = delivery_on_job_released;
