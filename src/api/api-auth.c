@@ -20,6 +20,11 @@
  * between, a small cache keyed by a keyed hash of the token answers (a job list costs one
  * query, not three and a write). Expiry is checked on every request; sign-out here evicts at
  * once; a revocation elsewhere (the command line) takes effect within API_TOKEN_RECHECK_S.
+ *
+ * Web sessions (api-private.h): with "session":"cookie" the sign-in answer sets the token as
+ * an HttpOnly cookie and leaves it out of the body. A sign-in at a panel (X-Panel-Token) takes
+ * the panel's modes, sets the panel's cookie, and its session ends panel.idle_timeout_s after
+ * its last use.
  */
 #include "api/api-private.h"
 
@@ -38,6 +43,8 @@
 
 #define API_TOKEN_SLOTS 1024u
 #define API_TOKEN_RECHECK_S 30
+/* A panel session's expiry is slid when it is this much older than a fresh one. */
+#define API_PANEL_SLIDE_STEP_S 5
 
 typedef struct {
 	char key[CRYPTO_HASH_HEX_LEN + 1]; /* keyed hash of the token; "" = free */
@@ -124,7 +131,10 @@ static void api_token_store(api_token_cache_t *c, const char *token, const pp_us
 	(void)pthread_mutex_unlock(&c->lock);
 }
 
-/* The token the request carries, or NULL. Borrowed. */
+/*
+ * The token the request carries, or NULL. Borrowed. A header wins over the cookies; the
+ * panel's cookie over the portal's (a kiosk browser has only the first).
+ */
 static const char *api_bearer(api_call_t *call)
 {
 	const char *header = http_request_header(call->req, "Authorization");
@@ -136,10 +146,58 @@ static const char *api_bearer(api_call_t *call)
 			header++;
 		return header;
 	}
+	const char *panel = http_request_cookie(call->req, API_PANEL_COOKIE);
+	if (panel != NULL && panel[0] != '\0') {
+		call->via_cookie = true;
+		call->is_panel_session = true;
+		return panel;
+	}
+	const char *session = http_request_cookie(call->req, API_SESSION_COOKIE);
+	if (session != NULL && session[0] != '\0') {
+		call->via_cookie = true;
+		return session;
+	}
 	/* EventSource cannot send headers: the event stream may carry the token in its URL. */
 	if (call->route->handler == api_events_stream)
 		return http_request_query(call->req, "access_token");
 	return NULL;
+}
+
+/* True for the methods that change something (they need the CSRF header with a cookie). */
+static bool api_method_writes(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+	       strcmp(method, "OPTIONS") != 0;
+}
+
+/*
+ * A panel session lives panel.idle_timeout_s after its last use: slide its expiry, at most
+ * once every few seconds (each slide is a write). A failure is logged; the session then ends
+ * at its earlier expiry.
+ */
+static void api_panel_session_slide(api_call_t *call, int64_t now)
+{
+	pp_core_t *core = call->api->cfg.core;
+	char modes[SETTINGS_VALUE_MAX], error[API_ERROR_MAX];
+	bool hide_code = false;
+	int64_t idle_s = 60;
+	if (api_panel_settings(core, modes, &hide_code, &idle_s, error, sizeof(error)) < 0) {
+		log_warn("api.panel_slide_failed error=\"%s\"", error);
+		return;
+	}
+	if (call->token_expires_at - now > idle_s - API_PANEL_SLIDE_STEP_S)
+		return;
+	bool is_renewed = false;
+	int64_t expires_at = 0;
+	if (tokens_slide(core, PP_TOKEN_APP, call->token, idle_s, &is_renewed, &expires_at,
+			 error, sizeof(error)) < 0) {
+		log_warn("api.panel_slide_failed error=\"%s\"", error);
+		return;
+	}
+	if (is_renewed) {
+		call->token_expires_at = expires_at;
+		api_token_store(call->api->tokens, call->token, &call->user, expires_at, now);
+	}
 }
 
 bool api_authenticate(api_call_t *call)
@@ -150,6 +208,16 @@ bool api_authenticate(api_call_t *call)
 			    "Sign in first, then send the token: Authorization: Bearer <token>.", 0);
 		return false;
 	}
+	if (call->via_cookie && api_method_writes(http_request_method(call->req))) {
+		const char *csrf = http_request_header(call->req, API_CSRF_HEADER);
+		if (csrf == NULL || strcmp(csrf, API_CSRF_VALUE) != 0) {
+			api_pending(call, 403, "csrf",
+				    "A change made with a session cookie needs the header "
+				    "X-Requested-With: pullprint; reload the app.",
+				    0);
+			return false;
+		}
+	}
 	if (strlen(token) != TOKENS_TEXT_LEN || !str_has_prefix(token, "ppa_") ||
 	    !str_copy(call->token, sizeof(call->token), token)) {
 		api_pending(call, 401, "invalid_token",
@@ -159,8 +227,11 @@ bool api_authenticate(api_call_t *call)
 	pp_api_t *api = call->api;
 	pp_core_t *core = api->cfg.core;
 	int64_t now = core_now(core);
-	if (api_token_cached(api->tokens, call->token, now, &call->user, &call->token_expires_at))
+	if (api_token_cached(api->tokens, call->token, now, &call->user, &call->token_expires_at)) {
+		if (call->is_panel_session)
+			api_panel_session_slide(call, now);
 		return true;
+	}
 
 	char error[API_ERROR_MAX];
 	pp_token_info_t info;
@@ -188,7 +259,29 @@ bool api_authenticate(api_call_t *call)
 	}
 	call->token_expires_at = info.expires_at;
 	api_token_store(api->tokens, call->token, &call->user, info.expires_at, now);
+	if (call->is_panel_session)
+		api_panel_session_slide(call, now);
 	return true;
+}
+
+/*
+ * Sets (max_age_s > 0: persistent; 0: for the browser session; < 0: deleted) the cookie
+ * name with value. Returns 0 or -1.
+ */
+static int api_set_cookie(api_call_t *call, const char *name, const char *value,
+			  int64_t max_age_s)
+{
+	char cookie[TOKENS_TEXT_MAX + 128], age[40] = "";
+	if (max_age_s != 0 &&
+	    !str_format(age, sizeof(age), "; Max-Age=%lld", (long long)(max_age_s > 0 ? max_age_s
+										      : 0)))
+		return -1;
+	bool ok = str_format(cookie, sizeof(cookie),
+			     "%s=%s; Path=/api/; HttpOnly; Secure; SameSite=Strict%s", name, value,
+			     age) &&
+		  http_response_header(call->req, "Set-Cookie", cookie) == 0;
+	crypto_wipe(cookie, sizeof(cookie));
+	return ok ? 0 : -1;
 }
 
 /* ---- helpers ---- */
@@ -286,7 +379,7 @@ static json_t *api_user_json(const pp_user_t *user)
  * Whether directory sign-in works here: the program has the directory module and an enabled
  * connection exists. A storage error reads as no.
  */
-static bool api_has_directory(pp_core_t *core)
+bool api_has_directory(pp_core_t *core)
 {
 	if (core->directory_signin == NULL)
 		return false;
@@ -482,11 +575,23 @@ void api_login(api_call_t *call)
 	    !api_body_string(call, "login", &login) ||
 	    !api_body_string(call, "password", &password))
 		return;
+	const char *session = NULL;
+	if (!api_body_string(call, "session", &session))
+		return;
+	if (session != NULL && strcmp(session, "cookie") != 0 && strcmp(session, "bearer") != 0) {
+		api_error(call, 400, "bad_request", "session must be \"cookie\" or \"bearer\".", 0);
+		return;
+	}
+	bool is_cookie = session != NULL && strcmp(session, "cookie") == 0;
 	json_t *stay = json_object_get(call->body, "stay_signed_in");
 	if (stay != NULL && !json_is_boolean(stay)) {
 		api_error(call, 400, "bad_request", "stay_signed_in must be true or false.", 0);
 		return;
 	}
+	pp_printer_t panel_printer;
+	int at_panel = api_panel_printer(call, &panel_printer);
+	if (at_panel < 0)
+		return;
 	api_login_mode_t mode;
 	const char *account = NULL, *secret = NULL;
 	if (login != NULL && password != NULL && email == NULL && code == NULL) {
@@ -516,6 +621,20 @@ void api_login(api_call_t *call)
 	if (settings_get_string(core, "users.release_auth", release_auth, sizeof(release_auth),
 				error, sizeof(error)) < 0) {
 		api_internal(call, "api.settings_failed", error);
+		return;
+	}
+	char panel_modes[SETTINGS_VALUE_MAX] = "";
+	bool hide_code = false;
+	int64_t panel_idle_s = 0;
+	if (at_panel == 1 && api_panel_settings(core, panel_modes, &hide_code, &panel_idle_s,
+						error, sizeof(error)) < 0) {
+		api_internal(call, "api.settings_failed", error);
+		return;
+	}
+	if (at_panel == 1 && !api_panel_mode_allowed(panel_modes, api_login_mode_name(mode))) {
+		api_error(call, 403, "mode_not_allowed",
+			  "This panel does not take this way of signing in; use the form it shows.",
+			  0);
 		return;
 	}
 	if ((mode == API_LOGIN_CODE && strcmp(release_auth, "code") != 0) ||
@@ -573,13 +692,39 @@ void api_login(api_call_t *call)
 		api_internal(call, "api.token_failed", error);
 		return;
 	}
+	/* At a panel the session is short and never "stay signed in". */
+	bool is_stay = stay != NULL && json_is_true(stay) && at_panel == 0;
+	bool is_slid = false;
+	if (at_panel == 1 && tokens_slide(core, PP_TOKEN_APP, token, panel_idle_s, &is_slid,
+					  &expires_at, error, sizeof(error)) < 0) {
+		crypto_wipe(token, sizeof(token));
+		api_internal(call, "api.token_failed", error);
+		return;
+	}
+	if (is_cookie &&
+	    api_set_cookie(call, at_panel == 1 ? API_PANEL_COOKIE : API_SESSION_COOKIE, token,
+			   is_stay ? expires_at - core_now(core) : 0) < 0) {
+		crypto_wipe(token, sizeof(token));
+		api_internal(call, "api.cookie_failed", "cannot set the session cookie");
+		return;
+	}
 	char tag[USERS_LOG_TAG_LEN + 1];
 	users_log_tag(core, user.email, tag);
-	log_info("api.signed_in remote=%s user=%s mode=%s", api_source(call), tag,
-		 api_login_mode_name(mode));
-	json_t *answer = json_pack("{s:s, s:s, s:I, s:b, s:o?}", "token", token, "token_type",
-				   "Bearer", "expires_at", (json_int_t)expires_at, "stay_signed_in",
-				   stay != NULL && json_is_true(stay), "user", api_user_json(&user));
+	if (at_panel == 1)
+		log_info("api.signed_in remote=%s user=%s mode=%s panel_printer=%lld",
+			 api_source(call), tag, api_login_mode_name(mode),
+			 (long long)panel_printer.id);
+	else
+		log_info("api.signed_in remote=%s user=%s mode=%s", api_source(call), tag,
+			 api_login_mode_name(mode));
+	json_t *answer = json_pack("{s:I, s:b, s:o?}", "expires_at", (json_int_t)expires_at,
+				   "stay_signed_in", is_stay, "user", api_user_json(&user));
+	if (answer != NULL && !is_cookie &&
+	    (json_object_set_new(answer, "token", json_string(token)) < 0 ||
+	     json_object_set_new(answer, "token_type", json_string("Bearer")) < 0)) {
+		json_decref(answer);
+		answer = NULL;
+	}
 	crypto_wipe(token, sizeof(token));
 	api_json(call, 200, answer);
 }
@@ -594,6 +739,10 @@ void api_logout(api_call_t *call)
 		api_internal(call, "api.logout_failed", error);
 		return;
 	}
+	if (call->via_cookie &&
+	    api_set_cookie(call, call->is_panel_session ? API_PANEL_COOKIE : API_SESSION_COOKIE,
+			   "", -1) < 0)
+		log_warn("api.cookie_clear_failed");
 	(void)http_respond_bytes(call->req, 204, NULL, "", 0);
 }
 
@@ -615,6 +764,10 @@ void api_renew(api_call_t *call)
 		return;
 	}
 	api_token_store(call->api->tokens, call->token, &call->user, expires_at, core_now(core));
+	/* A portal that stays signed in keeps its cookie as long as the token. */
+	if (call->via_cookie && !call->is_panel_session &&
+	    api_set_cookie(call, API_SESSION_COOKIE, call->token, expires_at - core_now(core)) < 0)
+		log_warn("api.cookie_renew_failed");
 	api_json(call, 200, json_pack("{s:I}", "expires_at", (json_int_t)expires_at));
 }
 

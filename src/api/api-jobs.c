@@ -354,6 +354,20 @@ void api_job_release(api_call_t *call)
 	int64_t printer_id = 0;
 	if (!api_printer_resolve(call, printer_value, NULL, &printer_id))
 		return;
+	/* A panel's session prints only at the panel's own printer. */
+	if (call->is_panel_session) {
+		pp_printer_t panel_printer;
+		int at_panel = api_panel_printer(call, &panel_printer);
+		if (at_panel < 0)
+			return;
+		if (at_panel == 0 || panel_printer.id != printer_id) {
+			api_error(call, 403, "other_printer",
+				  "A panel releases jobs only to its own printer; use the portal to "
+				  "print elsewhere.",
+				  0);
+			return;
+		}
+	}
 	pp_print_options_t opts;
 	json_t *given = json_object_get(call->body, "options");
 	if (given != NULL && !api_merge_options(call, &job, given, &opts))

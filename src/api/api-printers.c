@@ -18,8 +18,7 @@
 
 #define API_PRINTER_QUERY_MAX 128
 
-/* The printer as the API shows it, with its cached status. New reference. */
-static json_t *api_printer_json(pp_core_t *core, const pp_printer_t *p)
+json_t *api_printer_json(pp_core_t *core, const pp_printer_t *p)
 {
 	pp_status_entry_t entry;
 	char error[API_ERROR_MAX], warning[128] = "";

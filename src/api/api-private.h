@@ -10,6 +10,8 @@
 #include "api/api.h"
 
 #include "core/job.h"
+#include "core/printers.h"
+#include "core/settings.h"
 #include "core/tokens.h"
 #include "core/users.h"
 #include "lib/crypto.h"
@@ -68,6 +70,8 @@ struct api_call {
 	pp_user_t user;                 /* API_AUTH routes: the signed-in user */
 	int64_t token_expires_at;       /* API_AUTH routes: when the token expires */
 	char token[TOKENS_TEXT_MAX]; /* the bearer token as sent (wiped at the end) */
+	bool via_cookie;             /* the token came in a session cookie, not a header */
+	bool is_panel_session;       /* ... in the panel's cookie (API_PANEL_COOKIE) */
 	/* JSON body being read (API_BODY_JSON), then parsed */
 	char *body_buf;
 	size_t body_len;
@@ -148,6 +152,19 @@ void api_cache_forget_user(api_cache_t *cache, int64_t user_id);
 
 /* ---- api-auth.c ---- */
 
+/*
+ * Web sessions: the portal's and the panel's tokens travel in HttpOnly, Secure,
+ * SameSite=Strict cookies the page's scripts cannot read. A request authenticated by a cookie
+ * must, for any method that changes something, carry API_CSRF_HEADER: API_CSRF_VALUE, which a
+ * cross-site form or image cannot send (a cross-site script would need a CORS preflight the
+ * server never grants).
+ */
+#define API_SESSION_COOKIE "pp_session"
+#define API_PANEL_COOKIE "pp_panel"
+#define API_CSRF_HEADER "X-Requested-With"
+#define API_CSRF_VALUE "pullprint"
+#define API_PANEL_TOKEN_HEADER "X-Panel-Token"
+
 int api_token_cache_new(api_token_cache_t **cache_r, char *error, size_t error_size);
 void api_token_cache_free(api_token_cache_t **cache);
 /*
@@ -157,6 +174,8 @@ void api_token_cache_free(api_token_cache_t **cache);
  * enabled.
  */
 bool api_authenticate(api_call_t *call);
+/* Whether directory sign-in works here (the module is in and a connection is enabled). */
+bool api_has_directory(pp_core_t *core);
 void api_enrol(api_call_t *call);
 void api_login(api_call_t *call);
 void api_login_options(api_call_t *call);
@@ -191,6 +210,9 @@ void api_upload_free(api_upload_t **upload);
 
 /* ---- api-printers.c ---- */
 
+/* The printer as the API shows it, with its cached status. New reference. */
+json_t *api_printer_json(pp_core_t *core, const pp_printer_t *p);
+
 void api_printers_list(api_call_t *call);
 void api_printer_get(api_call_t *call);
 /*
@@ -199,6 +221,20 @@ void api_printer_get(api_call_t *call);
  */
 bool api_printer_resolve(api_call_t *call, const json_t *value, const char *text,
 			 int64_t *printer_id_r);
+
+/* ---- api-panel.c: the panel app's view of its printer ---- */
+
+/*
+ * Finds the printer of the request's X-Panel-Token. Returns 1 with *printer_r, 0 when the
+ * header is absent, -1 after answering (unknown token 401, storage error 500).
+ */
+int api_panel_printer(api_call_t *call, pp_printer_t *printer_r);
+/* The panel's sign-in settings. Returns 0 or -1 with error. */
+int api_panel_settings(pp_core_t *core, char modes_r[SETTINGS_VALUE_MAX], bool *hide_code_r,
+		       int64_t *idle_timeout_s_r, char *error, size_t error_size);
+/* True when mode ("code", "email_code", "directory") is in the comma list modes. */
+bool api_panel_mode_allowed(const char *modes, const char *mode);
+void api_panel_get(api_call_t *call);
 
 /* ---- api-events.c ---- */
 

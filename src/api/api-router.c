@@ -44,6 +44,7 @@ static const api_route_t api_routes[] = {
 	{"GET", "/api/v1/printers", API_AUTH, api_printers_list},
 	{"GET", "/api/v1/printers/{id}", API_AUTH, api_printer_get},
 	{"GET", "/api/v1/events", API_AUTH, api_events_stream},
+	{"GET", "/api/v1/panel", 0, api_panel_get},
 };
 
 #define API_ROUTES_COUNT (sizeof(api_routes) / sizeof(api_routes[0]))

@@ -34,7 +34,9 @@ static const cli_command_t cli_commands[] = {
 	{"mail", cli_mail, "print by email: inbound mailboxes (accounts add, list, remove, test), status, check"},
 	{"export", cli_export, "export accounting as CSV or JSON, optionally pseudonymised"},
 	{"admin", cli_admin, "admin accounts: passwd"},
+	{"admins", cli_admins, "admin accounts with their console role (admin, helpdesk)"},
 	{"audit", cli_audit, "show the audit log"},
+	{"reports", cli_reports, "pages printed by user, department, printer, day, week, month, source"},
 	{"dns-sd-records", cli_dns_sd_records, "print DNS records that let other subnets find the printer"},
 	{"check-config", cli_check_config, "check the configuration file (--dump to print it)"},
 };

@@ -1,7 +1,8 @@
 /*
- * cli-printers-discover.c - `pullprint printers discover|probe|status`: finding printers on
- * the network (DNS-SD browsing, SNMP and IPP probing of addresses) with one-step adding, and
- * the status cache (state, reasons, supplies, trays) with an on-demand refresh.
+ * cli-printers-discover.c - `pullprint printers discover|probe|status|trust`: finding
+ * printers on the network (DNS-SD browsing, SNMP and IPP probing of addresses) with one-step
+ * adding, the status cache (state, reasons, supplies, trays) with an on-demand refresh, and
+ * pinning an IPPS printer's certificate (trust on first use, done by the admin).
  */
 #include "cli/cli.h"
 
@@ -10,6 +11,7 @@
 #include "lib/str.h"
 #include "output/probe.h"
 #include "output/status.h"
+#include "output/tls-peer.h"
 
 #include <cups/http.h>
 #include <getopt.h>
@@ -24,7 +26,10 @@ static int discover_usage(pp_cli_t *cli, FILE *out)
 		"                                [--ipp-port P] [--timeout MS] [--add NAME]\n"
 		"           CIDR: an IPv4 range of at most 256 addresses (/24 or longer)\n"
 		"       pullprint printers status [NAME] [--refresh]\n"
-		"       pullprint printers status NAME [--community C] [--snmp-port P]\n");
+		"       pullprint printers status NAME [--community C] [--snmp-port P]\n"
+		"       pullprint printers trust NAME [--fingerprint SHA256] | --remove\n"
+		"           pins the certificate an ipps:// printer presents now (or the one\n"
+		"           given); only that certificate is accepted from then on\n");
 	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
@@ -584,6 +589,114 @@ static int discover_cmd_status(pp_cli_t *cli, int argc, char **argv)
 	return cli_table_finish(cli, &table, rc);
 }
 
+/* Prints what trust stored (or removed) for printer. */
+static int discover_trust_print(pp_cli_t *cli, const pp_printer_t *printer, const char *pin,
+				const pp_tls_peer_t *peer)
+{
+	char expires[32] = "";
+	if (peer != NULL && peer->not_after > 0)
+		cli_format_time(peer->not_after, expires);
+	if (cli->as_json) {
+		json_t *obj = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:b}", "printer", printer->name,
+					"fingerprint", pin, "subject",
+					peer != NULL ? peer->subject : NULL, "issuer",
+					peer != NULL ? peer->issuer : NULL, "expires",
+					peer != NULL && expires[0] != '\0' ? expires : NULL,
+					"self_signed", peer != NULL && peer->is_self_signed);
+		return cli_print_json(cli, obj) ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+	}
+	if (pin[0] == '\0') {
+		cli_done(cli, "certificate pin removed: the printer's certificate must now verify "
+			      "against a CA");
+		return CLI_EXIT_OK;
+	}
+	fprintf(cli->out, "printer:     %s\nfingerprint: %s (SHA-256)\n", printer->name, pin);
+	if (peer != NULL)
+		fprintf(cli->out, "subject:     %s\nissuer:      %s%s\nexpires:     %s\n",
+			peer->subject, peer->issuer, peer->is_self_signed ? " (self-signed)" : "",
+			expires[0] != '\0' ? expires : "?");
+	cli_done(cli, "certificate pinned: deliveries and status checks accept this certificate "
+		      "and no other");
+	return CLI_EXIT_OK;
+}
+
+/* trust NAME [--fingerprint HEX] | --remove */
+static int discover_cmd_trust(pp_cli_t *cli, int argc, char **argv)
+{
+	static const struct option options[] = {{"fingerprint", required_argument, NULL, 'f'},
+						{"remove", no_argument, NULL, 'r'},
+						{NULL, 0, NULL, 0}};
+	const char *given = NULL;
+	bool is_remove = false;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == 'f')
+			given = optarg;
+		else if (opt == 'r')
+			is_remove = true;
+		else
+			return discover_usage(cli, cli->err);
+	}
+	if (optind + 1 != argc || (is_remove && given != NULL))
+		return discover_usage(cli, cli->err);
+	char pin[PRINTERS_TLS_PIN_MAX] = "";
+	if (given != NULL && !printers_tls_pin_parse(given, pin)) {
+		cli_error(cli, "--fingerprint: give the certificate's SHA-256 fingerprint as 64 hex "
+			       "digits (pairs may be separated by ':')");
+		return CLI_EXIT_USAGE;
+	}
+	int rc = cli_open(cli);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	pp_printer_t printer;
+	char error[512];
+	int found = printers_find(&cli->rt.core, argv[optind], &printer, error, sizeof(error));
+	if (found != 0) {
+		cli_error(cli, found == PRINTERS_NOT_FOUND
+				       ? "no printer named %s; `pullprint printers list` shows them"
+				       : "%s",
+			  found == PRINTERS_NOT_FOUND ? argv[optind] : error);
+		return found == PRINTERS_NOT_FOUND ? CLI_EXIT_NOT_FOUND : CLI_EXIT_FAILED;
+	}
+	pp_tls_peer_t peer;
+	bool has_peer = false;
+	if (!is_remove) {
+		if (!str_has_prefix(printer.device_uri, "ipps://")) {
+			cli_error(cli, "printer %s is reached at %s: only ipps:// printers present a "
+				       "certificate to pin",
+				  printer.name, printer.device_uri);
+			return CLI_EXIT_CONFLICT;
+		}
+		/* What the printer presents now: the pin itself, or a check of the one given. */
+		char fetch_error[512];
+		has_peer = tls_peer_fetch(printer.device_uri, 0, &peer, fetch_error,
+					  sizeof(fetch_error)) == 0;
+		if (!has_peer && given == NULL) {
+			cli_error(cli, "%s; or give the fingerprint with --fingerprint", fetch_error);
+			return CLI_EXIT_FAILED;
+		}
+		if (has_peer && given != NULL && strcmp(pin, peer.fingerprint) != 0) {
+			cli_error(cli, "printer %s presents the certificate %s, not the one given: "
+				       "check which one is the printer's before you trust it",
+				  printer.name, peer.fingerprint);
+			return CLI_EXIT_CONFLICT;
+		}
+		if (given == NULL)
+			(void)str_copy(pin, sizeof(pin), peer.fingerprint);
+		else if (!has_peer)
+			fprintf(cli->err, "note: the printer did not answer (%s); the fingerprint "
+					  "is stored as given\n",
+				fetch_error);
+	}
+	if (printers_set_tls_pin(&cli->rt.core, cli_actor(), printer.id, pin, error,
+				 sizeof(error)) != 0) {
+		cli_error(cli, "%s", error);
+		return CLI_EXIT_FAILED;
+	}
+	return discover_trust_print(cli, &printer, pin, has_peer ? &peer : NULL);
+}
+
 int cli_printers_discover(pp_cli_t *cli, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
@@ -594,5 +707,7 @@ int cli_printers_discover(pp_cli_t *cli, int argc, char **argv)
 		return discover_cmd_probe(cli, argc, argv);
 	if (strcmp(argv[0], "status") == 0)
 		return discover_cmd_status(cli, argc, argv);
+	if (strcmp(argv[0], "trust") == 0)
+		return discover_cmd_trust(cli, argc, argv);
 	return discover_usage(cli, cli->err);
 }

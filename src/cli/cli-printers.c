@@ -32,7 +32,7 @@ static int printers_usage(pp_cli_t *cli, FILE *out)
 		"       pullprint printers export [--format csv|json]\n"
 		"       pullprint printers import FILE|- [--format csv|json] [--dry-run]\n"
 		"       pullprint printers panel-token NAME-OR-ALIAS [--revoke]\n"
-		"       pullprint printers discover|probe|status …\n"
+		"       pullprint printers discover|probe|status|trust …\n"
 		"  URI: ipp://host[:port]/path, ipps://…, socket://host[:port], lpd://host/queue\n"
 		"  FORMAT: auto (PDF if the printer takes it, else PWG or URF raster, else\n"
 		"          PostScript, else PCL), pdf, pwg, urf, ps, pcl5 or pcl6\n"
@@ -94,12 +94,12 @@ static int printers_cmd_show(pp_cli_t *cli, const pp_printer_t *p)
 	int rc = CLI_EXIT_OK;
 	if (cli->as_json) {
 		json_t *obj = json_pack(
-		    "{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:O?, s:b, s:s, s:s}", "name",
+		    "{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:O?, s:b, s:s, s:s, s:s}", "name",
 		    p->name, "alias", p->alias, "enabled", p->is_enabled, "location", p->location,
 		    "description", p->description, "device_uri", p->device_uri, "output_format",
 		    p->output_format, "format_used", chosen != NULL ? chosen : "", "group",
 		    p->group_name, "capabilities", caps_obj, "panel_token", p->has_panel_token,
-		    "created", created, "updated", updated);
+		    "created", created, "updated", updated, "tls_pin", p->tls_pin);
 		if (!cli_print_json(cli, obj))
 			rc = CLI_EXIT_FAILED;
 	} else {
@@ -114,6 +114,7 @@ static int printers_cmd_show(pp_cli_t *cli, const pp_printer_t *p)
 			"group:         %s\n"
 			"capabilities:  %s\n"
 			"panel_token:   %s\n"
+			"tls_pin:       %s\n"
 			"created:       %s\n"
 			"updated:       %s\n",
 			p->name, p->alias, p->is_enabled ? "yes" : "no", p->location, p->description,
@@ -122,7 +123,8 @@ static int printers_cmd_show(pp_cli_t *cli, const pp_printer_t *p)
 			caps != NULL ? caps : "?",
 			p->has_panel_token ? "set (`printers panel-token` issues a new one)"
 					   : "none",
-			created, updated);
+			p->tls_pin[0] != '\0' ? p->tls_pin : "(none: CA verification)", created,
+			updated);
 	}
 	json_decref(caps_obj);
 	free(caps);
@@ -629,7 +631,7 @@ int cli_printers(pp_cli_t *cli, int argc, char **argv)
 	if (strcmp(verb, "add") == 0)
 		return printers_cmd_add(cli, argc - 1, argv + 1);
 	if (strcmp(verb, "discover") == 0 || strcmp(verb, "probe") == 0 ||
-	    strcmp(verb, "status") == 0)
+	    strcmp(verb, "status") == 0 || strcmp(verb, "trust") == 0)
 		return cli_printers_discover(cli, argc - 1, argv + 1);
 	if (strcmp(verb, "edit") == 0)
 		return printers_cmd_edit(cli, argc - 1, argv + 1);

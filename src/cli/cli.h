@@ -101,6 +101,9 @@ int cli_settings(pp_cli_t *cli, int argc, char **argv);
 int cli_export(pp_cli_t *cli, int argc, char **argv);
 int cli_admin(pp_cli_t *cli, int argc, char **argv);
 int cli_audit(pp_cli_t *cli, int argc, char **argv);
+/* `admins` (accounts with console roles, cli-admins.c) and `reports` (cli-reports.c). */
+int cli_admins(pp_cli_t *cli, int argc, char **argv);
+int cli_reports(pp_cli_t *cli, int argc, char **argv);
 int cli_dns_sd_records(pp_cli_t *cli, int argc, char **argv);
 /* `mail accounts|status|check` (cli-mail.c). */
 int cli_mail(pp_cli_t *cli, int argc, char **argv);

@@ -281,3 +281,93 @@ const char *printer_caps_choose_format(const pp_printer_caps_t *caps, const char
 	/* Nothing known accepted: PCL 5 is what the oldest socket printers still take. */
 	return is_auto ? "pcl5" : NULL;
 }
+
+/* Paper sizes a tray or a job commonly has, for names and sizes given without a PWG name. */
+static const struct {
+	const char *word;
+	const char *pwg;
+	int width_mm, height_mm;
+} printer_caps_papers[] = {
+    {"a4", "iso_a4_210x297mm", 210, 297},
+    {"letter", "na_letter_8.5x11in", 216, 279},
+    {"legal", "na_legal_8.5x14in", 216, 356},
+    {"a3", "iso_a3_297x420mm", 297, 420},
+    {"a5", "iso_a5_148x210mm", 148, 210},
+};
+#define PRINTER_CAPS_N_PAPERS (sizeof(printer_caps_papers) / sizeof(printer_caps_papers[0]))
+#define PRINTER_CAPS_SIZE_SLACK_MM 2
+
+/* True when a and b are within the slack of each other. */
+static bool printer_caps_near(int a, int b)
+{
+	return a - b <= PRINTER_CAPS_SIZE_SLACK_MM && b - a <= PRINTER_CAPS_SIZE_SLACK_MM;
+}
+
+bool printer_caps_media_name(const char *media, int width_mm, int height_mm,
+			     char name_r[PRINTER_CAPS_NAME_MAX])
+{
+	name_r[0] = '\0';
+	const char *last = media != NULL ? strrchr(media, '_') : NULL;
+	size_t len = media != NULL ? strlen(media) : 0;
+	/* class_name_WxHunit: at least two '_' and a size ending in mm or in. */
+	if (last != NULL && last != strchr(media, '_') && strchr(last, 'x') != NULL &&
+	    len > 2 && (strcmp(media + len - 2, "mm") == 0 || strcmp(media + len - 2, "in") == 0))
+		return str_copy(name_r, PRINTER_CAPS_NAME_MAX, media);
+	for (size_t i = 0; i < PRINTER_CAPS_N_PAPERS; i++) {
+		bool is_word = media != NULL && strcasecmp(media, printer_caps_papers[i].word) == 0;
+		int w = printer_caps_papers[i].width_mm, h = printer_caps_papers[i].height_mm;
+		bool is_size = (printer_caps_near(width_mm, w) && printer_caps_near(height_mm, h)) ||
+			       (printer_caps_near(width_mm, h) && printer_caps_near(height_mm, w));
+		if (is_word || (width_mm > 0 && height_mm > 0 && is_size))
+			return str_copy(name_r, PRINTER_CAPS_NAME_MAX, printer_caps_papers[i].pwg);
+	}
+	return false;
+}
+
+/* The size part of a PWG name ("210x297mm"), or the name itself. */
+static const char *printer_caps_media_size(const char *name)
+{
+	const char *last = strrchr(name, '_');
+	return last != NULL ? last + 1 : name;
+}
+
+/* The name among names[n] of the same size as want, or NULL. */
+static const char *printer_caps_media_find(const char *const *names, size_t n, const char *want)
+{
+	const char *size = printer_caps_media_size(want);
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] != NULL && strcmp(printer_caps_media_size(names[i]), size) == 0)
+			return names[i];
+	}
+	return NULL;
+}
+
+const char *printer_caps_media_for_job(const pp_printer_caps_t *caps, const char *const *ready,
+				       size_t n_ready, const char *want, bool *is_substituted_r)
+{
+	*is_substituted_r = false;
+	if (want == NULL || want[0] == '\0')
+		return want;
+	/* What the printer has: its loaded paper when known, else what it says it supports. */
+	const char *known[PRINTER_CAPS_MEDIA_MAX];
+	const char *const *names = ready;
+	size_t n = n_ready;
+	if (n_ready == 0) {
+		n = caps->n_media < PRINTER_CAPS_MEDIA_MAX ? caps->n_media : PRINTER_CAPS_MEDIA_MAX;
+		for (size_t i = 0; i < n; i++)
+			known[i] = caps->media[i];
+		names = known;
+	}
+	if (n == 0 || printer_caps_media_find(names, n, want) != NULL)
+		return want;
+	/* A4 <-> Letter: the usual mix-up between what people make and what is loaded. */
+	const char *other = NULL;
+	if (strcmp(printer_caps_media_size(want), "210x297mm") == 0)
+		other = printer_caps_media_find(names, n, "na_letter_8.5x11in");
+	else if (strcmp(printer_caps_media_size(want), "8.5x11in") == 0)
+		other = printer_caps_media_find(names, n, "iso_a4_210x297mm");
+	if (other == NULL)
+		return want;
+	*is_substituted_r = true;
+	return other;
+}

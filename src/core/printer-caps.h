@@ -56,4 +56,24 @@ bool printer_caps_takes(const pp_printer_caps_t *caps, const char *format);
  */
 const char *printer_caps_choose_format(const pp_printer_caps_t *caps, const char *preferred);
 
+/*
+ * The PWG name of the paper in a tray as a device reports it: a PWG self-describing name
+ * ("iso_a4_210x297mm") as it is; a common name ("A4", "Letter", "Legal", "A3", "A5",
+ * case-insensitive); else the size in millimetres (within 2 mm, either orientation) when it
+ * is one of those. Fills name_r and returns true, or returns false when it is not known.
+ */
+bool printer_caps_media_name(const char *media, int width_mm, int height_mm,
+			     char name_r[PRINTER_CAPS_NAME_MAX]);
+
+/*
+ * Paper substitution at release: the media a job asking for want (a PWG name) is printed on.
+ * What the printer has is the paper loaded now (ready[n_ready], PWG names from its status)
+ * when that is known (n_ready > 0), else the media of its capabilities. want when the
+ * printer has that size; else Letter for A4, or A4 for Letter, when it has that; else want
+ * (the printer then asks for the paper). *is_substituted_r says whether it differs from want.
+ * Returns want or one of the names given (borrowed).
+ */
+const char *printer_caps_media_for_job(const pp_printer_caps_t *caps, const char *const *ready,
+				       size_t n_ready, const char *want, bool *is_substituted_r);
+
 #endif

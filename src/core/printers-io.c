@@ -34,15 +34,16 @@ enum {
 	COL_OUTPUT_FORMAT,
 	COL_GROUP,
 	COL_CAPABILITIES,
+	COL_TLS_PIN,
 	COL_COUNT,
 };
 static const char *const printers_io_columns[COL_COUNT] = {
     "name",    "alias",         "location", "description",  "device_uri",
-    "enabled", "output_format", "group",    "capabilities",
+    "enabled", "output_format", "group",    "capabilities", "tls_pin",
 };
 #define PRINTERS_IO_COLUMN_LIST                                                                    \
 	"name, alias, location, description, device_uri, enabled, output_format, group, "          \
-	"capabilities"
+	"capabilities, tls_pin"
 
 const char *printers_row_action_name(pp_printers_row_action_t action)
 {
@@ -74,6 +75,7 @@ static bool printers_io_cells(const pp_printer_t *p, const char *cells[COL_COUNT
 	cells[COL_OUTPUT_FORMAT] = p->output_format;
 	cells[COL_GROUP] = p->group_name;
 	cells[COL_CAPABILITIES] = *caps_r;
+	cells[COL_TLS_PIN] = p->tls_pin;
 	return *caps_r != NULL;
 }
 
@@ -314,6 +316,16 @@ static int printers_io_import_row(printers_io_import_t *im, const printers_io_ro
 		printers_io_invalid(im, out, "enabled", "enabled: use yes or no (or leave it empty)");
 		return 0;
 	}
+	/* A fingerprint may come in the colon form openssl prints; "" removes the pin. */
+	if (cells[COL_TLS_PIN] != NULL && cells[COL_TLS_PIN][0] != '\0' &&
+	    !printers_tls_pin_parse(cells[COL_TLS_PIN], p.tls_pin)) {
+		printers_io_invalid(im, out, "tls_pin",
+		                    "tls_pin: the certificate's SHA-256 fingerprint as 64 hex digits "
+		                    "(or leave it empty for CA verification)");
+		return 0;
+	}
+	if (cells[COL_TLS_PIN] != NULL && cells[COL_TLS_PIN][0] == '\0')
+		p.tls_pin[0] = '\0';
 	if (cells[COL_CAPABILITIES] != NULL && cells[COL_CAPABILITIES][0] != '\0') {
 		char message[320];
 		if (printer_caps_from_json(cells[COL_CAPABILITIES], &p.caps, message,

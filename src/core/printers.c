@@ -13,7 +13,7 @@
 #define PRINTERS_COLUMNS                                                                           \
 	"id, name, alias, location, description, device_uri, is_enabled, created_at,"              \
 	" updated_at, capabilities, output_format, group_name,"                                    \
-	" CASE WHEN panel_token_hash IS NULL THEN 0 ELSE 1 END"
+	" CASE WHEN panel_token_hash IS NULL THEN 0 ELSE 1 END, tls_pin"
 
 #define PRINTERS_PANEL_TOKEN_PREFIX "ppk_"
 #define PRINTERS_PANEL_TOKEN_RANDOM_BYTES 32
@@ -235,6 +235,14 @@ static int printers_normalise(const pp_printer_t *in, pp_printer_t *out, char **
 		return PRINTERS_INVALID;
 	}
 	str_lower_ascii(out->group_name);
+	*field_r = "tls_pin";
+	if (memchr(in->tls_pin, '\0', sizeof(in->tls_pin)) == NULL ||
+	    (in->tls_pin[0] != '\0' && !printers_tls_pin_parse(in->tls_pin, out->tls_pin))) {
+		(void)str_format(error, error_size,
+		                 "tls_pin: empty, or the certificate's SHA-256 fingerprint as 64 "
+		                 "hex digits");
+		return PRINTERS_INVALID;
+	}
 	/* Capabilities: the JSON round trip checks every list and string the way an admin's
 	   edit is checked, and gives the text to store. */
 	*field_r = "capabilities";
@@ -292,6 +300,7 @@ static void printers_from_row(const pp_db_result_t *res, size_t i, pp_printer_t 
 	job_text_copy(p->output_format, sizeof(p->output_format), db_result_text(res, i, 10));
 	job_text_copy(p->group_name, sizeof(p->group_name), db_result_text(res, i, 11));
 	p->has_panel_token = db_result_int(res, i, 12) != 0;
+	job_text_copy(p->tls_pin, sizeof(p->tls_pin), db_result_text(res, i, 13));
 }
 
 /* Appends ", field" (or "field") to the changed-fields list in buf[size]. */
@@ -319,6 +328,7 @@ static void printers_diff(const pp_printer_t *a, const pp_printer_t *b, const ch
 	    {"output_format", a->output_format, b->output_format},
 	    {"group", a->group_name, b->group_name},
 	    {"capabilities", a_caps, b_caps},
+	    {"tls_pin", a->tls_pin, b->tls_pin},
 	};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		if (strcmp(texts[i].x, texts[i].y) != 0)
@@ -382,15 +392,19 @@ int printers_write_locked(pp_core_t *core, const char *actor, const pp_printer_t
 	    DB_TEXT(p.name),          DB_TEXT(p.alias),       DB_TEXT(p.location),
 	    DB_TEXT(p.description),   DB_TEXT(p.device_uri),  DB_INT(p.is_enabled ? 1 : 0),
 	    DB_TEXT(caps_json),       DB_TEXT(p.output_format), DB_TEXT(p.group_name),
-	    DB_INT(now),              DB_INT(old != NULL ? old->id : 0),
+	    DB_INT(now),              DB_INT(old != NULL ? old->id : 0), DB_TEXT(p.tls_pin),
 	};
+	/* An insert has no id to name: every parameter but $11. */
+	pp_db_value_t insert_params[] = {params[0], params[1], params[2], params[3],
+	                                 params[4], params[5], params[6], params[7],
+	                                 params[8], params[9], params[11]};
 	if (old == NULL) {
 		if (db_query(core->db,
 		             "INSERT INTO printers (name, alias, location, description, device_uri,"
 		             " is_enabled, capabilities, output_format, group_name, created_at,"
-		             " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
-		             " RETURNING id",
-		             params, 10, &res, error, error_size) != DB_OK ||
+		             " updated_at, tls_pin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+		             " $10, $10, $11) RETURNING id",
+		             insert_params, 11, &res, error, error_size) != DB_OK ||
 		    db_result_rows(res) != 1)
 			goto done;
 		if (id_r != NULL)
@@ -402,8 +416,9 @@ int printers_write_locked(pp_core_t *core, const char *actor, const pp_printer_t
 		if (db_exec(core->db,
 		            "UPDATE printers SET name = $1, alias = $2, location = $3,"
 		            " description = $4, device_uri = $5, is_enabled = $6, capabilities = $7,"
-		            " output_format = $8, group_name = $9, updated_at = $10 WHERE id = $11",
-		            params, 11, NULL, error, error_size) != DB_OK)
+		            " output_format = $8, group_name = $9, updated_at = $10, tls_pin = $12"
+		            " WHERE id = $11",
+		            params, 12, NULL, error, error_size) != DB_OK)
 			goto done;
 		/* A rename is recorded under the old name, so the trail stays searchable by it. */
 		char detail[AUDIT_DETAIL_MAX];
@@ -652,6 +667,47 @@ int printers_remove(pp_core_t *core, const char *actor, int64_t id, char *error,
 	    " AND state IN ('releasing','printing') LIMIT 1",
 	    "jobs are being printed on it; wait for them or cancel them first", NULL, error,
 	    error_size);
+}
+
+bool printers_tls_pin_parse(const char *text, char pin_r[PRINTERS_TLS_PIN_MAX])
+{
+	size_t n = 0;
+	pin_r[0] = '\0';
+	for (const char *c = text != NULL ? text : ""; *c != '\0'; c++) {
+		char lower = (*c >= 'A' && *c <= 'F') ? (char)(*c - 'A' + 'a') : *c;
+		bool is_hex = (lower >= '0' && lower <= '9') || (lower >= 'a' && lower <= 'f');
+		/* Separators only between pairs of digits. */
+		if ((*c == ':' || *c == ' ') && n > 0 && n % 2 == 0 && c[1] != '\0')
+			continue;
+		if (!is_hex || n == PRINTERS_TLS_PIN_MAX - 1) {
+			pin_r[0] = '\0';
+			return false;
+		}
+		pin_r[n++] = lower;
+	}
+	pin_r[n] = '\0';
+	if (n != PRINTERS_TLS_PIN_MAX - 1) {
+		pin_r[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+int printers_set_tls_pin(pp_core_t *core, const char *actor, int64_t id, const char *pin,
+                         char *error, size_t error_size)
+{
+	char clean[PRINTERS_TLS_PIN_MAX] = "";
+	if (pin != NULL && pin[0] != '\0' && !printers_tls_pin_parse(pin, clean)) {
+		(void)str_format(error, error_size,
+		                 "fingerprint: give the certificate's SHA-256 fingerprint as 64 hex "
+		                 "digits (pairs may be separated by ':')");
+		return -1;
+	}
+	pp_db_value_t params[] = {DB_TEXT(clean), DB_INT(core_now(core)), DB_INT(id)};
+	return printers_change(core, actor, id,
+	                       clean[0] != '\0' ? "printer.trust" : "printer.untrust",
+	                       "UPDATE printers SET tls_pin = $1, updated_at = $2 WHERE id = $3",
+	                       params, 3, NULL, NULL, NULL, error, error_size);
 }
 
 /* The keyed hash a panel token is stored and looked up by. */

@@ -33,6 +33,7 @@
 #define PRINTERS_LIST_MAX 10000
 #define PRINTERS_FORMAT_MAX 8 /* "auto", "pdf", … "pcl6" */
 #define PRINTERS_PANEL_TOKEN_MAX 69 /* "ppk_" + 64 hex + NUL */
+#define PRINTERS_TLS_PIN_MAX 65 /* SHA-256 as 64 lower-case hex digits + NUL */
 
 /* Results besides 0 and -1. */
 #define PRINTERS_DUPLICATE (-2) /* name or alias already used (either one) */
@@ -51,6 +52,9 @@ typedef struct {
 	char output_format[PRINTERS_FORMAT_MAX]; /* "auto" or an output name; "" reads as auto */
 	char group_name[PRINTERS_NAME_MAX];      /* failover group, lower-case; "" = none */
 	bool has_panel_token;                    /* read only: a panel token is set */
+	/* ipps: the SHA-256 of the one certificate accepted (lower-case hex), for printers
+	 * whose certificate no CA vouches for; "" = the usual CA verification. */
+	char tls_pin[PRINTERS_TLS_PIN_MAX];
 	int64_t created_at, updated_at;
 } pp_printer_t;
 
@@ -157,6 +161,21 @@ int printers_find_by_panel_token(pp_core_t *core, const char *token, pp_printer_
 int printers_panel_token_revoke(pp_core_t *core, const char *actor, int64_t id, bool *revoked_r,
                                 char *error, size_t error_size);
 
+/*
+ * Reads a certificate fingerprint as an admin writes it: 64 hex digits, in any case, plain or
+ * in pairs separated by ':' or spaces (as openssl and printers' web pages show it), into
+ * pin_r as 64 lower-case hex digits. Returns false (pin_r "") when it is not one.
+ */
+bool printers_tls_pin_parse(const char *text, char pin_r[PRINTERS_TLS_PIN_MAX]);
+
+/*
+ * Sets printer id's certificate pin (a printers_tls_pin_parse() form; "" removes it, so the
+ * usual CA verification applies again), audited as printer.trust / printer.untrust with the
+ * fingerprint. Returns 0, PRINTERS_NOT_FOUND or -1 (a bad pin: error says what to give).
+ */
+int printers_set_tls_pin(pp_core_t *core, const char *actor, int64_t id, const char *pin,
+                         char *error, size_t error_size);
+
 /* Bulk export and import (printers-io.c). */
 typedef enum { PP_PRINTERS_CSV = 0, PP_PRINTERS_JSON } pp_printers_format_t;
 
@@ -191,7 +210,8 @@ const char *printers_row_action_name(pp_printers_row_action_t action);
  * Writes the whole registry, ordered by name, as CSV (a header row, then one row per printer;
  * RFC 4180 quoting, capabilities as compact JSON) or as a JSON array of objects with the
  * same keys: name, alias, location, description, device_uri, enabled, output_format, group,
- * capabilities. No panel token or hash. *text_r is new (free()). Returns 0 or -1.
+ * capabilities, tls_pin (a certificate fingerprint: public, not a secret). No panel token
+ * or hash. *text_r is new (free()). Returns 0 or -1.
  */
 int printers_export(pp_core_t *core, pp_printers_format_t format, char **text_r, char *error,
                     size_t error_size);

@@ -33,6 +33,7 @@ static settings_string_check_fn settings_check_networks;
 static settings_string_check_fn settings_check_user_map;
 static settings_string_check_fn settings_check_text;
 static settings_string_check_fn settings_check_geo;
+static settings_string_check_fn settings_check_panel_modes;
 
 static const char *const settings_unknown_sender_words[] = {"accept", "hold", "reject", NULL};
 static const char *const settings_release_auth_words[] = {"code", "email_code", "directory", NULL};
@@ -43,6 +44,8 @@ static const char *const settings_mail_auth_words[] = {"dmarc", "dkim", "spf", "
 static const char *const settings_mail_bool_words[] = {"off", "on", NULL};
 /* mail out (MAIL-OUT) */
 static const char *const settings_mail_code_words[] = {"always", "new-users", "never", NULL};
+/* the panel at the printer */
+static const char *const settings_yes_no_words[] = {"no", "yes", NULL};
 
 static const settings_entry_t settings_registry[] = {
     {"users.code_length", PP_SETTING_INT, "6", 4, 12, NULL, "digits in a new confirmation code",
@@ -64,6 +67,10 @@ static const settings_entry_t settings_registry[] = {
      "lifetime of an app's bearer token", NULL, NULL},
     {"tokens.session_lifetime_minutes", PP_SETTING_INT, "60", 5, 1440, NULL,
      "idle timeout of an admin console session", NULL, NULL},
+    {"admin.idle_timeout_s", PP_SETTING_INT, "900", 60, 86400, NULL,
+     "seconds without a request after which an admin console session signs out (src/admin; "
+     "a session lives 12 hours at most)",
+     NULL, NULL},
     {"jobs.retention_hours", PP_SETTING_INT, "24", 1, 8760, NULL,
      "unprinted jobs expire after this", NULL, NULL},
     {"jobs.printed_policy", PP_SETTING_ENUM, "delete", 0, 0, settings_printed_policy_words,
@@ -122,6 +129,17 @@ static const settings_entry_t settings_registry[] = {
      "domain of printer addresses <alias>@<domain> in mail subjects (\"\" = the domain of the "
      "mailbox the mail came to)",
      settings_check_text, "domain, e.g. print.example.com; \"\" = the mailbox's domain"},
+    /* the panel app on printers' touch screens */
+    {"panel.signin_modes", PP_SETTING_STRING, "code,email_code", 0, 0, NULL,
+     "sign-ins the panel offers: the code on a keypad (needs users.release_auth = code), "
+     "email address and code, company directory credentials",
+     settings_check_panel_modes, "comma list of code, email_code, directory; at least one"},
+    {"panel.hide_code", PP_SETTING_ENUM, "no", 0, 0, settings_yes_no_words,
+     "hide the code's digits as they are typed at the panel", NULL, NULL},
+    {"panel.idle_timeout_s", PP_SETTING_INT, "60", 15, 600, NULL,
+     "seconds without a touch after which the panel signs its user out (also the life of the "
+     "panel's session after its last use)",
+     NULL, NULL},
 };
 
 #define SETTINGS_COUNT (sizeof(settings_registry) / sizeof(settings_registry[0]))
@@ -195,6 +213,53 @@ static int settings_check_text(const char *name, const char *value, char *canon,
 		str_format(error, error_size,
 		           "settings: %s must be text without control characters, at most 127 bytes",
 		           name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * panel.signin_modes: a comma list of code, email_code and directory, each once, at least one.
+ * The canonical form keeps the order given, without spaces.
+ */
+static int settings_check_panel_modes(const char *name, const char *value, char *canon,
+                                      size_t canon_size, char *error, size_t error_size)
+{
+	static const char *const modes[] = {"code", "email_code", "directory"};
+	bool seen[3] = {false, false, false};
+	char out[SETTINGS_VALUE_MAX] = "";
+	size_t out_len = 0;
+	const char *p = value;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t len = strcspn(p, ", ");
+		if (len == 0)
+			break;
+		size_t i = 0;
+		while (i < 3 && !(strlen(modes[i]) == len && strncmp(p, modes[i], len) == 0))
+			i++;
+		if (i == 3 || seen[i]) {
+			str_format(error, error_size,
+			           "settings: %s takes a comma list of code, email_code and directory, "
+			           "each at most once (e.g. \"code,email_code\")",
+			           name);
+			return -1;
+		}
+		seen[i] = true;
+		/* Three short words at most: always fits. */
+		(void)str_format(out + out_len, sizeof(out) - out_len, "%s%s", out_len > 0 ? "," : "",
+		                 modes[i]);
+		out_len = strlen(out);
+		p += len;
+	}
+	if (out_len == 0) {
+		str_format(error, error_size,
+		           "settings: %s needs at least one of code, email_code and directory", name);
+		return -1;
+	}
+	if (!str_copy(canon, canon_size, out)) {
+		str_format(error, error_size, "settings: %s is too long", name);
 		return -1;
 	}
 	return 0;

@@ -272,6 +272,19 @@ int tokens_renew(pp_core_t *core, pp_token_kind_t kind, const char *token, bool 
 	*renewed_r = false;
 	if (tokens_is_labelled(kind))
 		return 0; /* they live until revoked: nothing to renew */
+	int64_t lifetime;
+	if (tokens_lifetime(core, kind, &lifetime, error, error_size) < 0)
+		return -1;
+	return tokens_slide(core, kind, token, lifetime, renewed_r, expires_at_r, error,
+	                    error_size);
+}
+
+int tokens_slide(pp_core_t *core, pp_token_kind_t kind, const char *token, int64_t lifetime_s,
+                 bool *renewed_r, int64_t *expires_at_r, char *error, size_t error_size)
+{
+	*renewed_r = false;
+	if (tokens_is_labelled(kind) || lifetime_s <= 0)
+		return 0;
 	int64_t now = core_now(core);
 	tokens_row_t row;
 	bool found;
@@ -279,14 +292,11 @@ int tokens_renew(pp_core_t *core, pp_token_kind_t kind, const char *token, bool 
 		return -1;
 	if (!found)
 		return 0;
-	int64_t lifetime;
-	if (tokens_lifetime(core, kind, &lifetime, error, error_size) < 0)
-		return -1;
-	if (tokens_touch(core, row.hash, now, now + lifetime, error, error_size) < 0)
+	if (tokens_touch(core, row.hash, now, now + lifetime_s, error, error_size) < 0)
 		return -1;
 	*renewed_r = true;
 	if (expires_at_r != NULL)
-		*expires_at_r = now + lifetime;
+		*expires_at_r = now + lifetime_s;
 	return 0;
 }
 

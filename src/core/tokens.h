@@ -133,6 +133,13 @@ int tokens_renew(pp_core_t *core, pp_token_kind_t kind, const char *token, bool 
                  int64_t *expires_at_r, char *error, size_t error_size);
 
 /*
+ * Sets a valid token's expiry to now + lifetime_s (which may shorten it): a panel session
+ * lives a short while after its last use. Otherwise as tokens_renew(). Returns 0 or -1.
+ */
+int tokens_slide(pp_core_t *core, pp_token_kind_t kind, const char *token, int64_t lifetime_s,
+                 bool *renewed_r, int64_t *expires_at_r, char *error, size_t error_size);
+
+/*
  * Checks the CSRF token sent with a form against the session's, in constant time.
  * *valid_r false when either is wrong or the session has expired. Returns 0 or -1.
  */

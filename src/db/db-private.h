@@ -52,6 +52,10 @@ struct db_vfuncs {
 	int (*begin)(pp_db_t *db, char *error, size_t error_size);
 	int (*commit)(pp_db_t *db, char *error, size_t error_size);
 	int (*rollback)(pp_db_t *db, char *error, size_t error_size);
+	/* Optional (NULL = commit is durable by itself): makes the commits that returned so far
+	   durable. Called by db_tx_commit() after the handle's lock is released, so other
+	   threads' statements need not wait for the disk. */
+	int (*sync)(pp_db_t *db, char *error, size_t error_size);
 };
 
 struct db_group_member;

@@ -7,11 +7,23 @@
  * is shared with PostgreSQL: parameters are written $1..$n and bound by name, and double-
  * quoted strings are refused as PostgreSQL would. Transactions use BEGIN IMMEDIATE, so a
  * writer waits for the write lock at the start (busy_timeout) instead of failing half-way.
+ *
+ * Durable commits without holding the handle: SQLite runs with synchronous=NORMAL (a commit
+ * writes the WAL but does not flush it) and the flush is ours. A statement outside a
+ * transaction that wrote is flushed before it returns, as synchronous=FULL would. A COMMIT
+ * is flushed by db_sqlite_sync(), which db_tx_commit() calls once the handle's lock is
+ * released: readers and the next transaction go on while the disk works, and commits that
+ * end meanwhile share one fdatasync() of the WAL (a group commit of the log). A failed flush
+ * aborts the process, as PostgreSQL does: the commit is visible already and cannot be taken
+ * back, and after a failed fsync the kernel may have dropped the pages, so retrying would
+ * only pretend; a restart recovers from what is on disk.
  */
 #include "db/db-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +36,176 @@
 /* How long a statement waits for another process's write lock before failing. */
 #define DB_SQLITE_BUSY_TIMEOUT_MS 10000
 
+/*
+ * Prepared statements kept for reuse, keyed by their SQL text: preparing costs more than
+ * running the small statements of a job submission. A bounded table; the slot of a new
+ * statement evicts (finalizes) whatever held it. A kept statement is always reset after its
+ * run, so it holds no read snapshot between calls. Guarded by the handle's mutex (db.c).
+ */
+#define DB_SQLITE_CACHE_SLOTS 128
+#define DB_SQLITE_CACHE_SQL_MAX 2048 /* longer SQL is prepared afresh each time */
+
+typedef struct {
+	sqlite3_stmt *stmt; /* NULL = empty slot */
+	uint64_t hash;
+	size_t n_params; /* the parameter count the statement was checked against */
+} db_sqlite_cached_t;
+
+/* The log flush shared by concurrent commits (see the file comment). */
+typedef struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	uint64_t written; /* commits that wrote, counted under the handle's lock */
+	uint64_t synced;  /* of those, how many are known durable */
+	bool is_syncing;  /* one thread is flushing now */
+	int wal_fd;       /* the -wal file, opened at the first flush; -1 until then */
+	char wal_path[PATH_MAX];
+	char db_path[PATH_MAX];
+} db_sqlite_sync_t;
+
 typedef struct {
 	sqlite3 *conn;
+	bool is_memory;
+	db_sqlite_sync_t sync;
+	db_sqlite_cached_t cache[DB_SQLITE_CACHE_SLOTS];
 } db_sqlite_t;
 
 static sqlite3 *db_sqlite_conn(pp_db_t *db)
 {
 	return ((db_sqlite_t *)db->backend_data)->conn;
+}
+
+/* FNV-1a of sql, and its length (the cache's key). */
+static uint64_t db_sqlite_hash(const char *sql, size_t *len_r)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t n = 0;
+	for (; sql[n] != '\0'; n++) {
+		h ^= (uint8_t)sql[n];
+		h *= 1099511628211ULL;
+	}
+	*len_r = n;
+	return h;
+}
+
+/*
+ * Flushes the WAL (or, when there is none, the database file) of s to the disk. The -wal file
+ * is opened once and again only if it was removed (the last connection of all closed).
+ * Returns 0 or -1 with errno.
+ */
+static int db_sqlite_flush(db_sqlite_sync_t *y)
+{
+	struct stat st;
+	if (y->wal_fd >= 0 && (fstat(y->wal_fd, &st) < 0 || st.st_nlink == 0)) {
+		(void)close(y->wal_fd); /* read-only, and the file is gone */
+		y->wal_fd = -1;
+	}
+	if (y->wal_fd < 0)
+		y->wal_fd = open(y->wal_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (y->wal_fd >= 0)
+		return fdatasync(y->wal_fd);
+	if (errno != ENOENT)
+		return -1;
+	/* No WAL file: what was committed is in the database file. */
+	int fd = open(y->db_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	int rc = fdatasync(fd);
+	int saved = errno;
+	(void)close(fd); /* read-only */
+	errno = saved;
+	return rc;
+}
+
+/* Counts a commit that wrote (handle lock held): db_sqlite_sync() makes it durable. */
+static void db_sqlite_note_write(db_sqlite_t *s)
+{
+	db_sqlite_sync_t *y = &s->sync;
+	if (s->is_memory)
+		return;
+	(void)pthread_mutex_lock(&y->lock);
+	y->written++;
+	(void)pthread_mutex_unlock(&y->lock);
+}
+
+/*
+ * Returns once every commit counted before the call is durable. The first caller to find no
+ * flush running flushes for everyone counted so far; the others wait for it. Aborts when the
+ * flush fails (see the file comment). Always DB_OK.
+ */
+static int db_sqlite_sync_wait(db_sqlite_t *s)
+{
+	db_sqlite_sync_t *y = &s->sync;
+	if (s->is_memory)
+		return DB_OK;
+	(void)pthread_mutex_lock(&y->lock);
+	uint64_t want = y->written;
+	while (y->synced < want) {
+		if (y->is_syncing) {
+			(void)pthread_cond_wait(&y->done, &y->lock);
+			continue;
+		}
+		y->is_syncing = true;
+		uint64_t target = y->written;
+		(void)pthread_mutex_unlock(&y->lock);
+		if (db_sqlite_flush(y) < 0) {
+			log_error("db.sync_failed backend=sqlite file=%s error=\"%s\" — committed "
+			          "data may not be on disk; stopping so that a restart recovers from "
+			          "what is; check the disk",
+			          y->wal_path, strerror(errno));
+			abort();
+		}
+		(void)pthread_mutex_lock(&y->lock);
+		y->is_syncing = false;
+		if (target > y->synced)
+			y->synced = target;
+		(void)pthread_cond_broadcast(&y->done);
+	}
+	(void)pthread_mutex_unlock(&y->lock);
+	return DB_OK;
+}
+
+static int db_sqlite_sync(pp_db_t *db, char *error, size_t error_size)
+{
+	(void)error;
+	(void)error_size;
+	return db_sqlite_sync_wait(db->backend_data);
+}
+
+/* Sets up s->sync for the file at path. Returns 0 or an errno value. */
+static int db_sqlite_sync_init(db_sqlite_t *s, const char *path)
+{
+	db_sqlite_sync_t *y = &s->sync;
+	y->wal_fd = -1;
+	if (!str_copy(y->db_path, sizeof(y->db_path), path) ||
+	    !str_format(y->wal_path, sizeof(y->wal_path), "%s-wal", path))
+		return ENAMETOOLONG;
+	int rc = pthread_mutex_init(&y->lock, NULL);
+	if (rc != 0)
+		return rc;
+	rc = pthread_cond_init(&y->done, NULL);
+	if (rc != 0)
+		(void)pthread_mutex_destroy(&y->lock);
+	return rc;
+}
+
+static void db_sqlite_sync_destroy(db_sqlite_t *s)
+{
+	db_sqlite_sync_t *y = &s->sync;
+	if (y->wal_fd >= 0)
+		(void)close(y->wal_fd); /* read-only */
+	(void)pthread_cond_destroy(&y->done);
+	(void)pthread_mutex_destroy(&y->lock);
+}
+
+/* Finalizes every kept statement (before the connection closes). */
+static void db_sqlite_cache_clear(db_sqlite_t *s)
+{
+	for (size_t i = 0; i < DB_SQLITE_CACHE_SLOTS; i++) {
+		if (s->cache[i].stmt != NULL)
+			(void)sqlite3_finalize(s->cache[i].stmt);
+		s->cache[i].stmt = NULL;
+	}
 }
 
 /* Maps an SQLite result code to DB_DUPLICATE or DB_ERROR and fills error. */
@@ -114,7 +289,8 @@ static int db_sqlite_configure(sqlite3 *conn, bool is_memory, char *error, size_
 	                                          error_size) != DB_OK)
 		return DB_ERROR;
 	char *msg = NULL;
-	rc = sqlite3_exec(conn, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
+	/* NORMAL: the WAL flush is ours, outside the handle's lock (see the file comment). */
+	rc = sqlite3_exec(conn, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL, NULL,
 	                  &msg);
 	if (rc != SQLITE_OK) {
 		str_format(error, error_size, "sqlite: cannot set synchronous and foreign_keys: %s",
@@ -145,6 +321,14 @@ static int db_sqlite_open(pp_db_t *db, const char *url, char *error, size_t erro
 		str_format(error, error_size, "sqlite: out of memory");
 		return DB_ERROR;
 	}
+	s->is_memory = is_memory;
+	int sync_rc = db_sqlite_sync_init(s, path);
+	if (sync_rc != 0) {
+		str_format(error, error_size, "sqlite: cannot set up commits for %s: %s", path,
+		           strerror(sync_rc));
+		free(s);
+		return DB_ERROR;
+	}
 	/* The handle's own mutex serialises calls, so SQLite's per-connection mutex is not
 	   needed. */
 	int flags =
@@ -154,11 +338,13 @@ static int db_sqlite_open(pp_db_t *db, const char *url, char *error, size_t erro
 		str_format(error, error_size, "sqlite: cannot open %s: %s", path,
 		           s->conn != NULL ? sqlite3_errmsg(s->conn) : sqlite3_errstr(rc));
 		(void)sqlite3_close(s->conn);
+		db_sqlite_sync_destroy(s);
 		free(s);
 		return DB_ERROR;
 	}
 	if (db_sqlite_configure(s->conn, is_memory, error, error_size) != DB_OK) {
 		(void)sqlite3_close(s->conn);
+		db_sqlite_sync_destroy(s);
 		free(s);
 		return DB_ERROR;
 	}
@@ -171,9 +357,11 @@ static void db_sqlite_close(pp_db_t *db)
 	db_sqlite_t *s = db->backend_data;
 	if (s == NULL)
 		return;
+	db_sqlite_cache_clear(s);
 	int rc = sqlite3_close(s->conn);
 	if (rc != SQLITE_OK)
 		log_error("db.close_failed backend=sqlite error=\"%s\"", sqlite3_errstr(rc));
+	db_sqlite_sync_destroy(s);
 	free(s);
 	db->backend_data = NULL;
 }
@@ -188,17 +376,47 @@ static bool db_sqlite_param_name_ok(const char *s, size_t n)
 }
 
 /*
- * Prepares one statement and binds params to $1..$n by name. Every parameter of the SQL must
- * be given and every given one used (PostgreSQL refuses the same mistakes). *stmt_r is new;
- * finalize it.
+ * Checks that the statement's parameters are exactly $1..$n_params (PostgreSQL refuses the
+ * same mistakes): every one it uses is given, and every given one is used.
  */
-static int db_sqlite_prepare(sqlite3 *conn, const char *sql, const pp_db_value_t *params,
-                             size_t n_params, sqlite3_stmt **stmt_r, char *error, size_t error_size)
+static int db_sqlite_check_params(sqlite3_stmt *stmt, size_t n_params, char *error,
+                                  size_t error_size)
 {
-	*stmt_r = NULL;
+	int count = sqlite3_bind_parameter_count(stmt);
+	for (int idx = 1; idx <= count; idx++) {
+		const char *name = sqlite3_bind_parameter_name(stmt, idx);
+		if (!db_sqlite_param_name_ok(name, n_params)) {
+			str_format(error, error_size,
+			           "sqlite: the statement uses parameter %s but %zu were given "
+			           "(write parameters as $1..$n)",
+			           name != NULL ? name : "?", n_params);
+			return DB_ERROR;
+		}
+	}
+	for (size_t i = 0; i < n_params; i++) {
+		char name[32];
+		if (!str_format(name, sizeof(name), "$%zu", i + 1))
+			return DB_ERROR;
+		if (sqlite3_bind_parameter_index(stmt, name) == 0) {
+			str_format(
+			    error, error_size,
+			    "sqlite: parameter %s was given but the statement does not use it",
+			    name);
+			return DB_ERROR;
+		}
+	}
+	return DB_OK;
+}
+
+/* Prepares sql afresh (exactly one statement). *stmt_r is new; finalize or keep it. */
+static int db_sqlite_prepare_new(sqlite3 *conn, const char *sql, size_t len, bool is_kept,
+                                 sqlite3_stmt **stmt_r, char *error, size_t error_size)
+{
 	sqlite3_stmt *stmt = NULL;
 	const char *tail = NULL;
-	int rc = sqlite3_prepare_v2(conn, sql, -1, &stmt, &tail);
+	(void)len;
+	int rc = sqlite3_prepare_v3(conn, sql, -1,
+	                            is_kept ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, &tail);
 	if (rc != SQLITE_OK)
 		return db_sqlite_fail(conn, rc, "prepare", error, error_size);
 	if (stmt == NULL) {
@@ -216,34 +434,85 @@ static int db_sqlite_prepare(sqlite3 *conn, const char *sql, const pp_db_value_t
 			return DB_ERROR;
 		}
 	}
+	*stmt_r = stmt;
+	return DB_OK;
+}
 
-	int count = sqlite3_bind_parameter_count(stmt);
-	for (int idx = 1; idx <= count; idx++) {
-		const char *name = sqlite3_bind_parameter_name(stmt, idx);
-		if (!db_sqlite_param_name_ok(name, n_params)) {
-			str_format(error, error_size,
-			           "sqlite: the statement uses parameter %s but %zu were given "
-			           "(write parameters as $1..$n)",
-			           name != NULL ? name : "?", n_params);
-			(void)sqlite3_finalize(stmt);
+/*
+ * Finds sql's kept statement, or prepares it (and keeps it when short enough), checking its
+ * parameters against n_params. *stmt_r is borrowed from the cache when kept, else new:
+ * either way hand it to db_sqlite_release().
+ */
+static int db_sqlite_lookup(db_sqlite_t *s, const char *sql, size_t n_params,
+                            sqlite3_stmt **stmt_r, char *error, size_t error_size)
+{
+	size_t len = 0;
+	uint64_t hash = db_sqlite_hash(sql, &len);
+	db_sqlite_cached_t *slot = &s->cache[hash % DB_SQLITE_CACHE_SLOTS];
+	if (slot->stmt != NULL && slot->hash == hash &&
+	    strcmp(sqlite3_sql(slot->stmt), sql) == 0) {
+		if (slot->n_params != n_params &&
+		    db_sqlite_check_params(slot->stmt, n_params, error, error_size) != DB_OK)
 			return DB_ERROR;
-		}
+		slot->n_params = n_params;
+		*stmt_r = slot->stmt;
+		return DB_OK;
 	}
+	bool is_kept = len <= DB_SQLITE_CACHE_SQL_MAX;
+	sqlite3_stmt *stmt = NULL;
+	int rc = db_sqlite_prepare_new(s->conn, sql, len, is_kept, &stmt, error, error_size);
+	if (rc != DB_OK)
+		return rc;
+	if (db_sqlite_check_params(stmt, n_params, error, error_size) != DB_OK) {
+		(void)sqlite3_finalize(stmt);
+		return DB_ERROR;
+	}
+	/* Kept only when sqlite3_sql() gives back exactly sql, so the next lookup finds it. */
+	if (is_kept && strcmp(sqlite3_sql(stmt), sql) == 0) {
+		if (slot->stmt != NULL)
+			(void)sqlite3_finalize(slot->stmt);
+		*slot = (db_sqlite_cached_t){.stmt = stmt, .hash = hash, .n_params = n_params};
+	}
+	*stmt_r = stmt;
+	return DB_OK;
+}
+
+/* Done with stmt: a kept one is reset (no snapshot held, no borrowed text bound), another
+ * finalized. */
+static void db_sqlite_release(db_sqlite_t *s, sqlite3_stmt *stmt)
+{
+	if (stmt == NULL)
+		return;
+	size_t len = 0;
+	uint64_t hash = db_sqlite_hash(sqlite3_sql(stmt), &len);
+	if (s->cache[hash % DB_SQLITE_CACHE_SLOTS].stmt == stmt) {
+		(void)sqlite3_reset(stmt);
+		(void)sqlite3_clear_bindings(stmt);
+		return;
+	}
+	(void)sqlite3_finalize(stmt);
+}
+
+/*
+ * Finds or prepares one statement and binds params to $1..$n by name. *stmt_r goes back
+ * through db_sqlite_release().
+ */
+static int db_sqlite_prepare(db_sqlite_t *s, const char *sql, const pp_db_value_t *params,
+                             size_t n_params, sqlite3_stmt **stmt_r, char *error, size_t error_size)
+{
+	sqlite3 *conn = s->conn;
+	*stmt_r = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int rc = db_sqlite_lookup(s, sql, n_params, &stmt, error, error_size);
+	if (rc != DB_OK)
+		return rc;
 	for (size_t i = 0; i < n_params; i++) {
 		char name[32];
 		if (!str_format(name, sizeof(name), "$%zu", i + 1)) {
-			(void)sqlite3_finalize(stmt);
+			db_sqlite_release(s, stmt);
 			return DB_ERROR;
 		}
 		int idx = sqlite3_bind_parameter_index(stmt, name);
-		if (idx == 0) {
-			str_format(
-			    error, error_size,
-			    "sqlite: parameter %s was given but the statement does not use it",
-			    name);
-			(void)sqlite3_finalize(stmt);
-			return DB_ERROR;
-		}
 		const pp_db_value_t *p = &params[i];
 		switch (p->type) {
 		case PP_DB_INT:
@@ -266,7 +535,7 @@ static int db_sqlite_prepare(sqlite3 *conn, const char *sql, const pp_db_value_t
 		}
 		if (rc != SQLITE_OK) {
 			int ret = db_sqlite_fail(conn, rc, "bind", error, error_size);
-			(void)sqlite3_finalize(stmt);
+			db_sqlite_release(s, stmt);
 			return ret;
 		}
 	}
@@ -294,10 +563,11 @@ static int db_sqlite_copy_row(sqlite3_stmt *stmt, pp_db_result_t *result, char *
 	return DB_OK;
 }
 
-/* Steps stmt to the end, copying rows into result when non-NULL. Finalizes stmt. */
-static int db_sqlite_run(sqlite3 *conn, sqlite3_stmt *stmt, pp_db_result_t *result, char *error,
+/* Steps stmt to the end, copying rows into result when non-NULL. Releases stmt. */
+static int db_sqlite_run(db_sqlite_t *s, sqlite3_stmt *stmt, pp_db_result_t *result, char *error,
                          size_t error_size)
 {
+	sqlite3 *conn = s->conn;
 	int rc;
 	int ret = DB_OK;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -309,21 +579,30 @@ static int db_sqlite_run(sqlite3 *conn, sqlite3_stmt *stmt, pp_db_result_t *resu
 	}
 	if (ret == DB_OK && rc != SQLITE_DONE)
 		ret = db_sqlite_fail(conn, rc, "statement failed", error, error_size);
-	(void)sqlite3_finalize(stmt);
+	db_sqlite_release(s, stmt);
 	return ret;
 }
 
 static int db_sqlite_exec(pp_db_t *db, const char *sql, const pp_db_value_t *params,
                           size_t n_params, int64_t *changes_r, char *error, size_t error_size)
 {
-	sqlite3 *conn = db_sqlite_conn(db);
+	db_sqlite_t *s = db->backend_data;
+	sqlite3 *conn = s->conn;
 	sqlite3_stmt *stmt;
-	int rc = db_sqlite_prepare(conn, sql, params, n_params, &stmt, error, error_size);
+	int rc = db_sqlite_prepare(s, sql, params, n_params, &stmt, error, error_size);
 	if (rc != DB_OK)
 		return rc;
-	rc = db_sqlite_run(conn, stmt, NULL, error, error_size);
+	/* BEGIN IMMEDIATE counts as a write to SQLite but commits nothing by itself. */
+	bool is_lone_write = sqlite3_get_autocommit(conn) != 0 && !sqlite3_stmt_readonly(stmt) &&
+	                     strcmp(sql, "BEGIN IMMEDIATE") != 0;
+	rc = db_sqlite_run(s, stmt, NULL, error, error_size);
 	if (rc == DB_OK && changes_r != NULL)
 		*changes_r = sqlite3_changes64(conn);
+	/* A write outside a transaction is its own commit: durable before it returns. */
+	if (rc == DB_OK && is_lone_write) {
+		db_sqlite_note_write(s);
+		rc = db_sqlite_sync_wait(s);
+	}
 	return rc;
 }
 
@@ -331,21 +610,28 @@ static int db_sqlite_query(pp_db_t *db, const char *sql, const pp_db_value_t *pa
                            size_t n_params, pp_db_result_t **result_r, char *error,
                            size_t error_size)
 {
-	sqlite3 *conn = db_sqlite_conn(db);
+	db_sqlite_t *s = db->backend_data;
 	sqlite3_stmt *stmt;
-	int rc = db_sqlite_prepare(conn, sql, params, n_params, &stmt, error, error_size);
+	int rc = db_sqlite_prepare(s, sql, params, n_params, &stmt, error, error_size);
 	if (rc != DB_OK)
 		return rc;
 	pp_db_result_t *result = db_result_new((size_t)sqlite3_column_count(stmt));
 	if (result == NULL) {
-		(void)sqlite3_finalize(stmt);
+		db_sqlite_release(s, stmt);
 		str_format(error, error_size, "sqlite: out of memory for a query result");
 		return DB_ERROR;
 	}
-	rc = db_sqlite_run(conn, stmt, result, error, error_size);
+	bool is_lone_write =
+	    sqlite3_get_autocommit(s->conn) != 0 && !sqlite3_stmt_readonly(stmt);
+	rc = db_sqlite_run(s, stmt, result, error, error_size);
 	if (rc != DB_OK) {
 		db_result_free(&result);
 		return rc;
+	}
+	/* INSERT … RETURNING outside a transaction: durable before it returns. */
+	if (is_lone_write) {
+		db_sqlite_note_write(s);
+		(void)db_sqlite_sync_wait(s);
 	}
 	*result_r = result;
 	return DB_OK;
@@ -355,9 +641,16 @@ static int db_sqlite_exec_script(pp_db_t *db, const char *sql, char *error, size
 {
 	sqlite3 *conn = db_sqlite_conn(db);
 	char *msg = NULL;
+	bool is_lone = sqlite3_get_autocommit(conn) != 0;
 	int rc = sqlite3_exec(conn, sql, NULL, NULL, &msg);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
+		/* Outside a transaction each statement committed: flush them. */
+		if (is_lone && sqlite3_get_autocommit(conn) != 0) {
+			db_sqlite_note_write(db->backend_data);
+			return db_sqlite_sync_wait(db->backend_data);
+		}
 		return DB_OK;
+	}
 	str_format(error, error_size, "sqlite: %s", msg != NULL ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	rc = sqlite3_extended_errcode(conn);
@@ -374,14 +667,19 @@ static int db_sqlite_simple(pp_db_t *db, const char *sql, char *error, size_t er
 	return DB_OK;
 }
 
+/* BEGIN and COMMIT run as kept statements: they come with every transaction. */
 static int db_sqlite_begin(pp_db_t *db, char *error, size_t error_size)
 {
-	return db_sqlite_simple(db, "BEGIN IMMEDIATE", error, error_size);
+	return db_sqlite_exec(db, "BEGIN IMMEDIATE", NULL, 0, NULL, error, error_size);
 }
 
+/* COMMIT writes the WAL; db_tx_commit() then calls db_sqlite_sync() outside the lock. */
 static int db_sqlite_commit(pp_db_t *db, char *error, size_t error_size)
 {
-	return db_sqlite_simple(db, "COMMIT", error, error_size);
+	int rc = db_sqlite_exec(db, "COMMIT", NULL, 0, NULL, error, error_size);
+	if (rc == DB_OK)
+		db_sqlite_note_write(db->backend_data);
+	return rc;
 }
 
 static int db_sqlite_rollback(pp_db_t *db, char *error, size_t error_size)
@@ -407,4 +705,5 @@ const struct db_vfuncs db_sqlite_vfuncs = {
     .begin = db_sqlite_begin,
     .commit = db_sqlite_commit,
     .rollback = db_sqlite_rollback,
+    .sync = db_sqlite_sync,
 };

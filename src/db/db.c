@@ -237,6 +237,9 @@ int db_tx_commit(pp_db_t *db, char *error, size_t error_size)
 	}
 	db_tx_end_locked(db);
 	db_unlock(db);
+	/* The flush outside the lock: readers and the next transaction go on meanwhile. */
+	if (rc == DB_OK && db->v->sync != NULL)
+		rc = db->v->sync(db, error, error_size);
 	return rc;
 }
 

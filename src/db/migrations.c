@@ -316,6 +316,18 @@ static const db_migration_t db_migrations[] = {
 	 "  from_address TEXT NOT NULL,"
 	 "  from_name TEXT NOT NULL DEFAULT '',"
 	 "  updated_at BIGINT NOT NULL);"},
+
+	/* Per-printer trust for IPPS printers with a certificate no CA vouches for: the SHA-256
+	 * of the one certificate accepted (lower-case hex), set by the admin
+	 * (`pullprint printers trust`); '' = the usual CA verification. */
+	{9, "printer certificate pins",
+	 "ALTER TABLE printers ADD COLUMN tls_pin TEXT NOT NULL DEFAULT '';"},
+
+	/* Admin roles for the admin console (src/admin): 'admin' may do everything, 'helpdesk'
+	 * may only read. Accounts made before the console keep full rights. */
+	{10, "admin roles",
+	 "ALTER TABLE admins ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'"
+	 "  CHECK (role IN ('admin','helpdesk'));"},
 };
 
 const db_migration_t *db_migrations_list(size_t *count_r)

@@ -9,6 +9,7 @@
 #include "directory/directory-private.h"
 
 #include "core/audit.h"
+#include "lib/crypto-seal.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -297,26 +298,22 @@ static bool directory_key(const pp_core_t *core, uint8_t key[CRYPTO_KEY_BYTES])
 static int directory_seal(const pp_core_t *core, const char *name, const char *password,
                           char out[DIRECTORY_SEALED_MAX], char *error, size_t error_size)
 {
-	size_t len = strlen(password);
-	if (len >= DIRECTORY_PASSWORD_MAX) {
+	if (strlen(password) >= DIRECTORY_PASSWORD_MAX) {
 		str_format(error, error_size, "directory %s: the service password is too long", name);
 		return -1;
 	}
 	uint8_t key[CRYPTO_KEY_BYTES];
-	uint8_t sealed[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + DIRECTORY_PASSWORD_MAX +
-	               crypto_aead_xchacha20poly1305_ietf_ABYTES];
-	if (!directory_key(core, key)) {
-		str_format(error, error_size, "directory %s: cannot derive the key", name);
+	char *hex = directory_key(core, key) ? crypto_seal_hex(key, password, name) : NULL;
+	crypto_wipe(key, sizeof(key));
+	bool is_ok = hex != NULL && str_copy(out, DIRECTORY_SEALED_MAX, hex);
+	if (hex != NULL) {
+		crypto_wipe(hex, strlen(hex));
+		free(hex);
+	}
+	if (!is_ok) {
+		str_format(error, error_size, "directory %s: cannot seal the service password", name);
 		return -1;
 	}
-	uint8_t *nonce = sealed;
-	randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-	unsigned long long ct_len = 0;
-	(void)crypto_aead_xchacha20poly1305_ietf_encrypt(
-	    sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &ct_len,
-	    (const uint8_t *)password, len, (const uint8_t *)name, strlen(name), NULL, nonce, key);
-	crypto_wipe(key, sizeof(key));
-	str_hex_encode(out, sealed, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)ct_len);
 	return 0;
 }
 
@@ -337,26 +334,16 @@ int directory_password_get(pp_core_t *core, const pp_directory_t *dir,
 	char hex[DIRECTORY_SEALED_MAX];
 	bool is_read = db_result_rows(res) == 1 && str_copy(hex, sizeof(hex), db_result_text(res, 0, 0));
 	db_result_free(&res);
-	size_t sealed_len = is_read ? strlen(hex) / 2 : 0;
-	uint8_t sealed[DIRECTORY_SEALED_MAX / 2];
 	uint8_t key[CRYPTO_KEY_BYTES];
-	unsigned long long len = 0;
-	size_t npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-	bool is_ok = is_read && sealed_len > npub + crypto_aead_xchacha20poly1305_ietf_ABYTES &&
-	             str_hex_decode(sealed, sealed_len, hex) && directory_key(core, key);
-	if (is_ok) {
-		uint8_t plain[DIRECTORY_PASSWORD_MAX];
-		is_ok = sealed_len - npub - crypto_aead_xchacha20poly1305_ietf_ABYTES < sizeof(plain) &&
-		        crypto_aead_xchacha20poly1305_ietf_decrypt(
-		            plain, &len, NULL, sealed + npub, sealed_len - npub,
-		            (const uint8_t *)dir->name, strlen(dir->name), sealed, key) == 0;
-		if (is_ok) {
-			memcpy(out, plain, (size_t)len);
-			out[len] = '\0';
-		}
-		crypto_wipe(plain, sizeof(plain));
-	}
+	char *plain = NULL;
+	bool is_ok = is_read && directory_key(core, key) &&
+	             crypto_open_hex(key, hex, dir->name, DIRECTORY_PASSWORD_MAX - 1, &plain) == 0;
 	crypto_wipe(key, sizeof(key));
+	if (is_ok) {
+		(void)str_copy(out, DIRECTORY_PASSWORD_MAX, plain);
+		crypto_wipe(plain, strlen(plain));
+		free(plain);
+	}
 	if (!is_ok) {
 		str_format(error, error_size,
 		           "directory %s: the stored service password does not open (was the "

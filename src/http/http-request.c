@@ -72,6 +72,11 @@ const char *http_request_header(pp_http_request_t *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_request_cookie(pp_http_request_t *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
 const char *http_request_remote_addr(const pp_http_request_t *req)
 {
 	return req->remote_addr;

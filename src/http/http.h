@@ -144,6 +144,9 @@ const char *http_request_query(pp_http_request_t *req, const char *name);
 /* Value of request header name (case-insensitive), NULL if absent. */
 const char *http_request_header(pp_http_request_t *req, const char *name);
 
+/* Value of cookie name from the Cookie header (libmicrohttpd parses it), NULL if absent. */
+const char *http_request_cookie(pp_http_request_t *req, const char *name);
+
 /* Client address as text ("192.0.2.7", "2001:db8::1"), "" if unknown. */
 const char *http_request_remote_addr(const pp_http_request_t *req);
 

@@ -13,7 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { CONFIG_STRING, CONFIG_PATH, CONFIG_UINT, CONFIG_BYTES, CONFIG_BOOL, CONFIG_LOG_LEVEL } config_type_t;
+typedef enum {
+	CONFIG_STRING,
+	CONFIG_PATH,
+	CONFIG_UINT,
+	CONFIG_BYTES,
+	CONFIG_BOOL,
+	CONFIG_LOG_LEVEL,
+	CONFIG_DELAYS, /* pp_config_delays_t: "5s,15s,45s"; each pause within [min, max] ms */
+} config_type_t;
 
 typedef struct {
 	const char *section;
@@ -85,6 +93,13 @@ static const config_setting_t config_settings[] = {
 	UINT("convert", "office_max_documents", convert_office_max_documents, 1, 100000, "200"),
 	PATHS("convert", "ghostscript", convert_ghostscript, "/usr/bin/gs"),
 	UINT("convert", "max_attempts", convert_max_attempts, 1, 10, "2"),
+
+	{"delivery", "retry_delays", CONFIG_DELAYS, offsetof(pp_config_t, delivery_retry_delays),
+	 sizeof(pp_config_delays_t), 1, 3600000, "5s,15s,45s"},
+	UINT("delivery", "connect_timeout_s", delivery_connect_timeout_s, 1, 600, "10"),
+	UINT("delivery", "write_timeout_s", delivery_write_timeout_s, 1, 3600, "60"),
+	UINT("delivery", "follow_timeout_s", delivery_follow_timeout_s, 1, 86400, "600"),
+	UINT("delivery", "threads", delivery_threads, 1, 256, "32"),
 };
 
 #define CONFIG_SETTING_COUNT (sizeof(config_settings) / sizeof(config_settings[0]))
@@ -112,6 +127,56 @@ static bool config_parse_bytes(const char *s, uint64_t min, uint64_t max, uint64
 		return false;
 	*value_r = value;
 	return true;
+}
+
+/*
+ * Parses "5s,15s,45s" (each a whole number with the unit ms, s or m; at most
+ * CONFIG_DELIVERY_RETRIES_MAX, each within [min_ms, max_ms]) into *delays_r; "none" is the
+ * empty list. Spaces around the commas are allowed. Returns a reason on failure, else NULL.
+ */
+static const char *config_parse_delays(const char *s, uint64_t min_ms, uint64_t max_ms,
+				       pp_config_delays_t *delays_r)
+{
+	static const char reason[] =
+		"not a list of pauses such as 5s,15s,45s (units ms, s or m; at most 8 of "
+		"1 ms to 60 m each) or none";
+	pp_config_delays_t delays = {.count = 0};
+	if (strcmp(s, "none") == 0) {
+		*delays_r = delays;
+		return NULL;
+	}
+	const char *p = s;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		uint64_t number;
+		if (delays.count == CONFIG_DELIVERY_RETRIES_MAX || !parse_uint64(&p, max_ms, &number))
+			return reason;
+		uint64_t unit;
+		if (p[0] == 'm' && p[1] == 's') {
+			unit = 1;
+			p += 2;
+		} else if (p[0] == 's') {
+			unit = 1000;
+			p++;
+		} else if (p[0] == 'm') {
+			unit = 60000;
+			p++;
+		} else {
+			return reason; /* a bare number: seconds or milliseconds? say which */
+		}
+		if (number > max_ms / unit || number * unit < min_ms)
+			return reason;
+		delays.ms[delays.count++] = (unsigned)(number * unit);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p++ != ',')
+			return reason;
+	}
+	*delays_r = delays;
+	return NULL;
 }
 
 /* Stores value into the field the setting describes; returns a reason on failure. */
@@ -153,6 +218,9 @@ static const char *config_apply(pp_config_t *cfg, const config_setting_t *settin
 		*(pp_log_level_t *)(void *)field = level;
 		return NULL;
 	}
+	case CONFIG_DELAYS:
+		return config_parse_delays(value, setting->min, setting->max,
+					   (pp_config_delays_t *)(void *)field);
 	}
 	return "unknown setting type";
 }
@@ -355,6 +423,16 @@ void config_dump(const pp_config_t *cfg, FILE *out)
 			fprintf(out, "%s\n",
 				level_names[*(const pp_log_level_t *)(const void *)field]);
 			break;
+		case CONFIG_DELAYS: {
+			const pp_config_delays_t *delays = (const void *)field;
+			for (size_t d = 0; d < delays->count; d++) {
+				unsigned ms = delays->ms[d];
+				fprintf(out, ms % 1000 == 0 ? "%s%us" : "%s%ums", d > 0 ? "," : "",
+					ms % 1000 == 0 ? ms / 1000 : ms);
+			}
+			fprintf(out, "%s\n", delays->count == 0 ? "none" : "");
+			break;
+		}
 		}
 	}
 }

@@ -18,7 +18,14 @@
 #include <stdint.h>
 
 #define CONFIG_URL_MAX 1024
+#define CONFIG_DELIVERY_RETRIES_MAX 8 /* pauses in [delivery] retry_delays */
 #define CONFIG_DEFAULT_PATH "/etc/pullprint/pullprint.conf"
+
+/* A list of pauses ([delivery] retry_delays), in milliseconds. */
+typedef struct {
+	unsigned ms[CONFIG_DELIVERY_RETRIES_MAX];
+	size_t count; /* 0 = none */
+} pp_config_delays_t;
 
 typedef struct pp_config {
 	char path[PATH_MAX]; /* file read; "" when running on defaults only */
@@ -70,6 +77,13 @@ typedef struct pp_config {
 	unsigned convert_office_max_documents; /* restart LibreOffice after this many */
 	char convert_ghostscript[PATH_MAX];
 	unsigned convert_max_attempts; /* a worker that dies retries a job this often in all */
+
+	/* [delivery] released jobs to printers (server/delivery.h) */
+	pp_config_delays_t delivery_retry_delays; /* before each retry on the same printer */
+	unsigned delivery_connect_timeout_s;
+	unsigned delivery_write_timeout_s;  /* per write or wait for the printer's answer */
+	unsigned delivery_follow_timeout_s; /* IPP: following the printer-side job */
+	unsigned delivery_threads;          /* deliveries at once */
 } pp_config_t;
 
 /* Fills cfg with the embedded defaults (no file read). */

@@ -15,6 +15,7 @@
 
 #include "core/audit.h"
 #include "core/printers.h"
+#include "lib/crypto-seal.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "mail/mail-out.h"
@@ -146,26 +147,11 @@ static char *mail_account_seal(const pp_core_t *core, const char *name, const ch
 		           "bytes", name, MAIL_SECRET_MAX - 1);
 		return NULL;
 	}
-	size_t npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-	size_t sealed_len = npub + len + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-	uint8_t *sealed = malloc(sealed_len);
-	char *hex = malloc(2 * sealed_len + 1);
 	uint8_t key[CRYPTO_KEY_BYTES];
-	if (sealed == NULL || hex == NULL || !mail_account_key(core, key)) {
-		free(sealed);
-		free(hex);
-		str_format(error, error_size, "mail account %s: cannot seal the secret", name);
-		return NULL;
-	}
-	randombytes_buf(sealed, npub);
-	unsigned long long ct_len = 0;
-	(void)crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + npub, &ct_len,
-	                                                 (const uint8_t *)secret, len,
-	                                                 (const uint8_t *)name, strlen(name), NULL,
-	                                                 sealed, key);
+	char *hex = mail_account_key(core, key) ? crypto_seal_hex(key, secret, name) : NULL;
 	crypto_wipe(key, sizeof(key));
-	str_hex_encode(hex, sealed, npub + (size_t)ct_len);
-	free(sealed);
+	if (hex == NULL)
+		str_format(error, error_size, "mail account %s: cannot seal the secret", name);
 	return hex;
 }
 
@@ -183,33 +169,19 @@ int mail_account_secret_get(pp_core_t *core, const pp_mail_account_t *account, c
 		return -1;
 	}
 	const char *hex = db_result_rows(res) == 1 ? db_result_text(res, 0, 0) : "";
-	size_t sealed_len = strlen(hex) / 2;
-	size_t npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-	size_t abytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
-	bool is_ok = sealed_len > npub + abytes && sealed_len - npub - abytes < MAIL_SECRET_MAX;
-	uint8_t *sealed = is_ok ? malloc(sealed_len) : NULL;
-	char *plain = is_ok ? malloc(sealed_len - npub - abytes + 1) : NULL;
 	uint8_t key[CRYPTO_KEY_BYTES];
-	unsigned long long len = 0;
-	is_ok = sealed != NULL && plain != NULL && str_hex_decode(sealed, sealed_len, hex) &&
-	        mail_account_key(core, key);
+	char *plain = NULL;
+	bool is_ok = mail_account_key(core, key) &&
+	             crypto_open_hex(key, hex, account->name, MAIL_SECRET_MAX - 1, &plain) == 0;
+	crypto_wipe(key, sizeof(key));
 	db_result_free(&res);
-	if (is_ok) {
-		is_ok = crypto_aead_xchacha20poly1305_ietf_decrypt(
-		            (uint8_t *)plain, &len, NULL, sealed + npub, sealed_len - npub,
-		            (const uint8_t *)account->name, strlen(account->name), sealed, key) == 0;
-		crypto_wipe(key, sizeof(key));
-	}
-	free(sealed);
 	if (!is_ok) {
-		free(plain);
 		str_format(error, error_size,
 		           "mail account %s: the stored password or token does not open (was the "
 		           "master key replaced?) — remove the account and add it again",
 		           account->name);
 		return -1;
 	}
-	plain[len] = '\0';
 	*secret_r = plain;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "mail/mail-out-private.h"
 
 #include "lib/crypto.h"
+#include "lib/crypto-seal.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "core/settings.h"
@@ -92,55 +93,26 @@ static void outbox_key(const pp_core_t *core, uint8_t key[CRYPTO_KEY_BYTES])
 static int outbox_seal(const pp_core_t *core, int64_t id, const char *message, size_t len,
                        uint8_t **sealed_r, size_t *sealed_len_r)
 {
-	size_t npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-	size_t total = npub + len + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-	uint8_t *sealed = malloc(total);
-	if (sealed == NULL)
-		return -1;
 	char aad[32];
 	(void)str_format(aad, sizeof(aad), "outbox:%lld", (long long)id);
 	uint8_t key[CRYPTO_KEY_BYTES];
 	outbox_key(core, key);
-	randombytes_buf(sealed, npub);
-	unsigned long long ct_len = 0;
-	(void)crypto_aead_xchacha20poly1305_ietf_encrypt(
-	    sealed + npub, &ct_len, (const uint8_t *)message, len, (const uint8_t *)aad,
-	    strlen(aad), NULL, sealed, key);
+	int rc = crypto_seal(key, message, len, aad, sealed_r, sealed_len_r);
 	crypto_wipe(key, sizeof(key));
-	*sealed_r = sealed;
-	*sealed_len_r = npub + (size_t)ct_len;
-	return 0;
+	return rc;
 }
 
 /* Opens a sealed message of row id into *message_r (new, NUL-terminated). Returns 0 or -1. */
 static int outbox_open(const pp_core_t *core, int64_t id, const uint8_t *sealed, size_t len,
                        char **message_r, size_t *len_r)
 {
-	size_t npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-	size_t abytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
-	*message_r = NULL;
-	if (sealed == NULL || len < npub + abytes)
-		return -1;
-	char *out = malloc(len - npub - abytes + 1);
-	if (out == NULL)
-		return -1;
 	char aad[32];
 	(void)str_format(aad, sizeof(aad), "outbox:%lld", (long long)id);
 	uint8_t key[CRYPTO_KEY_BYTES];
 	outbox_key(core, key);
-	unsigned long long plain_len = 0;
-	int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
-	    (uint8_t *)out, &plain_len, NULL, sealed + npub, len - npub, (const uint8_t *)aad,
-	    strlen(aad), sealed, key);
+	int rc = crypto_open(key, sealed, len, aad, SIZE_MAX, message_r, len_r);
 	crypto_wipe(key, sizeof(key));
-	if (rc != 0) {
-		free(out);
-		return -1;
-	}
-	out[plain_len] = '\0';
-	*message_r = out;
-	*len_r = (size_t)plain_len;
-	return 0;
+	return rc;
 }
 
 /* Claims row id (due at old): moves its next attempt to the lease's end. */

@@ -110,9 +110,10 @@ int deliver_net_write(deliver_ctx_t *ctx, int fd, const void *buf, size_t len);
 int deliver_net_read_byte(deliver_ctx_t *ctx, int fd, uint8_t *byte_r);
 
 /*
- * IPPS: checks the certificate chain the printer presented on http against req->ca_file (or
- * the system trust store) and the host name; a single self-signed certificate passes only
- * with req->accept_self_signed. Returns 0, or -1 with the outcome set (PERMANENT).
+ * IPPS: checks the certificate the printer presented on http: exactly req->tls_pin when set,
+ * else its chain against req->ca_file (or the system trust store) and the host name (a single
+ * self-signed certificate passes with req->accept_self_signed). Returns 0, or -1 with the
+ * outcome set (PERMANENT) and the reason the admin reads (tls-peer.h).
  */
 int deliver_tls_check(deliver_ctx_t *ctx, http_t *http);
 

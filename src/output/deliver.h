@@ -58,6 +58,8 @@ typedef struct {
 	const char *ca_file;      /* IPPS: trust anchors; NULL = system store; self-signed printer
 				     certificates are accepted only when accept_self_signed */
 	bool accept_self_signed;
+	const char *tls_pin;      /* IPPS: SHA-256 (64 lower-case hex) of the one certificate
+				     accepted (printers.tls_pin); NULL or "" = CA verification */
 } pp_deliver_request_t;
 
 typedef struct {

@@ -121,6 +121,20 @@ void probe_snmp_errors_to_reasons(const uint8_t *bits, size_t len, char *reasons
 int probe_ipp(const char *uri, int timeout_ms, pp_printer_caps_t *caps_r,
 	      pp_printer_status_t *status_r, char *error, size_t error_size);
 
+/* probe_ipp_verified(): the printer's certificate was refused (error says why). */
+#define PROBE_UNTRUSTED (-2)
+
+/*
+ * probe_ipp() for a registered printer: over ipps:// the printer's certificate is judged as
+ * delivery judges it (tls-peer.h: exactly tls_pin when set, else the CA chain) before
+ * anything is asked, so a status shown comes from the printer jobs would go to. probe_ipp()
+ * itself judges nothing (discovery: finding a printer is not trusting it). Returns 0,
+ * PROBE_UNTRUSTED or -1, with error saying why.
+ */
+int probe_ipp_verified(const char *uri, const char *tls_pin, int timeout_ms,
+		       pp_printer_caps_t *caps_r, pp_printer_status_t *status_r, char *error,
+		       size_t error_size);
+
 /*
  * Asks the SNMP agent on host (a name, an IPv4 address or an IPv6 literal without brackets)
  * with SNMPv2c: sysDescr, hrDeviceDescr, prtGeneralPrinterName, the MAC address,

@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "output/status.h"
 #include "spool/spool.h"
 
 #include <jansson.h>
@@ -139,6 +140,37 @@ static void delivery_fail(delivery_result_t *result, pp_deliver_outcome_t outcom
 {
 	result->outcome = outcome;
 	job_text_copy(result->message, sizeof(result->message), message);
+}
+
+/*
+ * Paper substitution for the printer's media option: the job's media when the printer has
+ * it, else A4 <-> Letter, judged by the paper its status says is loaded now when the cached
+ * status knows (media-ready, input trays), else by its capabilities. Changes options->media.
+ */
+static void delivery_choose_media(pp_core_t *core, const pp_printer_t *printer,
+                                  int64_t job_id, pp_print_options_t *options)
+{
+	pp_status_entry_t *entry = calloc(1, sizeof(*entry));
+	char ready[PROBE_TRAYS_MAX][PRINTER_CAPS_NAME_MAX];
+	const char *names[PROBE_TRAYS_MAX];
+	size_t n_ready = 0;
+	char error[DB_ERROR_MAX];
+	/* Only the cached status: the release step refreshed it when it was old. */
+	if (entry != NULL && status_get(core, printer->id, entry, error, sizeof(error)) == 0 &&
+	    entry->error[0] == '\0')
+		n_ready = status_media_ready(&entry->status, ready, PROBE_TRAYS_MAX);
+	free(entry);
+	for (size_t i = 0; i < n_ready; i++)
+		names[i] = ready[i];
+	bool is_substituted = false;
+	const char *media = printer_caps_media_for_job(&printer->caps, names, n_ready,
+	                                               options->media, &is_substituted);
+	if (!is_substituted)
+		return;
+	log_info("delivery.media_substituted job=%lld printer=%s asked=%s printed_on=%s by=%s",
+	         (long long)job_id, printer->name, options->media, media,
+	         n_ready > 0 ? "media_ready" : "capabilities");
+	(void)str_copy(options->media, sizeof(options->media), media);
 }
 
 /* Everything one attempt reads before it sends. */
@@ -290,6 +322,7 @@ void delivery_attempt(pp_core_t *core, const pp_delivery_config_t *config, deliv
 		options.number_up = 1;
 		options.n_page_ranges = 0;
 	}
+	delivery_choose_media(core, &plan->printer, task->job_id, &options);
 	bool is_socket = str_has_prefix(plan->printer.device_uri, "socket://");
 	pp_deliver_request_t req = {
 	    .device_uri = plan->printer.device_uri,
@@ -309,6 +342,7 @@ void delivery_attempt(pp_core_t *core, const pp_delivery_config_t *config, deliv
 	    .io_timeout_s = config->io_timeout_s,
 	    .follow_timeout_s = config->follow_timeout_s,
 	    .cancel = &task->cancel,
+	    .tls_pin = plan->printer.tls_pin,
 	};
 	log_info("delivery.sending job=%lld printer=%s format=%s as_is=%s attempt=%u",
 	         (long long)task->job_id, plan->printer.name, plan->format->name,

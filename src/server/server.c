@@ -1,6 +1,7 @@
 /* server.c - pullprintd assembled, started and stopped; see server.h. */
 #include "server/server.h"
 
+#include "admin/admin.h"
 #include "api/api.h"
 #include "core/admins.h"
 #include "core/intake.h"
@@ -46,6 +47,7 @@ struct pp_server {
 	pp_mail_outbox_t *mail_outbox; /* replies by mail: the outbox's sender thread */
 	pp_server_routes_t routes;
 	pp_api_t *api; /* the REST API under /api/v1 */
+	pp_admin_api_t *admin_api; /* the admin API under /api/v1/admin/ */
 	pp_ipp_service_t ipp; /* the /ipp/print route's context (plain data) */
 	pp_dnssd_t *dnssd; /* the DNS-SD advertiser; NULL when [ipp] dnssd = no */
 	pp_tls_cert_info_t cert;
@@ -137,7 +139,12 @@ static int server_listen(pp_server_t *server, char *error, size_t error_size)
 							     : NULL,
 					 .render_pages_ctx = server->convert_pool,
 					 .max_document_bytes = cfg->max_document_bytes},
-		      &server->api, error, error_size) < 0)
+		      &server->api, error, error_size) < 0 ||
+	    admin_api_start(server->http,
+			    &(pp_admin_api_config_t){.core = &server->rt.core,
+						     .public_url = server->public_url,
+						     .state_dir = cfg->state_dir},
+			    &server->admin_api, error, error_size) < 0)
 		return -1;
 	return http_server_start(server->http, error, error_size);
 }
@@ -390,6 +397,7 @@ void server_free(pp_server_t **server_p)
 	dnssd_stop(&server->dnssd);
 	http_server_free(&server->http);
 	api_free(&server->api); /* after the listener: its event streams are closed */
+	admin_api_free(&server->admin_api);
 	/* No request thread is left to call intake's hook: the pool may go. */
 	server->rt.core.on_job_received = NULL;
 	server->rt.core.on_job_received_ctx = NULL;

@@ -100,11 +100,39 @@ static void web_get_file(pp_http_request_t *req, void *ctx)
 	(void)http_respond_bytes(req, 200, file->media_type, file->data, file->len);
 }
 
+/*
+ * POST /portal/share: Android's share sheet posts here. The portal's service worker answers
+ * it in the browser (it uploads the files through the API); this route meets the share only
+ * before the worker is active, and sends the person to the portal with a note instead of an
+ * error page. The body is read and dropped as it comes (nothing is stored without a session).
+ */
+static int web_share_body(pp_http_request_t *req, const uint8_t *data, size_t len, void *ctx)
+{
+	(void)req;
+	(void)data;
+	(void)len;
+	(void)ctx;
+	return 0;
+}
+
+static void web_post_share(pp_http_request_t *req, void *ctx)
+{
+	(void)ctx;
+	if (http_response_header(req, "Location", "/portal/?shared=retry") < 0) {
+		(void)http_respond_error(req, 500, "internal_error",
+					 "The redirect could not be sent; see the server log.");
+		return;
+	}
+	(void)http_respond_bytes(req, 303, "text/plain; charset=utf-8", "", 0);
+}
+
 int web_routes_add(pp_http_server_t *http, char *error, size_t error_size)
 {
 	if (http_route(http, "GET", "/", 0, web_get_root, NULL, NULL, error, error_size) < 0 ||
 	    http_route(http, "GET", "/favicon.ico", 0, web_get_favicon, NULL, NULL, error,
-		       error_size) < 0)
+		       error_size) < 0 ||
+	    http_route(http, "POST", "/portal/share", HTTP_ROUTE_STREAM_BODY, web_post_share,
+		       web_share_body, NULL, error, error_size) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(web_apps) / sizeof(web_apps[0]); i++) {
 		char bare[32], folder[32];

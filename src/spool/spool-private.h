@@ -35,13 +35,41 @@
 			  1 + SPOOL_PLAIN_HASH_LEN)
 #define SPOOL_RECORD_FINAL 0x01
 
+/* The group sync queue (spool-sync.c): writers waiting for a shared syncfs(). */
+struct spool_sync_member;
+typedef struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done; /* broadcast when a group's sync has finished */
+	struct spool_sync_member *head, *tail;
+	bool has_leader; /* one writer is syncing for a group now */
+	uint64_t syncs;  /* syncfs() calls so far (tests read it) */
+} spool_sync_t;
+
+#define SPOOL_SYNC_MAX 256 /* writers one syncfs() answers for */
+
 struct pp_spool {
 	char dir[PATH_MAX];
+	int dir_fd; /* the spool directory, for syncfs() */
+	spool_sync_t sync;
 	char tmp_dir[PATH_MAX];
 	bool is_encrypted; /* new files are encrypted */
 	uint8_t key[SPOOL_KEY_BYTES];
 	uint64_t max_file_bytes;
 };
+
+/* Sets up and tears down spool->sync. init returns 0 or an errno value. */
+int spool_sync_init(pp_spool_t *spool);
+void spool_sync_destroy(pp_spool_t *spool);
+
+/*
+ * Makes every file written and renamed into the spool before this call durable, together
+ * with the files of concurrent callers (one syncfs() for the group). Blocks until the group's
+ * sync is over. Returns 0, or -1 with *errno_r set.
+ */
+int spool_sync_wait(pp_spool_t *spool, int *errno_r);
+
+/* How many syncfs() calls spool_sync_wait() has made: a test sees writers share them. */
+uint64_t spool_sync_count(pp_spool_t *spool);
 
 /* True when id is exactly SPOOL_ID_LEN lower-case hex digits. */
 bool spool_id_is_valid(const char *id);

@@ -213,13 +213,13 @@ int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LE
 		goto fail;
 	}
 
-	/* Durable before visible: the data reaches the disk before the name does. */
+	/*
+	 * Publish, then make durable with the writers finishing alongside (spool-sync.c): one
+	 * syncfs() covers the data and the name of every file of the group. The caller records
+	 * the id only after this returns, and a file no row names is swept at start, so a crash
+	 * before the sync loses nothing that was acknowledged.
+	 */
 	fault_point("spool.before_fsync");
-	if (fsync(writer->fd) < 0) {
-		(void)spool_writer_fail(writer, error, error_size, "fsync");
-		goto fail;
-	}
-	fault_point("spool.after_fsync");
 	int fd = writer->fd;
 	writer->fd = -1;
 	if (close(fd) < 0) {
@@ -229,10 +229,7 @@ int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LE
 	/* spool_open() made every fan-out directory; one removed since is made again. */
 	int renamed = rename(writer->tmp_path, path);
 	if (renamed < 0 && errno == ENOENT) {
-		if (mkdir(fanout, 0700) == 0) {
-			if (fs_fsync_dir(writer->spool->dir, error, error_size) < 0)
-				goto fail;
-		} else if (errno != EEXIST) {
+		if (mkdir(fanout, 0700) < 0 && errno != EEXIST) {
 			(void)str_format(error, error_size, "mkdir(%s) failed: %s", fanout,
 			                 strerror(errno));
 			goto fail;
@@ -245,11 +242,16 @@ int spool_writer_finish(pp_spool_writer_t **writer_p, char file_id_r[SPOOL_ID_LE
 		goto fail;
 	}
 	fault_point("spool.after_rename");
-	if (fs_fsync_dir(fanout, error, error_size) < 0) {
+	int sync_errno = 0;
+	if (spool_sync_wait(writer->spool, &sync_errno) < 0) {
+		(void)str_format(error, error_size, "syncfs(%s) failed: %s%s", writer->spool->dir,
+		                 strerror(sync_errno),
+		                 sync_errno == ENOSPC ? " — free space or lower the retention" : "");
 		/* Published but perhaps not durable: undo so the caller does not record it. */
 		(void)unlink(path);
 		goto fail;
 	}
+	fault_point("spool.after_fsync");
 	fault_point("spool.after_dir_fsync");
 
 	memcpy(file_id_r, writer->id, SPOOL_ID_LEN + 1);

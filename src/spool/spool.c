@@ -126,6 +126,21 @@ int spool_open(const char *dir, const uint8_t key[SPOOL_KEY_BYTES], bool encrypt
 		free(spool);
 		return -1;
 	}
+	spool->dir_fd = open(spool->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (spool->dir_fd < 0) {
+		(void)str_format(error, error_size, "open(%s) failed: %s", spool->dir,
+		                 strerror(errno));
+		free(spool);
+		return -1;
+	}
+	int rc = spool_sync_init(spool);
+	if (rc != 0) {
+		(void)str_format(error, error_size, "spool: cannot set up group sync: %s",
+		                 strerror(rc));
+		(void)close(spool->dir_fd);
+		free(spool);
+		return -1;
+	}
 	spool->is_encrypted = encrypt_new;
 	memcpy(spool->key, key, SPOOL_KEY_BYTES);
 	spool->max_file_bytes = max_file_bytes;
@@ -138,6 +153,9 @@ void spool_close(pp_spool_t **spool)
 	if (*spool == NULL)
 		return;
 	sodium_memzero((*spool)->key, sizeof((*spool)->key));
+	spool_sync_destroy(*spool);
+	if (close((*spool)->dir_fd) < 0)
+		log_warn("spool.close_failed dir=%s error=\"%s\"", (*spool)->dir, strerror(errno));
 	free(*spool);
 	*spool = NULL;
 }

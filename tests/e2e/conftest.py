@@ -52,12 +52,14 @@ class Installation:
     before the converter existed, unless a worker is started by hand). With convert=True
     the server runs a pool of `workers` pullprint-convert workers from the build directory.
     convert_settings (a dict) adds or overrides [convert] keys, e.g. {"timeout_s": 10,
-    "max_attempts": 1}. The workers' tmp_dir is in the test's directory, except as root:
+    "max_attempts": 1}. delivery_settings (a dict) writes a [delivery] section, e.g.
+    {"retry_delays": "200ms,200ms"}; none: the server's defaults. The workers' tmp_dir is in the test's directory, except as root:
     there the sandbox user must pass through every parent of it (docs/configuration.md) and
     pytest's directories are 0700, so it is a 0711 directory under /tmp, removed when the
     Installation is."""
 
-    def __init__(self, root, database=None, convert=False, workers=2, convert_settings=None):
+    def __init__(self, root, database=None, convert=False, workers=2, convert_settings=None,
+                 delivery_settings=None):
         self.root = root
         os.makedirs(root, exist_ok=True)
         self.state_dir = os.path.join(root, "state")
@@ -73,6 +75,7 @@ class Installation:
         else:
             self.convert_tmp_dir = os.path.join(root, "convert-tmp")
         self.convert_settings = dict(convert_settings or {})
+        self.delivery_settings = dict(delivery_settings or {})
         self.write_config()
 
     def convert_lines(self):
@@ -89,6 +92,9 @@ class Installation:
         if self.database:
             lines.append(f"database = {self.database}")
         lines += self.convert_lines()  # before [http]: some tests append bare [http] keys
+        if self.delivery_settings:
+            lines += ["[delivery]"] + [f"{key} = {value}"
+                                       for key, value in self.delivery_settings.items()]
         lines += ["[http]", "listen_address = 127.0.0.1", f"https_port = {self.https_port}",
                   "threads = 2"]
         with open(self.config, "w", encoding="utf-8") as f:

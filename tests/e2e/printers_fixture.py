@@ -81,6 +81,12 @@ class EvePrinter:
     def uri(self):
         return f"ipp://127.0.0.1:{self.port}/ipp/print"
 
+    @property
+    def ipps_uri(self):
+        """The same printer over TLS: ippeveprinter answers a TLS handshake on its port with
+        the self-signed certificate it makes in its keys directory (-K)."""
+        return f"ipps://127.0.0.1:{self.port}/ipp/print"
+
     def start(self):
         os.makedirs(self.spool, exist_ok=True)
         os.makedirs(self.keys, exist_ok=True)

@@ -22,14 +22,14 @@ PDF_CAPS = {"formats": ["application/pdf", "image/pwg-raster"], "is_color": True
 
 
 @pytest.fixture
-def inst(tmp_path, backend, request, monkeypatch):
+def inst(tmp_path, backend, request):
     """An installation whose server converts (jobs reach held) and retries quickly: two
     pauses of 200 ms on a printer before failing over (the default is 5, 15 and 45 s)."""
     database = None
     if backend == "postgresql":
         database = make_pg_database(request.getfixturevalue("pg_url"))
-    monkeypatch.setenv("PULLPRINT_DELIVERY_RETRY_MS", "200,200")
-    inst = Installation(str(tmp_path / "inst"), database=database, convert=True, workers=2)
+    inst = Installation(str(tmp_path / "inst"), database=database, convert=True, workers=2,
+                        delivery_settings={"retry_delays": "200ms,200ms"})
     inst.cli("users", "add", "ann@example.com")
     return inst
 
@@ -67,6 +67,11 @@ def wait_state(inst, job_id, states, srv, timeout=120):
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} is {job['state']} ({job['reason']}), expected "
                          f"{states}: " + srv.stderr()[-3000:])
+
+
+def one(value):
+    """The object of a --json answer that may come as a one-element list."""
+    return value[0] if isinstance(value, list) else value
 
 
 def release(inst, job_id, printer, *extra):
@@ -238,3 +243,81 @@ def test_release_refuses_what_it_cannot_do(inst, tmp_path, server_factory, print
     assert proc.returncode == 2 and "copies" in proc.stderr
     proc = inst.cli("jobs", "release", "999999", "--printer", "Somewhere", check=False)
     assert proc.returncode == 3
+
+
+def test_ipps_self_signed_printer_is_pinned(inst, tmp_path, server_factory, printer_farm):
+    """An ipps:// printer with a self-signed certificate: refused until the admin pins it
+    with `printers trust`; then exactly that certificate is accepted, another is refused
+    with "certificate changed"."""
+    eve = printer_farm.eve("secure", "application/pdf")
+    add_printer(inst, "Secure", eve.ipps_uri, {"formats": ["application/pdf"]})
+    srv = server_factory(inst)
+    first = submit(inst, tmp_path, "Unpinned")
+    assert wait_state(inst, first, {"held", "failed"}, srv)["state"] == "held"
+    release(inst, first, "Secure")
+    deadline = time.time() + 60
+    job = show(inst, first)
+    while not (job["state"] == "held" and job["reason"]):
+        assert time.time() < deadline, job
+        time.sleep(0.05)
+        job = show(inst, first)
+    assert "certificate is not trusted" in job["reason"], job
+    assert "pullprint printers trust" in job["reason"], job
+    assert eve.kept_files() == []
+
+    # Trust on first use, by the admin: the fingerprint and subject are shown and stored.
+    out = inst.cli_json("printers", "trust", "Secure")
+    assert len(out["fingerprint"]) == 64 and out["self_signed"] is True
+    assert out["subject"]
+    assert one(inst.cli_json("printers", "show", "Secure"))["tls_pin"] == out["fingerprint"]
+    release(inst, first, "Secure")
+    assert wait_state(inst, first, {"completed", "held"}, srv)["state"] == "completed"
+    eve.wait_jobs(1)
+
+    # A different certificate (here: a wrong pin) is refused, saying what changed.
+    wrong = "ab" * 32
+    # The printer presents another certificate than the one given: refused, nothing stored.
+    refused = inst.cli("printers", "trust", "Secure", "--fingerprint", wrong, check=False)
+    assert refused.returncode == 4, refused.stderr
+    assert "not the one given" in refused.stderr
+    assert one(inst.cli_json("printers", "show", "Secure"))["tls_pin"] == out["fingerprint"]
+    # An import (a roll-out from an asset list) sets whatever pin it carries.
+    inst.cli("printers", "import", "-", "--format", "csv",
+             input=f"name,tls_pin\r\nSecure,{wrong}\r\n")
+    second = submit(inst, tmp_path, "Changed")
+    assert wait_state(inst, second, {"held", "failed"}, srv)["state"] == "held"
+    release(inst, second, "Secure")
+    deadline = time.time() + 60
+    job = show(inst, second)
+    while not (job["state"] == "held" and job["reason"]):
+        assert time.time() < deadline, job
+        time.sleep(0.05)
+        job = show(inst, second)
+    # The owner reads the start of it; the admin's log has it whole.
+    assert "certificate changed: expected abab" in job["reason"], job
+    assert f"certificate changed: expected {wrong}, got {out['fingerprint']}" in srv.stderr()
+    assert len(eve.kept_files()) == 1
+
+
+def test_substitution_uses_the_paper_loaded_now(inst, tmp_path, server_factory, printer_farm):
+    """The printer says it supports A4 and Letter, but its status (media-ready) says only one
+    is loaded: a job asking for the other size is sent asking for the loaded one."""
+    eve = printer_farm.eve("trays", "application/pdf")
+    add_printer(inst, "Trays", eve.uri, {"formats": ["application/pdf"],
+                                         "media": ["iso_a4_210x297mm", "na_letter_8.5x11in"]})
+    status = one(inst.cli_json("printers", "status", "Trays", "--refresh"))
+    loaded = [t["media"] for t in status["trays"] if t.get("media")]
+    assert loaded, status
+    if loaded[0].endswith("210x297mm"):
+        asked, expected = "na_letter_8.5x11in", "iso_a4_210x297mm"
+    else:
+        assert loaded[0] == "na_letter_8.5x11in", loaded
+        asked, expected = "iso_a4_210x297mm", "na_letter_8.5x11in"
+    srv = server_factory(inst)
+    job_id = submit(inst, tmp_path, "Loaded", {"media": asked})
+    assert wait_state(inst, job_id, {"held", "failed"}, srv)["state"] == "held"
+    release(inst, job_id, "Trays")
+    assert wait_state(inst, job_id, {"completed", "held"}, srv)["state"] == "completed"
+    [(printer_job, _)] = eve.wait_jobs(1)
+    assert eve.job(printer_job)["media"] == [expected]
+    assert "delivery.media_substituted job=%d" % job_id in srv.stderr()

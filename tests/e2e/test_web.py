@@ -29,6 +29,10 @@ def test_apps_are_served_with_headers(sqlite_installation, server_factory):
     assert missing.json()["error"]["code"] == "not_found"
     outside = srv.get("/portal/../../etc/passwd")
     assert outside.status_code == 404
+    # A share that reaches the server (no service worker yet) lands on the portal.
+    share = srv.request("POST", "/portal/share", files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")},
+                        allow_redirects=False)
+    assert share.status_code == 303 and share.headers["Location"] == "/portal/?shared=retry"
 
 
 def test_apps_load_in_chromium(sqlite_installation, server_factory):

@@ -4,6 +4,7 @@
 #include "lib/config.h"
 #include "lib/str.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,132 @@ static void test_dump_hides_database_password(void **state)
 	free(buf);
 }
 
+/* [delivery] retry_delays: what an admin may write, and what the server then waits. */
+typedef struct {
+	const char *value;
+	size_t count; /* SIZE_MAX: refused */
+	unsigned ms[4];
+} delays_case_t;
+
+static const delays_case_t delays_cases[] = {
+	{"5s,15s,45s", 3, {5000, 15000, 45000}},
+	{"200ms, 200ms", 2, {200, 200}},
+	{"1m", 1, {60000}},
+	{"none", 0, {0}},
+	{"60m", 1, {3600000}},
+	{"1s,1s,1s,1s,1s,1s,1s,1s", 8, {1000, 1000, 1000, 1000}},
+	{"1s,1s,1s,1s,1s,1s,1s,1s,1s", SIZE_MAX, {0}}, /* more than 8 */
+	{"5", SIZE_MAX, {0}},                        /* no unit */
+	{"5h", SIZE_MAX, {0}},
+	{"0s", SIZE_MAX, {0}},
+	{"61m", SIZE_MAX, {0}},
+	{"5s,,15s", SIZE_MAX, {0}},
+	{"5s,", SIZE_MAX, {0}},
+	{"-5s", SIZE_MAX, {0}},
+	{"", SIZE_MAX, {0}},
+};
+
+static void test_delivery_retry_delays(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(delays_cases) / sizeof(delays_cases[0]); i++) {
+		const delays_case_t *c = &delays_cases[i];
+		char text[256];
+		assert_true(str_format(text, sizeof(text), "[delivery]\nretry_delays = %s\n",
+				       c->value));
+		char *path = write_conf(text);
+		pp_config_t cfg;
+		config_init(&cfg);
+		char error[512] = "";
+		int rc = config_load(&cfg, path, false, error, sizeof(error));
+		free(path);
+		if (c->count == SIZE_MAX) {
+			if (rc == 0 || strstr(error, ":2: [delivery] retry_delays: not a list of "
+						     "pauses") == NULL)
+				fail_msg("row %zu \"%s\": rc=%d error=\"%s\"", i, c->value, rc,
+					 error);
+			continue;
+		}
+		if (rc != 0 || cfg.delivery_retry_delays.count != c->count)
+			fail_msg("row %zu \"%s\": rc=%d count=%zu error=\"%s\"", i, c->value, rc,
+				 cfg.delivery_retry_delays.count, error);
+		for (size_t d = 0; d < c->count && d < 4; d++)
+			assert_int_equal(cfg.delivery_retry_delays.ms[d], c->ms[d]);
+	}
+}
+
+static void test_delivery_defaults_and_limits(void **state)
+{
+	(void)state;
+	pp_config_t cfg;
+	config_init(&cfg);
+	assert_int_equal(cfg.delivery_retry_delays.count, 3);
+	assert_int_equal(cfg.delivery_retry_delays.ms[0], 5000);
+	assert_int_equal(cfg.delivery_retry_delays.ms[2], 45000);
+	assert_int_equal(cfg.delivery_connect_timeout_s, 10);
+	assert_int_equal(cfg.delivery_write_timeout_s, 60);
+	assert_int_equal(cfg.delivery_follow_timeout_s, 600);
+	assert_int_equal(cfg.delivery_threads, 32);
+
+	char *path = write_conf("[delivery]\nconnect_timeout_s = 3\nwrite_timeout_s = 5\n"
+				"follow_timeout_s = 30\nthreads = 4\nretry_delays = none\n");
+	char error[512] = "";
+	assert_int_equal(config_load(&cfg, path, false, error, sizeof(error)), 0);
+	free(path);
+	assert_int_equal(cfg.delivery_connect_timeout_s, 3);
+	assert_int_equal(cfg.delivery_write_timeout_s, 5);
+	assert_int_equal(cfg.delivery_follow_timeout_s, 30);
+	assert_int_equal(cfg.delivery_threads, 4);
+	assert_int_equal(cfg.delivery_retry_delays.count, 0);
+
+	static const char *const bad[] = {
+		"[delivery]\nconnect_timeout_s = 0\n", "[delivery]\nwrite_timeout_s = 3601\n",
+		"[delivery]\nthreads = 257\n", "[delivery]\nfollow_timeout_s = 1m\n",
+		"[delivery]\nretries = 3\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path = write_conf(bad[i]);
+		config_init(&cfg);
+		int rc = config_load(&cfg, path, false, error, sizeof(error));
+		free(path);
+		if (rc == 0 || strstr(error, ":2: [delivery] ") == NULL)
+			fail_msg("bad row %zu: rc=%d error=\"%s\"", i, rc, error);
+	}
+}
+
+static void test_delivery_dump_reads_back(void **state)
+{
+	(void)state;
+	pp_config_t cfg;
+	config_init(&cfg);
+	cfg.delivery_retry_delays = (pp_config_delays_t){.ms = {200, 2000, 120000}, .count = 3};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	config_dump(&cfg, out);
+	assert_int_equal(fclose(out), 0);
+	assert_non_null(strstr(buf, "[delivery]\nretry_delays = 200ms,2s,120s\n"));
+	/* The dump is a valid file giving the same values. */
+	char *path = write_conf(buf);
+	free(buf);
+	pp_config_t again;
+	config_init(&again);
+	char error[512] = "";
+	assert_int_equal(config_load(&again, path, false, error, sizeof(error)), 0);
+	free(path);
+	assert_int_equal(again.delivery_retry_delays.count, 3);
+	assert_int_equal(again.delivery_retry_delays.ms[2], 120000);
+
+	cfg.delivery_retry_delays.count = 0;
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	config_dump(&cfg, out);
+	assert_int_equal(fclose(out), 0);
+	assert_non_null(strstr(buf, "retry_delays = none\n"));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +314,9 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_finalize_checks_combinations),
 		cmocka_unit_test(test_dump_hides_database_password),
+		cmocka_unit_test(test_delivery_retry_delays),
+		cmocka_unit_test(test_delivery_defaults_and_limits),
+		cmocka_unit_test(test_delivery_dump_reads_back),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,7 @@
 #include "test-support.h"
 
 #include "lib/crypto.h"
+#include "lib/crypto-seal.h"
 #include "lib/str.h"
 
 #include <stdio.h>
@@ -121,6 +122,51 @@ static void test_passwords(void **state)
 	assert_false(crypto_str_equal("abc", "abcd"));
 }
 
+/* A sealed secret opens only with its key and its row's name, and only untouched. */
+static void test_seal_and_open(void **state)
+{
+	(void)state;
+	uint8_t key[CRYPTO_KEY_BYTES], other[CRYPTO_KEY_BYTES];
+	crypto_random_bytes(key, sizeof(key));
+	crypto_random_bytes(other, sizeof(other));
+	const char *secret = "s3cret service password";
+
+	char *hex = crypto_seal_hex(key, secret, "row-1");
+	assert_non_null(hex);
+	assert_int_equal(strlen(hex), 2 * (strlen(secret) + crypto_seal_overhead()));
+	char *plain = NULL;
+	assert_int_equal(crypto_open_hex(key, hex, "row-1", 64, &plain), 0);
+	assert_string_equal(plain, secret);
+	free(plain);
+	/* Another row, another key, a longer limit than allowed, a flipped bit, bad hex. */
+	assert_int_equal(crypto_open_hex(key, hex, "row-2", 64, &plain), -1);
+	assert_null(plain);
+	assert_int_equal(crypto_open_hex(other, hex, "row-1", 64, &plain), -1);
+	assert_int_equal(crypto_open_hex(key, hex, "row-1", strlen(secret) - 1, &plain), -1);
+	hex[strlen(hex) - 1] = hex[strlen(hex) - 1] == '0' ? '1' : '0';
+	assert_int_equal(crypto_open_hex(key, hex, "row-1", 64, &plain), -1);
+	assert_int_equal(crypto_open_hex(key, "zz", "row-1", 64, &plain), -1);
+	assert_int_equal(crypto_open_hex(key, "", "row-1", 64, &plain), -1);
+	free(hex);
+
+	/* Two seals of the same secret differ (random nonce); binary form with a NUL inside. */
+	const uint8_t bytes[] = {1, 0, 2, 0, 3};
+	uint8_t *a = NULL, *b = NULL;
+	size_t a_len = 0, b_len = 0, out_len = 0;
+	assert_int_equal(crypto_seal(key, bytes, sizeof(bytes), "outbox:7", &a, &a_len), 0);
+	assert_int_equal(crypto_seal(key, bytes, sizeof(bytes), "outbox:7", &b, &b_len), 0);
+	assert_int_equal(a_len, b_len);
+	assert_true(memcmp(a, b, a_len) != 0);
+	assert_int_equal(crypto_open(key, a, a_len, "outbox:7", SIZE_MAX, &plain, &out_len), 0);
+	assert_int_equal(out_len, sizeof(bytes));
+	assert_memory_equal(plain, bytes, sizeof(bytes));
+	free(plain);
+	assert_int_equal(crypto_open(key, a, 3, "outbox:7", SIZE_MAX, &plain, &out_len), -1);
+	assert_int_equal(crypto_open(key, NULL, 0, "outbox:7", SIZE_MAX, &plain, &out_len), -1);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_digits_are_roughly_uniform),
 		cmocka_unit_test(test_keyed_hash_and_subkeys),
 		cmocka_unit_test(test_passwords),
+		cmocka_unit_test(test_seal_and_open),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -9,6 +9,7 @@
 
 #include "lib/str.h"
 #include "output/deliver.h"
+#include "output/tls-peer.h"
 #include "output/pjl.h"
 
 #include <cups/cups.h>
@@ -923,6 +924,50 @@ static void test_ipps_self_signed(void **state)
 	}
 }
 
+/* IPPS with a pinned certificate: exactly that one passes; another is "certificate changed". */
+static void test_ipps_pinned(void **state)
+{
+	ipp_fixture_t *f = *state;
+	if (!f->is_ready)
+		skip();
+	char uri[128];
+	str_format(uri, sizeof(uri), "ipps://127.0.0.1:%d/ipp/print", f->pdf_port);
+	pp_tls_peer_t peer;
+	char error[256] = "";
+	if (tls_peer_fetch(uri, 0, &peer, error, sizeof(error)) != 0)
+		fail_msg("fetch: %s", error);
+	assert_int_equal(strlen(peer.fingerprint), 64);
+	assert_true(peer.is_self_signed);
+	assert_true(peer.subject[0] != '\0');
+	static const char wrong[] =
+		"0000000000000000000000000000000000000000000000000000000000000000";
+	const struct {
+		const char *pin;
+		pp_deliver_outcome_t want;
+		const char *message;
+	} rows[] = {
+		{peer.fingerprint, DELIVER_DONE, NULL},
+		{wrong, DELIVER_PERMANENT, "certificate changed: expected 000000"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		reader_t reader = {.data = (const uint8_t *)test_pdf, .len = sizeof(test_pdf) - 1};
+		pp_deliver_request_t req;
+		pp_print_options_t opts;
+		request_init(&req, &opts, &reader, uri);
+		req.tls_pin = rows[i].pin;
+		pp_deliver_result_t result;
+		assert_int_equal(deliver_send(&req, &result, error, sizeof(error)), 0);
+		if (result.outcome != rows[i].want)
+			fail_msg("row %zu: outcome %s: %s", i, deliver_outcome_name(result.outcome),
+				 result.message);
+		if (rows[i].message != NULL) {
+			assert_int_equal(reader.pos, 0);
+			assert_non_null(strstr(result.message, rows[i].message));
+			assert_non_null(strstr(result.message, peer.fingerprint));
+		}
+	}
+}
+
 static void test_ipp_nothing_listening(void **state)
 {
 	(void)state;
@@ -985,6 +1030,7 @@ int main(void)
 	    cmocka_unit_test(test_ipp_pdf_with_options),
 	    cmocka_unit_test(test_ipp_raster_only_refuses_pdf),
 	    cmocka_unit_test(test_ipps_self_signed),
+	    cmocka_unit_test(test_ipps_pinned),
 	};
 	int failed = cmocka_run_group_tests_name("deliver", local, NULL, NULL);
 	failed += cmocka_run_group_tests_name("deliver-ippeveprinter", printers, ipp_setup,

@@ -13,6 +13,7 @@
 #include "test-support.h"
 
 #include "convert/engine.h"
+#include "convert/engine/engine-images.h"
 #include "convert/engine/engine-private.h"
 #include "convert/sandbox.h"
 
@@ -1161,6 +1162,67 @@ static void test_render_jpeg(void **state)
 	assert_int_equal(engine_render_jpeg(in, 1, 100000, jpg, error, sizeof(error)), -1);
 }
 
+/* Page images of a range of pages in one go: every page at every width, named as asked,
+ * the same sizes as one page at a time; bad ranges and widths refused. */
+static void test_render_jpegs(void **state)
+{
+	fixture_t *f = *state;
+	char in[4096], error[CONVERT_ERROR_MAX] = "";
+	const char *pages[] = {"1 0 0 rg 0 0 612 792 re f", "BT /F1 24 Tf 72 700 Td (Two) Tj ET",
+			       "BT /F1 24 Tf 72 700 Td (Three) Tj ET"};
+	write_pdf(path_in(f, "doc.pdf", in, sizeof(in)), pages, 3, NULL);
+	char cwd[4096];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	const pp_engine_image_size_t sizes[] = {{CONVERT_THUMB_WIDTH, "thumb-", ".jpg"},
+						{CONVERT_PREVIEW_WIDTH, "preview-", ".jpg"}};
+	int drawn = engine_render_jpegs("doc.pdf", 2, 0, sizes, 2, error, sizeof(error));
+	if (drawn != 2)
+		fail_msg("pages 2 to the end: %d (%s)", drawn, error);
+	static const struct {
+		const char *name;
+		int width;
+		bool exists;
+	} files[] = {{"thumb-1.jpg", 0, false},        {"thumb-2.jpg", 200, true},
+		     {"thumb-3.jpg", 200, true},        {"preview-2.jpg", 1000, true},
+		     {"preview-3.jpg", 1000, true},     {"preview-1.jpg", 0, false}};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct stat st;
+		bool exists = stat(files[i].name, &st) == 0;
+		if (exists != files[i].exists)
+			fail_msg("%s: exists %d, want %d", files[i].name, exists, files[i].exists);
+		if (!exists)
+			continue;
+		assert_int_equal(st.st_mode & 0777, 0600);
+		int w, h, level;
+		jpeg_probe(files[i].name, &w, &h, 0, &level);
+		int want_h = (int)(files[i].width * 792.0 / 612.0 + 0.5);
+		if (w != files[i].width || h != want_h)
+			fail_msg("%s: %d x %d, want %d x %d", files[i].name, w, h, files[i].width,
+				 want_h);
+	}
+	assert_int_equal(engine_render_jpegs("doc.pdf", 1, 1, sizes, 1, error, sizeof(error)), 1);
+
+	static const struct {
+		int first, last, width;
+		size_t n;
+		const char *reason;
+	} bad[] = {
+		{1, 4, 200, 1, "no page 4"}, {4, 0, 200, 1, "no page 4"}, {0, 1, 200, 1, "range"},
+		{2, 1, 200, 1, "range"},     {1, 1, 0, 1, "pixels wide"}, {1, 1, 200, 0, "sizes"},
+		{1, 1, 20000, 1, "pixels wide"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pp_engine_image_size_t size = {bad[i].width, "x-", ".jpg"};
+		error[0] = '\0';
+		if (engine_render_jpegs("doc.pdf", bad[i].first, bad[i].last, &size, bad[i].n,
+					error, sizeof(error)) != -1 ||
+		    strstr(error, bad[i].reason) == NULL)
+			fail_msg("row %zu: want -1 with \"%s\", got \"%s\"", i, bad[i].reason, error);
+	}
+	assert_int_equal(chdir(cwd), 0);
+}
+
 static void test_analysis_json(void **state)
 {
 	fixture_t *f = *state;
@@ -1230,6 +1292,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_raster, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_analyse_colors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_render_jpeg, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_render_jpegs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_analysis_json, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,6 +189,89 @@ static void test_caps_choose_format(void **state)
 	}
 }
 
+#define A4 "iso_a4_210x297mm"
+#define LETTER "na_letter_8.5x11in"
+#define LEGAL "na_legal_8.5x14in"
+#define A3 "iso_a3_297x420mm"
+
+/* Substitution at release: loaded paper (media-ready) when known, else the capabilities. */
+static void test_caps_media_for_job(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *what;
+		const char *caps[3];  /* capabilities' media; NULL ends */
+		const char *ready[3]; /* loaded now; NULL ends (none = not known) */
+		const char *want;
+		const char *printed_on;
+		bool is_substituted;
+	} rows[] = {
+	    {"loaded as asked", {A4, LETTER}, {A4}, A4, A4, false},
+	    {"A4 asked, only Letter loaded", {A4, LETTER}, {LETTER}, A4, LETTER, true},
+	    {"Letter asked, only A4 loaded", {A4, LETTER}, {A4}, LETTER, A4, true},
+	    {"Letter loaded beside A4: as asked", {A4}, {LETTER, A4}, A4, A4, false},
+	    {"ready unknown: caps have A4", {A4, LETTER}, {NULL}, A4, A4, false},
+	    {"ready unknown: caps only Letter", {LETTER}, {NULL}, A4, LETTER, true},
+	    {"ready unknown: caps only A4", {A4}, {NULL}, LETTER, A4, true},
+	    {"ready beats caps", {LETTER}, {A4}, A4, A4, false},
+	    {"no counterpart loaded: as asked", {A4, LETTER}, {LEGAL}, A4, A4, false},
+	    {"not A4 or Letter: as asked", {A4}, {A4}, A3, A3, false},
+	    {"nothing known: as asked", {NULL}, {NULL}, A4, A4, false},
+	    {"other name, same size", {A4}, {"iso_a4_210x297mm"}, "om_a4-ish_210x297mm",
+	     "om_a4-ish_210x297mm", false},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		pp_printer_caps_t caps;
+		printer_caps_default(&caps);
+		caps.n_media = 0;
+		for (size_t m = 0; m < 3 && rows[i].caps[m] != NULL; m++)
+			assert_true(str_copy(caps.media[caps.n_media++], PRINTER_CAPS_NAME_MAX,
+					     rows[i].caps[m]));
+		size_t n_ready = 0;
+		while (n_ready < 3 && rows[i].ready[n_ready] != NULL)
+			n_ready++;
+		bool is_substituted = !rows[i].is_substituted;
+		const char *got = printer_caps_media_for_job(&caps, rows[i].ready, n_ready,
+							     rows[i].want, &is_substituted);
+		if (strcmp(got, rows[i].printed_on) != 0 ||
+		    is_substituted != rows[i].is_substituted)
+			fail_msg("row %zu (%s): got %s substituted=%d", i, rows[i].what, got,
+				 is_substituted);
+	}
+}
+
+/* Tray media as devices report it, named the PWG way. */
+static void test_caps_media_name(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *media;
+		int width_mm, height_mm;
+		const char *name; /* NULL: not known */
+	} rows[] = {
+	    {A4, 0, 0, A4},
+	    {"na_letter_8.5x11in", 0, 0, LETTER},
+	    {"A4", 0, 0, A4},
+	    {"letter", 0, 0, LETTER},
+	    {"", 210, 297, A4},
+	    {"Tray 1", 297, 210, A4},  /* landscape feed */
+	    {"", 216, 279, LETTER},
+	    {"", 215, 280, LETTER},    /* within 2 mm */
+	    {"", 100, 150, NULL},
+	    {"", 0, 0, NULL},
+	    {"plain_paper", 0, 0, NULL},
+	    {NULL, 148, 210, "iso_a5_148x210mm"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char name[PRINTER_CAPS_NAME_MAX] = "x";
+		bool is_known = printer_caps_media_name(rows[i].media, rows[i].width_mm,
+							rows[i].height_mm, name);
+		if (is_known != (rows[i].name != NULL) ||
+		    (is_known && strcmp(name, rows[i].name) != 0))
+			fail_msg("row %zu: known=%d name=%s", i, is_known, name);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +280,8 @@ int main(void)
 	    cmocka_unit_test(test_caps_json_refused),
 	    cmocka_unit_test(test_caps_takes),
 	    cmocka_unit_test(test_caps_choose_format),
+	    cmocka_unit_test(test_caps_media_for_job),
+	    cmocka_unit_test(test_caps_media_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -512,7 +512,7 @@ static void test_printers_export(void **state)
 	char error[512];
 	char *text = test_export(core, PP_PRINTERS_CSV);
 	assert_string_equal(text, "name,alias,location,description,device_uri,enabled,"
-	                          "output_format,group,capabilities\r\n");
+	                          "output_format,group,capabilities,tls_pin\r\n");
 	free(text);
 	text = test_export(core, PP_PRINTERS_JSON);
 	assert_string_equal(text, "[]");
@@ -531,13 +531,13 @@ static void test_printers_export(void **state)
 	text = test_export(core, PP_PRINTERS_CSV);
 	assert_string_equal(
 	    text, "name,alias,location,description,device_uri,enabled,output_format,group,"
-	          "capabilities\r\n"
+	          "capabilities,tls_pin\r\n"
 	          "Lab,lab,\"Room 1, \"\"east\"\"\",Colour laser,ipp://lab.example.com/ipp/print,"
 	          "yes,auto,floor2,\"{\"\"formats\"\":[\"\"application/pdf\"\"],"
 	          "\"\"has_duplex\"\":true,\"\"has_staple\"\":false,\"\"is_color\"\":true,"
 	          "\"\"mac_address\"\":\"\"\"\",\"\"make_and_model\"\":\"\"\"\","
 	          "\"\"media\"\":[\"\"iso_a4_210x297mm\"\"],\"\"resolution_dpi\"\":0,"
-	          "\"\"speaks_pjl\"\":false}\"\r\n");
+	          "\"\"speaks_pjl\"\":false}\",\r\n");
 	assert_null(strstr(text, "ppk_"));
 	free(text);
 	text = test_export(core, PP_PRINTERS_JSON);
@@ -777,6 +777,115 @@ static void test_printers_import_json_round_trip(void **state)
 	assert_string_equal(got.location, "Room 1, \"east\"");
 }
 
+/* Fingerprints as admins paste them: plain, in colon pairs, any case; anything else refused. */
+static void test_printers_tls_pin_parse(void **state)
+{
+	(void)state;
+	static const char plain[] =
+	    "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+	static const struct {
+		const char *text;
+		bool is_ok;
+	} rows[] = {
+	    {plain, true},
+	    {"A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8F90", true},
+	    {"A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:"
+	     "6D:7E:8F:90",
+	     true},
+	    {"a1 b2 c3 d4 e5 f6 07 18 29 3a 4b 5c 6d 7e 8f 90 a1 b2 c3 d4 e5 f6 07 18 29 3a 4b 5c "
+	     "6d 7e 8f 90",
+	     true},
+	    {"", false},
+	    {"a1b2", false},
+	    {"a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9", false},
+	    {"a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f900", false},
+	    {"g1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90", false},
+	    {":a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90", false},
+	    {"a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90:", false},
+	    {"a:1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90", false},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char pin[PRINTERS_TLS_PIN_MAX] = "x";
+		bool is_ok = printers_tls_pin_parse(rows[i].text, pin);
+		if (is_ok != rows[i].is_ok)
+			fail_msg("row %zu \"%s\": %s", i, rows[i].text, is_ok ? "taken" : "refused");
+		assert_string_equal(pin, is_ok ? plain : "");
+	}
+}
+
+/* A pin is stored, audited, kept by other edits, exported and removed again. */
+static void test_printers_tls_pin(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	char error[512];
+	static const char pin[] = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+	pp_printer_t a = test_printer("lab", "", "ipps://lab.example.com/ipp/print");
+	int64_t id = 0;
+	assert_int_equal(printers_add(core, "cli", &a, &id, error, sizeof(error)), 0);
+	pp_printer_t got;
+	assert_int_equal(printers_get(core, id, &got, error, sizeof(error)), 0);
+	assert_string_equal(got.tls_pin, "");
+
+	assert_int_equal(printers_set_tls_pin(core, "admin:alice", id, "not hex", error,
+	                                      sizeof(error)),
+	                 -1);
+	assert_non_null(strstr(error, "64 hex digits"));
+	assert_int_equal(printers_set_tls_pin(core, "admin:alice", id, pin, error, sizeof(error)),
+	                 0);
+	char object[128], detail[256];
+	test_last_audit(core, "printer.trust", object, sizeof(object), detail, sizeof(detail));
+	assert_string_equal(object, "lab");
+
+	/* An edit of another field keeps the pin. */
+	assert_int_equal(printers_get(core, id, &got, error, sizeof(error)), 0);
+	assert_string_equal(got.tls_pin, pin);
+	assert_true(str_copy(got.location, sizeof(got.location), "Hall"));
+	assert_int_equal(printers_update(core, "cli", id, &got, error, sizeof(error)), 0);
+	assert_int_equal(printers_get(core, id, &got, error, sizeof(error)), 0);
+	assert_string_equal(got.tls_pin, pin);
+
+	char *text = NULL;
+	assert_int_equal(printers_export_json(core, &text, error, sizeof(error)), 0);
+	assert_non_null(strstr(text, "\"tls_pin\": \"a1b2c3d4"));
+	free(text);
+	assert_int_equal(printers_export_csv(core, &text, error, sizeof(error)), 0);
+	assert_non_null(strstr(text, ",tls_pin\r\n"));
+	assert_non_null(strstr(text, pin));
+	free(text);
+
+	/* Import: the colon form is taken; a bad one names the column; empty removes. */
+	static const char csv_bad[] = "name,tls_pin\r\nlab,zz\r\n";
+	pp_printers_import_report_t *report = NULL;
+	assert_int_equal(printers_import(core, "cli", csv_bad, sizeof(csv_bad) - 1,
+	                                 PP_PRINTERS_CSV, false, &report, error, sizeof(error)),
+	                 PRINTERS_INVALID);
+	assert_string_equal(report->rows[0].field, "tls_pin");
+	printers_import_report_free(&report);
+	static const char csv_empty[] = "name,tls_pin\r\nlab,\r\n";
+	assert_int_equal(printers_import(core, "cli", csv_empty, sizeof(csv_empty) - 1,
+	                                 PP_PRINTERS_CSV, false, &report, error, sizeof(error)),
+	                 0);
+	printers_import_report_free(&report);
+	assert_int_equal(printers_get(core, id, &got, error, sizeof(error)), 0);
+	assert_string_equal(got.tls_pin, "");
+	static const char csv_colon[] =
+	    "name,tls_pin\r\nlab,A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:A1:B2:C3:D4:E5:F6:"
+	    "07:18:29:3A:4B:5C:6D:7E:8F:90\r\n";
+	assert_int_equal(printers_import(core, "cli", csv_colon, sizeof(csv_colon) - 1,
+	                                 PP_PRINTERS_CSV, false, &report, error, sizeof(error)),
+	                 0);
+	printers_import_report_free(&report);
+	assert_int_equal(printers_get(core, id, &got, error, sizeof(error)), 0);
+	assert_string_equal(got.tls_pin, pin);
+
+	assert_int_equal(printers_set_tls_pin(core, "admin:alice", id, "", error, sizeof(error)),
+	                 0);
+	test_last_audit(core, "printer.untrust", object, sizeof(object), detail, sizeof(detail));
+	assert_int_equal(printers_get(core, id, &got, error, sizeof(error)), 0);
+	assert_string_equal(got.tls_pin, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -791,6 +900,8 @@ int main(void)
 	    TEST_CORE_CASE(test_printers_export),
 	    TEST_CORE_CASE(test_printers_import_csv),
 	    TEST_CORE_CASE(test_printers_import_json_round_trip),
+	    cmocka_unit_test(test_printers_tls_pin_parse),
+	    TEST_CORE_CASE(test_printers_tls_pin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

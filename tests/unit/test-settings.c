@@ -16,6 +16,7 @@ static const struct {
     {"users.release_auth", "code"},       {"auth.max_failures", "5"},
     {"auth.window_seconds", "900"},       {"auth.lockout_seconds", "900"},
     {"tokens.app_lifetime_hours", "720"}, {"tokens.session_lifetime_minutes", "60"},
+    {"admin.idle_timeout_s", "900"},
     {"jobs.retention_hours", "24"},       {"jobs.printed_policy", "delete"},
     {"jobs.printed_keep_hours", "24"},    {"accounting.retention_days", "365"},
     {"ipp.trusted_networks", ""},         {"ipp.user_map", "{name}"},
@@ -27,6 +28,9 @@ static const struct {
     {"mail.code_in_reply", "new-users"},  {"mail.reply_wait_seconds", "30"},
     {"mail.outbox_give_up_hours", "48"},  {"mail.template_dir", ""},
     {"mail.printer_domain", ""},
+    {"panel.signin_modes", "code,email_code"},
+    {"panel.hide_code", "no"},
+    {"panel.idle_timeout_s", "60"},
 };
 
 static void test_defaults(void **state)
@@ -63,6 +67,14 @@ static const struct {
 	const char *stored; /* canonical form when accepted */
 } validate_rows[] = {
     {"users.code_length", "4", NULL, "4"},
+    {"panel.signin_modes", " email_code , code ", NULL, "email_code,code"},
+    {"panel.signin_modes", "directory", NULL, "directory"},
+    {"panel.signin_modes", "code,code", "each at most once", NULL},
+    {"panel.signin_modes", "keypad", "comma list of code, email_code and directory", NULL},
+    {"panel.signin_modes", " , ", "at least one", NULL},
+    {"panel.hide_code", "yes", NULL, "yes"},
+    {"panel.hide_code", "maybe", "no|yes", NULL},
+    {"panel.idle_timeout_s", "14", "15..600", NULL},
     {"users.code_length", "12", NULL, "12"},
     {"users.code_length", " 08 ", NULL, "8"},
     {"users.code_length", "3", "4..12", NULL},

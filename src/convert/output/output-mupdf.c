@@ -58,8 +58,7 @@ static void output_run_place(fz_context *ctx, fz_document *doc, const pp_output_
 	}
 }
 
-/* Runs the pages of side through dev. */
-static void output_run_side(fz_context *ctx, fz_document *doc, const pp_output_layout_t *layout,
+void output_run_side(fz_context *ctx, fz_document *doc, const pp_output_layout_t *layout,
                             const pp_output_side_t *side, fz_matrix view, fz_device *dev)
 {
 	for (int i = 0; i < side->count; i++)

@@ -25,6 +25,8 @@
 #define OUTPUT_DPI_MIN 72
 #define OUTPUT_DPI_MAX 1200
 #define OUTPUT_BAND_BYTES_MAX (32u * 1024u * 1024u) /* one raster band at most */
+/* PWG/URF bands: small enough to stay in the CPU's cache while drawn, compared and encoded. */
+#define OUTPUT_RASTER_BAND_BYTES (1024u * 1024u)
 
 /* A media size parsed from its PWG self-describing name. */
 typedef struct {
@@ -118,6 +120,10 @@ fz_output *output_fd_new(fz_context *ctx, int fd);
 /* Writes the layout through MuPDF as PDF, PostScript or PCL 5 to fd. Throws (fz_throw). */
 void output_mupdf_write(fz_context *ctx, fz_document *doc, const pp_output_layout_t *layout,
                         pp_output_format_t format, int dpi, int fd);
+
+/* Runs the pages of side through dev, each placed by its ctm, then by view. Throws. */
+void output_run_side(fz_context *ctx, fz_document *doc, const pp_output_layout_t *layout,
+                     const pp_output_side_t *side, fz_matrix view, fz_device *dev);
 
 /*
  * Draws side (NULL: blank) into pix, whose bbox is a band of the side at dpi (white first).

@@ -6,6 +6,7 @@
  * a time. What runs in the sandbox (the engines, the output formats) is here; the broker
  * reads back the files the children wrote.
  */
+#include "convert/engine/engine-images.h"
 #include "convert/worker/converter.h"
 #include "convert/worker/worker.h"
 
@@ -57,22 +58,6 @@ static int converter_child_to_pdf(void *ctx, char *error, size_t error_size)
 			     error_size);
 }
 
-/* In the sandbox: one page's thumb and preview images. */
-static int converter_child_render_page(int page, char *error, size_t error_size)
-{
-	char thumb[WORKER_NAME_MAX], preview[WORKER_NAME_MAX];
-	if (!str_format(thumb, sizeof(thumb), WORKER_THUMB_FORMAT, page) ||
-	    !str_format(preview, sizeof(preview), WORKER_PREVIEW_FORMAT, page)) {
-		(void)str_format(error, error_size, "page number %d is too large", page);
-		return -1;
-	}
-	if (engine_render_jpeg(WORKER_PDF_NAME, page, CONVERT_THUMB_WIDTH, thumb, error,
-			       error_size) < 0)
-		return -1;
-	return engine_render_jpeg(WORKER_PDF_NAME, page, CONVERT_PREVIEW_WIDTH, preview, error,
-				  error_size);
-}
-
 /* In the sandbox: the analysis (when asked) and the page images. */
 static int converter_child_pages(void *ctx, char *error, size_t error_size)
 {
@@ -90,11 +75,17 @@ static int converter_child_pages(void *ctx, char *error, size_t error_size)
 		if (rc < 0)
 			return -1;
 	}
-	for (int page = first; page <= last; page++) {
-		if (converter_child_render_page(page, error, error_size) < 0)
-			return -1;
-	}
-	return 0;
+	if (last < first)
+		return 0; /* no page images asked for (last 0 would mean "to the end") */
+	/* Both sizes in one pass: each page is read and interpreted once. */
+	static const pp_engine_image_size_t sizes[] = {
+		{CONVERT_THUMB_WIDTH, WORKER_THUMB_PREFIX, WORKER_IMAGE_SUFFIX},
+		{CONVERT_PREVIEW_WIDTH, WORKER_PREVIEW_PREFIX, WORKER_IMAGE_SUFFIX},
+	};
+	return engine_render_jpegs(WORKER_PDF_NAME, first, last, sizes,
+				   sizeof(sizes) / sizeof(sizes[0]), error, error_size) < 0
+		       ? -1
+		       : 0;
 }
 
 /* In the sandbox: the PDF in what the printer speaks, and the counts for the broker. */

@@ -43,6 +43,10 @@
 #define WORKER_ANALYSIS_NAME "analysis.json"
 #define WORKER_THUMB_FORMAT "thumb-%d.jpg"
 #define WORKER_PREVIEW_FORMAT "preview-%d.jpg"
+/* The same names in parts, for engine_render_jpegs(): prefix, page number, suffix. */
+#define WORKER_THUMB_PREFIX "thumb-"
+#define WORKER_PREVIEW_PREFIX "preview-"
+#define WORKER_IMAGE_SUFFIX ".jpg"
 #define WORKER_RENDER_OUTPUT_NAME "output"
 #define WORKER_RENDER_RESULT_NAME "result" /* "<pages> <sheets> <impressions>\n" */
 #define WORKER_NAME_MAX 64 /* a temporary file's name, with the terminator */

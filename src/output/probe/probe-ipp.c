@@ -6,6 +6,7 @@
 #include "output/probe/probe-private.h"
 
 #include "lib/str.h"
+#include "output/tls-peer.h"
 
 #include <cups/cups.h>
 #include <cups/http.h>
@@ -301,8 +302,10 @@ static void probe_ipp_status(ipp_t *response, pp_printer_status_t *status)
 	}
 }
 
-int probe_ipp(const char *uri, int timeout_ms, pp_printer_caps_t *caps_r,
-	      pp_printer_status_t *status_r, char *error, size_t error_size)
+/* probe_ipp() and probe_ipp_verified(): verify says whether to judge the certificate. */
+static int probe_ipp_ask(const char *uri, bool verify, const char *tls_pin, int timeout_ms,
+			 pp_printer_caps_t *caps_r, pp_printer_status_t *status_r, char *error,
+			 size_t error_size)
 {
 	char scheme[32], userpass[256], host[PROBE_HOST_MAX], resource[1024];
 	int port = 0;
@@ -327,6 +330,14 @@ int probe_ipp(const char *uri, int timeout_ms, pp_printer_caps_t *caps_r,
 		return -1;
 	}
 	httpSetTimeout(http, (double)timeout_ms / 1000.0, NULL, NULL);
+	if (verify && strcmp(scheme, "ipps") == 0) {
+		char why[TLS_PEER_WHY_MAX];
+		if (tls_peer_check(http, host, tls_pin, NULL, false, why, sizeof(why)) != 0) {
+			(void)str_format(error, error_size, "ipp: %s", why);
+			httpClose(http);
+			return PROBE_UNTRUSTED;
+		}
+	}
 
 	ipp_t *request = ippNewRequest(IPP_OP_GET_PRINTER_ATTRIBUTES);
 	ippAddString(request, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, uri);
@@ -351,4 +362,18 @@ int probe_ipp(const char *uri, int timeout_ms, pp_printer_caps_t *caps_r,
 	ippDelete(response);
 	httpClose(http);
 	return rc;
+}
+
+int probe_ipp(const char *uri, int timeout_ms, pp_printer_caps_t *caps_r,
+	      pp_printer_status_t *status_r, char *error, size_t error_size)
+{
+	return probe_ipp_ask(uri, false, NULL, timeout_ms, caps_r, status_r, error, error_size);
+}
+
+int probe_ipp_verified(const char *uri, const char *tls_pin, int timeout_ms,
+		       pp_printer_caps_t *caps_r, pp_printer_status_t *status_r, char *error,
+		       size_t error_size)
+{
+	return probe_ipp_ask(uri, true, tls_pin, timeout_ms, caps_r, status_r, error,
+			     error_size);
 }

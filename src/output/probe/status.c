@@ -101,6 +101,26 @@ static void status_from_json(const char *markers, const char *trays, pp_printer_
 	json_decref(array);
 }
 
+size_t status_media_ready(const pp_printer_status_t *status,
+			  char (*names_r)[PRINTER_CAPS_NAME_MAX], size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < status->n_trays && i < PROBE_TRAYS_MAX && n < max; i++) {
+		const pp_probe_tray_t *t = &status->trays[i];
+		if (t->level == 0)
+			continue; /* empty: nothing of it can print now */
+		char name[PRINTER_CAPS_NAME_MAX];
+		if (!printer_caps_media_name(t->media, t->width_mm, t->height_mm, name))
+			continue;
+		bool is_seen = false;
+		for (size_t k = 0; k < n && !is_seen; k++)
+			is_seen = strcmp(names_r[k], name) == 0;
+		if (!is_seen)
+			(void)str_copy(names_r[n++], PRINTER_CAPS_NAME_MAX, name);
+	}
+	return n;
+}
+
 int status_get(pp_core_t *core, int64_t printer_id, pp_status_entry_t *entry_r, char *error,
 	       size_t error_size)
 {
@@ -245,9 +265,13 @@ static void status_ask(const pp_printer_t *printer, const char *community, unsig
 	}
 	char ipp_error[STATUS_ERROR_MAX] = "";
 	bool is_ipp = strcmp(scheme, "ipp") == 0 || strcmp(scheme, "ipps") == 0;
-	if (is_ipp && probe_ipp(printer->device_uri, 0, NULL, status, ipp_error,
-				sizeof(ipp_error)) == 0)
+	int ipp_rc = is_ipp ? probe_ipp_verified(printer->device_uri, printer->tls_pin, 0, NULL,
+						 status, ipp_error, sizeof(ipp_error))
+			    : -1;
+	if (ipp_rc == 0)
 		return;
+	/* A refused certificate answered: the printer is there, but who it is is in doubt. */
+	bool is_untrusted = ipp_rc == PROBE_UNTRUSTED;
 
 	/* SNMP for socket and lpd devices, and for IPP devices that did not answer IPP. */
 	pp_snmp_target_t target = {.community = community, .port = snmp_port, .retries = -1};
@@ -267,7 +291,7 @@ static void status_ask(const pp_printer_t *printer, const char *community, unsig
 			       "snmp: the device answered without a printer MIB");
 	memset(status, 0, sizeof(*status));
 	if (is_ipp) {
-		status->state = PP_PRINTER_STATE_OFFLINE;
+		status->state = is_untrusted ? PP_PRINTER_STATE_UNKNOWN : PP_PRINTER_STATE_OFFLINE;
 		(void)str_copy(check_error, check_error_size, ipp_error);
 		return;
 	}

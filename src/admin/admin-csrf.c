@@ -1,0 +1,80 @@
+/*
+ * admin-csrf.c - the rules of an admin console session that need no HTTP: its CSRF token,
+ * when it expires, and reading its cookie.
+ *
+ * The CSRF token is derived from the session token with a keyed hash instead of being
+ * stored, so the console can ask for it again after a reload (GET session) while a page on
+ * another site, which cannot read the cookie, cannot make it. It is compared in constant
+ * time.
+ */
+#include "admin/admin.h"
+
+#include "lib/crypto.h"
+#include "lib/str.h"
+
+#include <string.h>
+
+#define ADMIN_CSRF_LABEL "admin-csrf:"
+
+void admin_csrf_derive(const pp_core_t *core, const char *session_token,
+		       char out[ADMIN_CSRF_TEXT_MAX])
+{
+	/* label + token: a CSRF token never equals any other keyed hash of the token key */
+	char input[sizeof(ADMIN_CSRF_LABEL) + 80];
+	char hash[CRYPTO_HASH_HEX_LEN + 1];
+	if (!str_format(input, sizeof(input), "%s%s", ADMIN_CSRF_LABEL,
+			session_token != NULL ? session_token : "")) {
+		out[0] = '\0';
+		return;
+	}
+	crypto_keyed_hash_hex(core->token_key, input, strlen(input), hash);
+	crypto_wipe(input, sizeof(input));
+	memcpy(out, "ppc_", 4);
+	memcpy(out + 4, hash, CRYPTO_HASH_HEX_LEN + 1);
+}
+
+bool admin_csrf_check(const pp_core_t *core, const char *session_token, const char *given)
+{
+	char expected[ADMIN_CSRF_TEXT_MAX];
+	admin_csrf_derive(core, session_token, expected);
+	bool is_ok = given != NULL && expected[0] != '\0' && crypto_str_equal(expected, given);
+	crypto_wipe(expected, sizeof(expected));
+	return is_ok;
+}
+
+int64_t admin_session_expiry(int64_t now, int64_t created_at, int64_t idle_s)
+{
+	int64_t idle_end = now + idle_s;
+	int64_t hard_end = created_at + ADMIN_SESSION_MAX_S;
+	return idle_end < hard_end ? idle_end : hard_end;
+}
+
+bool admin_cookie_value(const char *header, const char *name, char *out, size_t out_size)
+{
+	if (out_size > 0)
+		out[0] = '\0';
+	if (header == NULL || name == NULL || out_size == 0)
+		return false;
+	size_t name_len = strlen(name);
+	const char *p = header;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		const char *end = strchr(p, ';');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len > name_len && memcmp(p, name, name_len) == 0 && p[name_len] == '=') {
+			const char *value = p + name_len + 1;
+			size_t value_len = len - name_len - 1;
+			while (value_len > 0 &&
+			       (value[value_len - 1] == ' ' || value[value_len - 1] == '\t'))
+				value_len--;
+			if (value_len == 0 || value_len >= out_size)
+				return false;
+			memcpy(out, value, value_len);
+			out[value_len] = '\0';
+			return true;
+		}
+		p += len;
+	}
+	return false;
+}

@@ -1,0 +1,191 @@
+/*
+ * test-admin-session.c - the admin console's rules that need no HTTP: the CSRF token of a
+ * session, the session's expiry, reading the cookie, and what each role may do; and the
+ * roles as stored (the last full admin stays; nobody deletes themselves), on SQLite and
+ * PostgreSQL.
+ */
+#include "test-db-support.h"
+
+#include "admin/admin.h"
+#include "core/admins.h"
+#include "core/audit.h"
+#include "lib/str.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_csrf_is_per_session_and_stable(void **state)
+{
+	(void)state;
+	pp_core_t core;
+	memset(&core, 0, sizeof(core));
+	memset(core.token_key, 0x42, sizeof(core.token_key));
+	const char *a = "pps_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	const char *b = "pps_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	char csrf_a[ADMIN_CSRF_TEXT_MAX], again[ADMIN_CSRF_TEXT_MAX], csrf_b[ADMIN_CSRF_TEXT_MAX];
+	admin_csrf_derive(&core, a, csrf_a);
+	admin_csrf_derive(&core, a, again);
+	admin_csrf_derive(&core, b, csrf_b);
+	assert_true(str_has_prefix(csrf_a, "ppc_"));
+	assert_int_equal(strlen(csrf_a), 68);
+	assert_string_equal(csrf_a, again);   /* given again after a reload */
+	assert_string_not_equal(csrf_a, csrf_b); /* another session's is not yours */
+	assert_null(strstr(csrf_a, a + 4));
+	assert_true(admin_csrf_check(&core, a, csrf_a));
+	assert_false(admin_csrf_check(&core, b, csrf_a));
+	assert_false(admin_csrf_check(&core, a, NULL));
+	assert_false(admin_csrf_check(&core, a, ""));
+	char wrong[ADMIN_CSRF_TEXT_MAX];
+	memcpy(wrong, csrf_a, sizeof(wrong));
+	wrong[67] = wrong[67] == '0' ? '1' : '0';
+	assert_false(admin_csrf_check(&core, a, wrong));
+	/* Another server key gives other tokens. */
+	memset(core.token_key, 0x43, sizeof(core.token_key));
+	assert_false(admin_csrf_check(&core, a, csrf_a));
+}
+
+static void test_session_expiry(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t now, created_at, idle, expected;
+	} cases[] = {
+		{1000, 1000, 900, 1900},                        /* fresh: idle window */
+		{5000, 1000, 900, 5900},                        /* each use slides it */
+		{1000 + 12 * 3600 - 100, 1000, 900, 1000 + 12 * 3600}, /* capped at 12 h */
+		{1000, 1000, 86400, 1000 + 12 * 3600},          /* a long idle setting too */
+		{1000, 1000, 60, 1060},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t got = admin_session_expiry(cases[i].now, cases[i].created_at, cases[i].idle);
+		if (got != cases[i].expected)
+			fail_msg("row %zu: expiry %lld, expected %lld", i, (long long)got,
+				 (long long)cases[i].expected);
+	}
+}
+
+static void test_cookie_value(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *header;
+		const char *expected; /* NULL = absent */
+	} cases[] = {
+		{"pp_admin=pps_abc", "pps_abc"},
+		{"a=1; pp_admin=pps_abc; b=2", "pps_abc"},
+		{"a=1;pp_admin=pps_abc", "pps_abc"},
+		{"xpp_admin=pps_abc", NULL},
+		{"pp_admin_x=1; pp_admin=v", "v"},
+		{"pp_admin=", NULL},
+		{"", NULL},
+		{NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[80];
+		bool found = admin_cookie_value(cases[i].header, "pp_admin", out, sizeof(out));
+		if (found != (cases[i].expected != NULL) ||
+		    (found && strcmp(out, cases[i].expected) != 0))
+			fail_msg("row %zu: found=%d out=\"%s\"", i, found, out);
+	}
+	char small[4];
+	assert_false(admin_cookie_value("pp_admin=toolong", "pp_admin", small, sizeof(small)));
+}
+
+static void test_roles_may(void **state)
+{
+	(void)state;
+	static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+	for (size_t i = 0; i < 6; i++) {
+		assert_true(admin_role_may(PP_ADMIN_ROLE_ADMIN, methods[i]));
+		assert_int_equal(admin_role_may(PP_ADMIN_ROLE_HELPDESK, methods[i]), i < 2);
+	}
+	pp_admin_role_t role;
+	assert_true(admin_role_parse("helpdesk", &role));
+	assert_int_equal(role, PP_ADMIN_ROLE_HELPDESK);
+	assert_string_equal(admin_role_name(role), "helpdesk");
+	assert_false(admin_role_parse("root", &role));
+	assert_false(admin_role_parse("Admin", &role));
+}
+
+static void test_accounts_and_roles(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	char error[512];
+	assert_int_equal(admin_account_add(core, "cli", "Boss", "password for boss",
+					   PP_ADMIN_ROLE_ADMIN, error, sizeof(error)),
+			 0);
+	assert_int_equal(admin_account_add(core, "cli", "desk", "password for desk",
+					   PP_ADMIN_ROLE_HELPDESK, error, sizeof(error)),
+			 0);
+	assert_int_equal(admin_account_add(core, "cli", "desk", "password for desk",
+					   PP_ADMIN_ROLE_HELPDESK, error, sizeof(error)),
+			 DB_DUPLICATE);
+	assert_int_equal(admin_account_add(core, "cli", "x", "short", PP_ADMIN_ROLE_ADMIN, error,
+					   sizeof(error)),
+			 -1);
+	pp_admin_account_t *list = NULL;
+	size_t count = 0;
+	assert_int_equal(admin_accounts_list(core, &list, &count, error, sizeof(error)), 0);
+	assert_int_equal(count, 2);
+	assert_string_equal(list[0].name, "boss");
+	assert_int_equal(list[0].role, PP_ADMIN_ROLE_ADMIN);
+	assert_string_equal(list[1].name, "desk");
+	assert_int_equal(list[1].role, PP_ADMIN_ROLE_HELPDESK);
+	pp_admin_account_t one;
+	bool found = false;
+	assert_int_equal(admin_account_get(core, list[1].id, &one, &found, error, sizeof(error)),
+			 0);
+	assert_true(found);
+	assert_int_equal(one.role, PP_ADMIN_ROLE_HELPDESK);
+	free(list);
+
+	/* The last full admin can be neither made help desk nor deleted; nor yourself. */
+	assert_int_equal(admin_role_set(core, "cli", "boss", PP_ADMIN_ROLE_HELPDESK, error,
+					sizeof(error)),
+			 -1);
+	assert_non_null(strstr(error, "last full admin"));
+	assert_int_equal(admin_account_delete(core, "cli", NULL, "boss", error, sizeof(error)), 2);
+	assert_int_equal(admin_account_delete(core, "admin:desk", "desk", "desk", error,
+					      sizeof(error)),
+			 2);
+	assert_int_equal(admin_account_delete(core, "cli", NULL, "nobody", error, sizeof(error)),
+			 1);
+	assert_int_equal(admin_role_set(core, "cli", "nobody", PP_ADMIN_ROLE_ADMIN, error,
+					sizeof(error)),
+			 1);
+	assert_int_equal(admin_role_set(core, "cli", "desk", PP_ADMIN_ROLE_ADMIN, error,
+					sizeof(error)),
+			 0);
+	assert_int_equal(admin_role_set(core, "cli", "boss", PP_ADMIN_ROLE_HELPDESK, error,
+					sizeof(error)),
+			 0);
+	assert_int_equal(admin_account_delete(core, "admin:desk", "desk", "boss", error,
+					      sizeof(error)),
+			 0);
+
+	/* Every change is audited with its actor. */
+	pp_audit_entry_t *entries = NULL;
+	assert_int_equal(audit_list(core, 0, 100, &entries, &count, error, sizeof(error)), 0);
+	size_t roles = 0, deletes = 0;
+	for (size_t i = 0; i < count; i++) {
+		roles += strcmp(entries[i].action, "admin.role") == 0;
+		deletes += strcmp(entries[i].action, "admin.delete") == 0 &&
+			   strcmp(entries[i].actor, "admin:desk") == 0;
+	}
+	assert_int_equal(roles, 3); /* desk helpdesk at add, desk admin, boss helpdesk */
+	assert_int_equal(deletes, 1);
+	audit_list_free(&entries);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csrf_is_per_session_and_stable),
+		cmocka_unit_test(test_session_expiry),
+		cmocka_unit_test(test_cookie_value),
+		cmocka_unit_test(test_roles_may),
+		TEST_CORE_CASE(test_accounts_and_roles),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
