@@ -48,33 +48,3 @@ int64_t admin_session_expiry(int64_t now, int64_t created_at, int64_t idle_s)
 	int64_t hard_end = created_at + ADMIN_SESSION_MAX_S;
 	return idle_end < hard_end ? idle_end : hard_end;
 }
-
-bool admin_cookie_value(const char *header, const char *name, char *out, size_t out_size)
-{
-	if (out_size > 0)
-		out[0] = '\0';
-	if (header == NULL || name == NULL || out_size == 0)
-		return false;
-	size_t name_len = strlen(name);
-	const char *p = header;
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ';')
-			p++;
-		const char *end = strchr(p, ';');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		if (len > name_len && memcmp(p, name, name_len) == 0 && p[name_len] == '=') {
-			const char *value = p + name_len + 1;
-			size_t value_len = len - name_len - 1;
-			while (value_len > 0 &&
-			       (value[value_len - 1] == ' ' || value[value_len - 1] == '\t'))
-				value_len--;
-			if (value_len == 0 || value_len >= out_size)
-				return false;
-			memcpy(out, value, value_len);
-			out[value_len] = '\0';
-			return true;
-		}
-		p += len;
-	}
-	return false;
-}

@@ -33,33 +33,24 @@ static int64_t admin_idle_seconds(pp_core_t *core)
 	return value;
 }
 
-/*
- * Sets the stored expiry of session token to admin_session_expiry(). tokens.c keeps a token
- * as the keyed hash (core->token_key) of its text; this is the same hash. Returns 0 or -1.
- */
+/* Sets the session's expiry to admin_session_expiry() (idle, but never past 12 hours). */
 static int admin_session_slide(pp_core_t *core, const char *token, int64_t created_at,
 			       char *error, size_t error_size)
 {
-	char hash[CRYPTO_HASH_HEX_LEN + 1];
-	crypto_keyed_hash_hex(core->token_key, token, strlen(token), hash);
-	int64_t expires_at =
-		admin_session_expiry(core_now(core), created_at, admin_idle_seconds(core));
-	char db_error[DB_ERROR_MAX];
-	const pp_db_value_t params[] = {DB_INT(expires_at), DB_TEXT(hash)};
-	if (db_exec(core->db,
-		    "UPDATE tokens SET expires_at = $1 WHERE token_hash = $2 AND kind = 'admin-session'",
-		    params, 2, NULL, db_error, sizeof(db_error)) != DB_OK) {
-		(void)str_format(error, error_size, "admin: cannot slide the session: %s", db_error);
-		return -1;
-	}
-	return 0;
+	int64_t now = core_now(core);
+	int64_t lifetime = admin_session_expiry(now, created_at, admin_idle_seconds(core)) - now;
+	bool is_slid = false;
+	if (lifetime <= 0)
+		return 0; /* past its 12 hours: it ends at its stored expiry */
+	return tokens_slide(core, PP_TOKEN_ADMIN_SESSION, token, lifetime, &is_slid, NULL, error,
+			    error_size);
 }
 
 /* Reads the session cookie into call->session. False when there is none. */
 static bool admin_session_cookie(admin_call_t *call)
 {
-	return admin_cookie_value(http_request_header(call->req, "Cookie"), ADMIN_COOKIE,
-				  call->session, sizeof(call->session)) &&
+	const char *cookie = http_request_cookie(call->req, ADMIN_COOKIE);
+	return cookie != NULL && str_copy(call->session, sizeof(call->session), cookie) &&
 	       str_has_prefix(call->session, "pps_");
 }
 

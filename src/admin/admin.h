@@ -101,11 +101,6 @@ bool admin_csrf_check(const pp_core_t *core, const char *session_token, const ch
  * ADMIN_SESSION_MAX_S after it was created.
  */
 int64_t admin_session_expiry(int64_t now, int64_t created_at, int64_t idle_s);
-/*
- * The value of cookie name in a Cookie header ("a=1; pp_admin=pps_…"), copied into
- * out[out_size]. Returns false when absent, empty or too long.
- */
-bool admin_cookie_value(const char *header, const char *name, char *out, size_t out_size);
 
 /* ---- CSV (admin-csv.c) ------------------------------------------------------------------- */
 

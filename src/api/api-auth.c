@@ -381,17 +381,14 @@ static json_t *api_user_json(const pp_user_t *user)
  */
 bool api_has_directory(pp_core_t *core)
 {
-	if (core->directory_signin == NULL)
+	if (core->directory_signin == NULL || core->directory_has_enabled == NULL)
 		return false;
-	pp_db_result_t *res = NULL;
-	char error[DB_ERROR_MAX];
-	if (db_query(core->db, "SELECT 1 FROM directories WHERE enabled = 1 LIMIT 1", NULL, 0, &res,
-		     error, sizeof(error)) != DB_OK) {
+	bool has = false;
+	char error[API_ERROR_MAX];
+	if (core->directory_has_enabled(core, &has, error, sizeof(error)) < 0) {
 		log_warn("api.directory_check_failed error=\"%s\"", error);
 		return false;
 	}
-	bool has = db_result_rows(res) > 0;
-	db_result_free(&res);
 	return has;
 }
 

@@ -176,31 +176,25 @@ static bool api_sub_is_new(api_sub_t *sub, int64_t job_id, int64_t updated_at, i
 /* One look at the user's recent job changes for sub (hub thread). */
 static void api_events_poll(api_events_t *ev, api_sub_t *sub, int64_t now)
 {
-	const pp_db_value_t params[] = {DB_INT(sub->user_id), DB_INT(sub->since),
-					DB_INT(API_EVENTS_POLL_ROWS)};
-	pp_db_result_t *res = NULL;
-	char error[DB_ERROR_MAX];
-	if (db_query(ev->core->db,
-		     "SELECT id, state, updated_at, COALESCE(pages, -1) FROM jobs "
-		     "WHERE user_id = $1 AND updated_at >= $2 ORDER BY updated_at, id LIMIT $3",
-		     params, 3, &res, error, sizeof(error)) != DB_OK) {
+	pp_job_change_t changes[API_EVENTS_POLL_ROWS];
+	size_t count = 0;
+	char error[API_ERROR_MAX];
+	if (job_changes_since(ev->core, sub->user_id, sub->since, changes, API_EVENTS_POLL_ROWS,
+			      &count, error, sizeof(error)) < 0) {
 		log_warn("api.events_poll_failed error=\"%s\"", error);
 		return;
 	}
 	sub->since = now - 2;
-	for (size_t row = 0; row < db_result_rows(res); row++) {
-		int64_t job_id = db_result_int(res, row, 0);
-		pp_job_state_t state = PP_JOB_RECEIVED;
-		(void)job_state_parse(db_result_text(res, row, 1), &state);
-		if (!api_sub_is_new(sub, job_id, db_result_int(res, row, 2), (int)state,
-				    db_result_int(res, row, 3)))
+	for (size_t row = 0; row < count; row++) {
+		const pp_job_change_t *change = &changes[row];
+		if (!api_sub_is_new(sub, change->id, change->updated_at, (int)change->state,
+				    change->pages))
 			continue;
 		pp_job_t job;
-		if (job_get(ev->core, job_id, &job, error, sizeof(error)) == JOB_OK &&
+		if (job_get(ev->core, change->id, &job, error, sizeof(error)) == JOB_OK &&
 		    job.user_id == sub->user_id)
 			api_sub_event(sub, "job", api_job_summary(&job));
 	}
-	db_result_free(&res);
 	if (now - sub->keepalive_at >= API_EVENTS_KEEPALIVE_S) {
 		sub->keepalive_at = now;
 		api_sub_send(sub, ": keep-alive\n\n", 14);

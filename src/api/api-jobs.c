@@ -9,6 +9,7 @@
  */
 #include "api/api-private.h"
 
+#include "core/convert-queue.h"
 #include "core/printers.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -158,21 +159,19 @@ void api_jobs_list(api_call_t *call)
 /* The job's pages as the converter analysed them, with the URLs of their images. */
 static json_t *api_job_pages(api_call_t *call, const pp_job_t *job)
 {
-	const pp_db_value_t params[] = {DB_INT(job->id)};
-	pp_db_result_t *res = NULL;
-	char error[DB_ERROR_MAX];
+	char *info_text = NULL;
+	char error[API_ERROR_MAX];
 	json_t *pages = json_array();
 	if (pages == NULL)
 		return NULL;
-	if (db_query(call->api->cfg.core->db, "SELECT page_info FROM jobs WHERE id = $1", params,
-		     1, &res, error, sizeof(error)) != DB_OK) {
+	int rc = convert_queue_page_info(call->api->cfg.core, job->id, &info_text, error,
+					 sizeof(error));
+	if (rc == JOB_ERROR) {
 		log_warn("api.page_info_failed job=%lld error=\"%s\"", (long long)job->id, error);
 		return pages;
 	}
-	json_t *info = db_result_rows(res) == 1
-			       ? json_loads(db_result_text(res, 0, 0), 0, NULL)
-			       : NULL;
-	db_result_free(&res);
+	json_t *info = rc == JOB_OK ? json_loads(info_text, 0, NULL) : NULL;
+	free(info_text);
 	for (int64_t n = 1; n <= job->pages; n++) {
 		json_t *entry = json_array_get(info, (size_t)(n - 1));
 		char thumb[API_URL_MAX], preview[API_URL_MAX];
@@ -281,27 +280,15 @@ void api_job_patch(api_call_t *call)
 	pp_print_options_t opts;
 	if (!api_merge_options(call, &job, given, &opts))
 		return;
-	char *text = options_to_json(&opts);
-	if (text == NULL) {
-		api_internal(call, "api.options_failed", "out of memory");
-		return;
-	}
 	/* Only while the job waits: once released, the printer has what it was sent. */
-	pp_core_t *core = call->api->cfg.core;
-	const pp_db_value_t params[] = {DB_TEXT(text), DB_INT(core_now(core)), DB_INT(job.id),
-					DB_INT(call->user.id)};
-	int64_t changes = 0;
-	char error[DB_ERROR_MAX];
-	int rc = db_exec(core->db,
-			 "UPDATE jobs SET options = $1, updated_at = $2 WHERE id = $3 AND "
-			 "user_id = $4 AND state IN ('incoming','received','converting','held')",
-			 params, 4, &changes, error, sizeof(error));
-	free(text);
-	if (rc != DB_OK) {
+	char error[API_ERROR_MAX];
+	int rc = job_set_options(call->api->cfg.core, job.id, call->user.id, &opts, error,
+				 sizeof(error));
+	if (rc == JOB_ERROR) {
 		api_internal(call, "api.patch_failed", error);
 		return;
 	}
-	if (changes == 0) {
+	if (rc != JOB_OK) {
 		api_error(call, 409, "not_changeable",
 			  "The job has been released or has ended; its options cannot change now.", 0);
 		return;

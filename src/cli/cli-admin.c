@@ -1,5 +1,6 @@
 /*
- * cli-admin.c - `pullprint admin` (admin accounts) and `pullprint audit` (the audit log).
+ * cli-admin.c - an admin's password as the command line reads it (for `pullprint admin add`
+ * and `passwd`, cli-admins.c) and `pullprint audit` (the audit log).
  */
 #include "cli/cli.h"
 
@@ -11,17 +12,6 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
-
-static int admin_usage(pp_cli_t *cli, FILE *out)
-{
-	fprintf(out, "usage: pullprint admin list\n"
-		     "       pullprint admin add NAME          asks for the password\n"
-		     "       pullprint admin passwd [NAME]     NAME defaults to \"admin\"\n"
-		     "       pullprint admin delete NAME\n"
-		     "The password is read from the terminal (twice) or, when standard input is not\n"
-		     "a terminal, as one line from it.\n");
-	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-}
 
 /* Reads one line from f into buf without its newline. Returns false at EOF or overflow. */
 static bool admin_read_line(FILE *f, char *buf, size_t size)
@@ -76,45 +66,13 @@ static int admin_new_password(pp_cli_t *cli, char *password, size_t size)
 	return CLI_EXIT_OK;
 }
 
-static int admin_list_print(pp_cli_t *cli)
+int cli_admin_password(pp_cli_t *cli, bool is_add, const char *name)
 {
-	char error[512];
-	pp_admin_t *admins = NULL;
-	size_t count = 0;
-	if (admin_list(&cli->rt.core, &admins, &count, error, sizeof(error)) < 0) {
-		cli_error(cli, "%s", error);
-		return CLI_EXIT_FAILED;
-	}
-	static const char *const columns[] = {"name"};
-	pp_table_t *table = table_new(columns, 1);
-	int rc = table != NULL ? CLI_EXIT_OK : CLI_EXIT_FAILED;
-	for (size_t i = 0; i < count && rc == CLI_EXIT_OK; i++) {
-		const char *cells[] = {admins[i].name};
-		if (table_add_row(table, cells) < 0)
-			rc = CLI_EXIT_FAILED;
-	}
-	rc = cli_table_finish(cli, &table, rc);
-	admin_list_free(&admins);
-	return rc;
-}
-
-int cli_admin(pp_cli_t *cli, int argc, char **argv)
-{
-	if (argc < 2 || strcmp(argv[1], "--help") == 0)
-		return admin_usage(cli, argc < 2 ? cli->err : cli->out);
-	const char *verb = argv[1];
 	int rc = cli_open(cli);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (strcmp(verb, "list") == 0 && argc == 2)
-		return admin_list_print(cli);
-
-	bool is_passwd = strcmp(verb, "passwd") == 0 && argc <= 3;
-	bool is_add = strcmp(verb, "add") == 0 && argc == 3;
-	bool is_delete = strcmp(verb, "delete") == 0 && argc == 3;
-	if (!is_passwd && !is_add && !is_delete)
-		return admin_usage(cli, cli->err);
-	const char *name = argc == 3 ? argv[2] : ADMINS_BOOTSTRAP_NAME;
+	if (name == NULL)
+		name = ADMINS_BOOTSTRAP_NAME;
 	char error[512];
 
 	pp_admin_t admin;
@@ -126,14 +84,6 @@ int cli_admin(pp_cli_t *cli, int argc, char **argv)
 	if (is_add == found) {
 		cli_error(cli, found ? "admin %s already exists" : "no admin %s", name);
 		return found ? CLI_EXIT_CONFLICT : CLI_EXIT_NOT_FOUND;
-	}
-	if (is_delete) {
-		if (admin_delete(&cli->rt.core, cli_actor(), name, error, sizeof(error)) < 0) {
-			cli_error(cli, "%s", error);
-			return CLI_EXIT_FAILED;
-		}
-		cli_done(cli, "admin deleted");
-		return CLI_EXIT_OK;
 	}
 
 	char password[ADMINS_PASSWORD_MAX];

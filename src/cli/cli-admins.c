@@ -1,7 +1,7 @@
 /*
- * cli-admins.c - `pullprint admins`: admin accounts with their console role (admin-roles.c,
- * the same functions as the admin API). Passwords are read as `pullprint admin` reads them
- * (cli-admin.c), which this delegates to for adding and changing them.
+ * cli-admins.c - `pullprint admin`: admin accounts with their console role (admin-roles.c,
+ * the same functions as the admin API). Passwords are read by cli_admin_password()
+ * (cli-admin.c).
  */
 #include "cli/cli.h"
 
@@ -16,11 +16,11 @@
 static int admins_usage(pp_cli_t *cli, FILE *out)
 {
 	fprintf(out,
-		"usage: pullprint admins list\n"
-		"       pullprint admins add NAME [--role admin|helpdesk]   asks for the password\n"
-		"       pullprint admins role NAME admin|helpdesk\n"
-		"       pullprint admins passwd [NAME]\n"
-		"       pullprint admins delete NAME\n"
+		"usage: pullprint admin list\n"
+		"       pullprint admin add NAME [--role admin|helpdesk]   asks for the password\n"
+		"       pullprint admin role NAME admin|helpdesk\n"
+		"       pullprint admin passwd [NAME]\n"
+		"       pullprint admin delete NAME\n"
 		"A helpdesk account may sign in to the admin console and look, but not change\n"
 		"anything. The last full admin can be neither deleted nor made helpdesk.\n");
 	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
@@ -66,7 +66,7 @@ static int admins_role(pp_cli_t *cli, const char *name, pp_admin_role_t role)
 	return CLI_EXIT_OK;
 }
 
-int cli_admins(pp_cli_t *cli, int argc, char **argv)
+int cli_admin(pp_cli_t *cli, int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0)
 		return admins_usage(cli, argc < 2 ? cli->err : cli->out);
@@ -101,16 +101,13 @@ int cli_admins(pp_cli_t *cli, int argc, char **argv)
 		cli_done(cli, "admin deleted");
 		return CLI_EXIT_OK;
 	}
-	if (strcmp(verb, "passwd") == 0 && argc <= 3) {
-		char *args[] = {"admin", "passwd", argc == 3 ? argv[2] : NULL, NULL};
-		return cli_admin(cli, argc, args);
-	}
+	if (strcmp(verb, "passwd") == 0 && argc <= 3)
+		return cli_admin_password(cli, false, argc == 3 ? argv[2] : NULL);
 	if (strcmp(verb, "add") == 0 && (argc == 3 || argc == 5)) {
 		pp_admin_role_t role = PP_ADMIN_ROLE_ADMIN;
 		if (argc == 5 && (strcmp(argv[3], "--role") != 0 || !admin_role_parse(argv[4], &role)))
 			return admins_usage(cli, cli->err);
-		char *args[] = {"admin", "add", argv[2], NULL};
-		int rc = cli_admin(cli, 3, args);
+		int rc = cli_admin_password(cli, true, argv[2]);
 		if (rc == CLI_EXIT_OK && role != PP_ADMIN_ROLE_ADMIN)
 			rc = admins_role(cli, argv[2], role);
 		return rc;

@@ -99,10 +99,15 @@ int cli_jobs(pp_cli_t *cli, int argc, char **argv);
 int cli_jobs_submit(pp_cli_t *cli, int argc, char **argv);
 int cli_settings(pp_cli_t *cli, int argc, char **argv);
 int cli_export(pp_cli_t *cli, int argc, char **argv);
+/* `admin` (accounts with their console roles, cli-admins.c). */
 int cli_admin(pp_cli_t *cli, int argc, char **argv);
 int cli_audit(pp_cli_t *cli, int argc, char **argv);
-/* `admins` (accounts with console roles, cli-admins.c) and `reports` (cli-reports.c). */
-int cli_admins(pp_cli_t *cli, int argc, char **argv);
+/*
+ * Sets an admin's password read from the terminal or standard input (cli-admin.c): a new
+ * admin (is_add) or an existing one (name NULL = the first admin). Returns a CLI_EXIT_ code.
+ */
+int cli_admin_password(pp_cli_t *cli, bool is_add, const char *name);
+/* `reports` (cli-reports.c). */
 int cli_reports(pp_cli_t *cli, int argc, char **argv);
 int cli_dns_sd_records(pp_cli_t *cli, int argc, char **argv);
 /* `mail accounts|status|check` (cli-mail.c). */

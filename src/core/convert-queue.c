@@ -533,3 +533,27 @@ int convert_queue_counts(pp_core_t *core, int64_t *waiting_r, int64_t *convertin
 	db_result_free(&res);
 	return 0;
 }
+
+int convert_queue_page_info(pp_core_t *core, int64_t job_id, char **json_r, char *error,
+                            size_t error_size)
+{
+	*json_r = NULL;
+	const pp_db_value_t params[] = {DB_INT(job_id)};
+	pp_db_result_t *res = NULL;
+	if (db_query(core->db, "SELECT page_info FROM jobs WHERE id = $1", params, 1, &res, error,
+	             error_size) != DB_OK)
+		return JOB_ERROR;
+	if (db_result_rows(res) != 1) {
+		db_result_free(&res);
+		(void)str_format(error, error_size, "no such job");
+		return JOB_NOT_FOUND;
+	}
+	char *text = strdup(db_result_text(res, 0, 0));
+	db_result_free(&res);
+	if (text == NULL) {
+		(void)str_format(error, error_size, "convert: out of memory");
+		return JOB_ERROR;
+	}
+	*json_r = text;
+	return JOB_OK;
+}

@@ -108,6 +108,14 @@ int convert_queue_requeue_stale(pp_core_t *core, int64_t lease_s, unsigned max_a
 int convert_queue_add_outputs(pp_core_t *core, int64_t job_id, const pp_convert_output_t *outputs,
 			      size_t n_outputs, char *error, size_t error_size);
 
+/*
+ * The page analysis of job_id as the last conversion stored it (jobs.page_info): a JSON array
+ * [{"w":pt,"h":pt,"color":bool}, …], "[]" until the job is converted. *json_r is new; free()
+ * it (NULL unless JOB_OK). Returns JOB_OK, JOB_NOT_FOUND or JOB_ERROR.
+ */
+int convert_queue_page_info(pp_core_t *core, int64_t job_id, char **json_r, char *error,
+			    size_t error_size);
+
 /* How many jobs are received (waiting) and converting now. Returns 0 or -1. */
 int convert_queue_counts(pp_core_t *core, int64_t *waiting_r, int64_t *converting_r,
 			 char *error, size_t error_size);

@@ -11,6 +11,8 @@
 #include "db/db.h"
 #include "lib/crypto.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -42,14 +44,17 @@ typedef struct pp_core {
 	 * on it, see a release made by another process (the command line) at once. */
 #define CORE_RELEASED_CHANNEL "pullprint_released"
 	/* The company directory (src/directory), when the program has it: directory_attach()
-	 * sets these to directory_signin() and directory_lookup_sender(); runtime_open() calls
-	 * it. NULL = no directory: sign-in and on-boarding skip that step. */
+	 * sets these to directory_signin(), directory_lookup_sender() and
+	 * directory_has_enabled(); runtime_open() calls it. NULL = no directory: sign-in and
+	 * on-boarding skip that step. */
 	int (*directory_signin)(struct pp_core *core, const char *login, const char *password,
 				const char *source, struct pp_directory_result *result_r,
 				char *error, size_t error_size);
 	int (*directory_sender)(struct pp_core *core, const char *email, const char *source,
 				struct pp_directory_result *result_r, char *error,
 				size_t error_size);
+	int (*directory_has_enabled)(struct pp_core *core, bool *has_r, char *error,
+				     size_t error_size);
 } pp_core_t;
 
 /*

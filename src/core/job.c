@@ -393,6 +393,75 @@ void job_list_free(pp_job_t **jobs)
 	*jobs = NULL;
 }
 
+int job_changes_since(pp_core_t *core, int64_t user_id, int64_t since, pp_job_change_t *changes,
+                      size_t max, size_t *count_r, char *error, size_t error_size)
+{
+	*count_r = 0;
+	if (max == 0 || max > JOB_LIST_MAX) {
+		(void)str_format(error, error_size, "jobs: list between 1 and %d changes",
+		                 JOB_LIST_MAX);
+		return -1;
+	}
+	const pp_db_value_t params[] = {DB_INT(user_id), DB_INT(since), DB_INT((int64_t)max)};
+	pp_db_result_t *res = NULL;
+	if (db_query(core->db,
+	             "SELECT id, state, updated_at, COALESCE(pages, -1) FROM jobs"
+	             " WHERE user_id = $1 AND updated_at >= $2 ORDER BY updated_at, id LIMIT $3",
+	             params, 3, &res, error, error_size) != DB_OK)
+		return -1;
+	size_t rows = db_result_rows(res);
+	for (size_t i = 0; i < rows && i < max; i++) {
+		pp_job_change_t *change = &changes[i];
+		change->id = db_result_int(res, i, 0);
+		if (!job_state_parse(db_result_text(res, i, 1), &change->state))
+			change->state = PP_JOB_FAILED;
+		change->updated_at = db_result_int(res, i, 2);
+		change->pages = db_result_int(res, i, 3);
+		*count_r = i + 1;
+	}
+	db_result_free(&res);
+	return 0;
+}
+
+int job_set_options(pp_core_t *core, int64_t job_id, int64_t user_id,
+                    const pp_print_options_t *options, char *error, size_t error_size)
+{
+	if (options_validate(options, error, error_size) < 0)
+		return JOB_ERROR;
+	char *text = options_to_json(options);
+	if (text == NULL) {
+		(void)str_format(error, error_size, "job: out of memory");
+		return JOB_ERROR;
+	}
+	/* Only while the job waits: once released, the printer has what it was sent. */
+	const pp_db_value_t params[] = {DB_TEXT(text), DB_INT(core_now(core)), DB_INT(job_id),
+	                                DB_INT(user_id)};
+	int64_t changes = 0;
+	int rc = db_exec(core->db,
+	                 "UPDATE jobs SET options = $1, updated_at = $2 WHERE id = $3"
+	                 " AND ($4 = 0 OR user_id = $4)"
+	                 " AND state IN ('incoming','received','converting','held')",
+	                 params, 4, &changes, error, error_size);
+	free(text);
+	if (rc != DB_OK)
+		return JOB_ERROR;
+	if (changes > 0)
+		return JOB_OK;
+	/* Nothing changed: tell a missing job (or another user's) from one past waiting. */
+	pp_job_t job;
+	rc = job_get(core, job_id, &job, error, error_size);
+	if (rc != JOB_OK)
+		return rc;
+	if (user_id > 0 && job.user_id != user_id) {
+		(void)str_format(error, error_size, "no such job");
+		return JOB_NOT_FOUND;
+	}
+	(void)str_format(error, error_size,
+	                 "job %lld is %s: its options can change only until it is released",
+	                 (long long)job_id, job_state_name(job.state));
+	return JOB_STATE_FORBIDDEN;
+}
+
 static void job_document_from_row(const pp_db_result_t *res, size_t row, pp_document_t *doc)
 {
 	memset(doc, 0, sizeof(*doc));

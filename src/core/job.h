@@ -125,6 +125,33 @@ int job_list(pp_core_t *core, uint32_t states, size_t limit, int64_t cursor, pp_
 /* Frees a list from job_list*() and sets *jobs to NULL. NULL is a no-op. */
 void job_list_free(pp_job_t **jobs);
 
+/* What job_changes_since() reports of one job: enough to tell whether it changed. */
+typedef struct {
+	int64_t id;
+	pp_job_state_t state; /* a state this program does not know reads as failed */
+	int64_t updated_at;   /* Unix seconds */
+	int64_t pages;        /* -1 until counted */
+} pp_job_change_t;
+
+/*
+ * The jobs of user_id updated at or after since (Unix seconds), oldest change first (by
+ * updated_at, then id), at most max (1..JOB_LIST_MAX) into changes[max]: what an event
+ * stream polls to tell a user's apps about new and changed jobs. *count_r rows.
+ * Returns 0 or -1.
+ */
+int job_changes_since(pp_core_t *core, int64_t user_id, int64_t since, pp_job_change_t *changes,
+                      size_t max, size_t *count_r, char *error, size_t error_size);
+
+/*
+ * Replaces the print options of job_id with options (validated first) while the job still
+ * waits: incoming, received, converting or held; once released the printer has what it was
+ * sent. user_id > 0 limits the change to that user's job (0 = any owner: administration).
+ * Sets updated_at. Returns 0; JOB_NOT_FOUND (no such job of that user); JOB_STATE_FORBIDDEN
+ * (released or ended: nothing changed); or -1 (options invalid, storage error).
+ */
+int job_set_options(pp_core_t *core, int64_t job_id, int64_t user_id,
+                    const pp_print_options_t *options, char *error, size_t error_size);
+
 /*
  * Lists the documents of job_id, oldest first (at most 1000). *docs_r is new (free with
  * job_documents_free()), *count_r rows. Returns 0 or -1.

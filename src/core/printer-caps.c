@@ -7,6 +7,9 @@
  */
 #include "core/printer-caps.h"
 
+#include "core/core.h"
+#include "db/db.h"
+#include "lib/log.h"
 #include "lib/str.h"
 
 #include <jansson.h>
@@ -370,4 +373,71 @@ const char *printer_caps_media_for_job(const pp_printer_caps_t *caps, const char
 		return want;
 	*is_substituted_r = true;
 	return other;
+}
+
+size_t printer_caps_media_loaded(struct pp_core *core, int64_t printer_id,
+				 char (*names_r)[PRINTER_CAPS_NAME_MAX], size_t max)
+{
+	/* The cache only, and only a check that worked: stale trays are better than none (the
+	 * release step refreshes an old status), a failed check says nothing about paper. */
+	const pp_db_value_t params[] = {DB_INT(printer_id)};
+	pp_db_result_t *res = NULL;
+	char error[DB_ERROR_MAX];
+	if (db_query(core->db,
+		     "SELECT trays FROM printer_status WHERE printer_id = $1 AND error = ''",
+		     params, 1, &res, error, sizeof(error)) != DB_OK) {
+		log_error("printer_caps.loaded_failed printer_id=%lld error=\"%s\" action=\"paper "
+			  "substitution goes by the capabilities; check the database\"",
+			  (long long)printer_id, error);
+		return 0;
+	}
+	json_t *trays = db_result_rows(res) == 1 ? json_loads(db_result_text(res, 0, 0), 0, NULL)
+						 : NULL;
+	db_result_free(&res);
+	size_t n = 0;
+	for (size_t i = 0; json_is_array(trays) && i < json_array_size(trays) && n < max; i++) {
+		json_t *tray = json_array_get(trays, i);
+		json_t *level = json_object_get(tray, "level");
+		json_t *width = json_object_get(tray, "width_mm");
+		json_t *height = json_object_get(tray, "height_mm");
+		const char *media = json_string_value(json_object_get(tray, "media"));
+		if (json_is_integer(level) && json_integer_value(level) == 0)
+			continue; /* empty: nothing of it can print now */
+		char name[PRINTER_CAPS_NAME_MAX];
+		if (!printer_caps_media_name(media != NULL ? media : "",
+					     json_is_integer(width) ? (int)json_integer_value(width) : 0,
+					     json_is_integer(height) ? (int)json_integer_value(height)
+								     : 0,
+					     name))
+			continue;
+		bool is_seen = false;
+		for (size_t k = 0; k < n && !is_seen; k++)
+			is_seen = strcmp(names_r[k], name) == 0;
+		if (!is_seen)
+			(void)str_copy(names_r[n++], PRINTER_CAPS_NAME_MAX, name);
+	}
+	json_decref(trays);
+	return n;
+}
+
+bool printer_caps_media_at_release(struct pp_core *core, int64_t printer_id,
+				   const pp_printer_caps_t *caps, const char *want, char *media_r,
+				   size_t media_size, bool *is_by_loaded_r)
+{
+	char loaded[PRINTER_CAPS_MEDIA_MAX][PRINTER_CAPS_NAME_MAX];
+	const char *names[PRINTER_CAPS_MEDIA_MAX];
+	size_t n_loaded = printer_caps_media_loaded(core, printer_id, loaded,
+						    PRINTER_CAPS_MEDIA_MAX);
+	for (size_t i = 0; i < n_loaded; i++)
+		names[i] = loaded[i];
+	if (is_by_loaded_r != NULL)
+		*is_by_loaded_r = n_loaded > 0;
+	bool is_substituted = false;
+	const char *media = printer_caps_media_for_job(caps, names, n_loaded,
+						       want != NULL ? want : "", &is_substituted);
+	if (!is_substituted || !str_copy(media_r, media_size, media)) {
+		(void)str_copy(media_r, media_size, want != NULL ? want : "");
+		return false;
+	}
+	return true;
 }

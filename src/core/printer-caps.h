@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct pp_core;
+
 #define PRINTER_CAPS_FORMATS_MAX 16
 #define PRINTER_CAPS_MEDIA_MAX 32
 #define PRINTER_CAPS_TEXT_MAX 128
@@ -75,5 +77,28 @@ bool printer_caps_media_name(const char *media, int width_mm, int height_mm,
  */
 const char *printer_caps_media_for_job(const pp_printer_caps_t *caps, const char *const *ready,
 				       size_t n_ready, const char *want, bool *is_substituted_r);
+
+/*
+ * The paper loaded now in printer_id as its cached status holds it (table printer_status,
+ * kept by the status refresh of src/output/status.h; read here so that the converter, which
+ * does not link the probes, decides as delivery does): each tray's media named by
+ * printer_caps_media_name(), each name once, leaving out trays that report being empty and
+ * media that cannot be named. No status row, a last check that failed, or a database error
+ * (logged) is "not known". Never asks the printer. Fills names_r[max]; returns the count.
+ */
+size_t printer_caps_media_loaded(struct pp_core *core, int64_t printer_id,
+				 char (*names_r)[PRINTER_CAPS_NAME_MAX], size_t max);
+
+/*
+ * Paper substitution at release, the one decision of every release path (IPP delivery sends
+ * it as the media option; conversion at release renders on it): printer_caps_media_for_job()
+ * on the paper loaded now in printer_id (printer_caps_media_loaded()) when known, else on
+ * caps. Copies the media to print on into media_r[media_size] (want itself when the choice
+ * does not fit). Returns true when it differs from want; *is_by_loaded_r (may be NULL) says
+ * whether the loaded paper decided (else the capabilities).
+ */
+bool printer_caps_media_at_release(struct pp_core *core, int64_t printer_id,
+				   const pp_printer_caps_t *caps, const char *want, char *media_r,
+				   size_t media_size, bool *is_by_loaded_r);
 
 #endif

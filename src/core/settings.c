@@ -65,8 +65,6 @@ static const settings_entry_t settings_registry[] = {
      "lockout after too many failures (0: until the window ends)", NULL, NULL},
     {"tokens.app_lifetime_hours", PP_SETTING_INT, "720", 1, 87600, NULL,
      "lifetime of an app's bearer token", NULL, NULL},
-    {"tokens.session_lifetime_minutes", PP_SETTING_INT, "60", 5, 1440, NULL,
-     "idle timeout of an admin console session", NULL, NULL},
     {"admin.idle_timeout_s", PP_SETTING_INT, "900", 60, 86400, NULL,
      "seconds without a request after which an admin console session signs out (src/admin; "
      "a session lives 12 hours at most)",

@@ -16,7 +16,7 @@
  *   auth.window_seconds             int   900     60..86400
  *   auth.lockout_seconds            int   900     0..86400
  *   tokens.app_lifetime_hours       int   720     1..87600
- *   tokens.session_lifetime_minutes int   60      5..1440
+ *   admin.idle_timeout_s            int   900     60..86400
  *   jobs.retention_hours            int   24      1..8760
  *   jobs.printed_policy             enum  delete  delete|keep
  *   jobs.printed_keep_hours         int   24      1..8760

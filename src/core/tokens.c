@@ -86,10 +86,9 @@ static int tokens_lifetime(pp_core_t *core, pp_token_kind_t kind, int64_t *secon
 {
 	int64_t value;
 	if (kind == PP_TOKEN_ADMIN_SESSION) {
-		if (settings_get_int(core, "tokens.session_lifetime_minutes", &value, error,
-		                     error_size) < 0)
+		if (settings_get_int(core, "admin.idle_timeout_s", &value, error, error_size) < 0)
 			return -1;
-		*seconds_r = value * 60;
+		*seconds_r = value;
 	} else {
 		if (settings_get_int(core, "tokens.app_lifetime_hours", &value, error, error_size) <
 		    0)

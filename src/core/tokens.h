@@ -8,7 +8,7 @@
  *
  * Lifetimes come from settings: app tokens live tokens.app_lifetime_hours from issue (a "stay
  * signed in" client renews with tokens_renew(), sliding the expiry); admin sessions expire
- * after tokens.session_lifetime_minutes without use (each successful validation slides it).
+ * after admin.idle_timeout_s seconds without use (each successful validation slides it).
  * A session carries a CSRF token ("ppc_<64 hex>", hash stored) that forms must echo.
  *
  * Labelled tokens live until revoked: "ppp_…" is a user's personal printer address

@@ -252,14 +252,9 @@ int directory_signin(pp_core_t *core, const char *login, const char *password, c
 	if (login == NULL || login[0] == '\0' || strlen(login) >= DIRECTORY_LOGIN_MAX ||
 	    password == NULL || strlen(password) >= DIRECTORY_PASSWORD_MAX) {
 		/* Still NONE without a directory, so other sign-in methods answer alone. */
-		pp_directory_t *dirs = NULL;
-		size_t count = 0;
-		if (directory_list(core, &dirs, &count, error, error_size) < 0)
-			return -1;
 		bool has_enabled = false;
-		for (size_t i = 0; i < count; i++)
-			has_enabled = has_enabled || dirs[i].is_enabled;
-		directory_list_free(&dirs);
+		if (directory_has_enabled(core, &has_enabled, error, error_size) < 0)
+			return -1;
 		result_r->outcome = has_enabled ? PP_DIRECTORY_DENIED : PP_DIRECTORY_NONE;
 		(void)str_copy(result_r->reason, sizeof(result_r->reason),
 		               "user name or password missing or too long");
@@ -291,4 +286,5 @@ void directory_attach(pp_core_t *core)
 {
 	core->directory_signin = directory_signin;
 	core->directory_sender = directory_lookup_sender;
+	core->directory_has_enabled = directory_has_enabled;
 }

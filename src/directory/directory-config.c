@@ -571,6 +571,21 @@ void directory_list_free(pp_directory_t **dirs)
 	*dirs = NULL;
 }
 
+int directory_has_enabled(pp_core_t *core, bool *has_r, char *error, size_t error_size)
+{
+	*has_r = false;
+	pp_db_result_t *res = NULL;
+	char db_error[DB_ERROR_MAX];
+	if (db_query(core->db, "SELECT 1 FROM directories WHERE enabled = 1 LIMIT 1", NULL, 0,
+	             &res, db_error, sizeof(db_error)) != DB_OK) {
+		str_format(error, error_size, "directories: cannot read: %s", db_error);
+		return -1;
+	}
+	*has_r = db_result_rows(res) > 0;
+	db_result_free(&res);
+	return 0;
+}
+
 void directory_health_ok(pp_core_t *core, const pp_directory_t *dir)
 {
 	char db_error[DB_ERROR_MAX];

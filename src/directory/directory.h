@@ -148,6 +148,12 @@ int directory_list(pp_core_t *core, pp_directory_t **dirs_r, size_t *count_r, ch
 void directory_list_free(pp_directory_t **dirs);
 
 /*
+ * Whether at least one connection is enabled (sign-in and on-boarding ask the directory only
+ * then): *has_r. Returns 0 or -1.
+ */
+int directory_has_enabled(pp_core_t *core, bool *has_r, char *error, size_t error_size);
+
+/*
  * Connects (failing over across the URIs), protects the channel, binds the service account
  * and reads each base DN: what an admin runs after `directory add`. Records the health.
  * Returns 0, or -1 with error saying what failed and what to check.
@@ -196,9 +202,10 @@ int directory_import_due(pp_core_t *core, const char *actor, size_t *count_r, ch
 bool directory_filter_escape(const char *value, size_t len, char *out, size_t out_size);
 
 /*
- * Lets core's callers reach the directory: sets core->directory_signin and
- * core->directory_sender to directory_signin() and directory_lookup_sender(). runtime_open()
- * calls it; a program that never does (tests of the domain alone) has no directory.
+ * Lets core's callers reach the directory: sets core->directory_signin,
+ * core->directory_sender and core->directory_has_enabled to directory_signin(),
+ * directory_lookup_sender() and directory_has_enabled(). runtime_open() calls it; a program
+ * that never does (tests of the domain alone) has no directory.
  */
 void directory_attach(pp_core_t *core);
 

@@ -35,6 +35,10 @@ struct pp_http_server {
 	http_route_t *routes_tail;
 	struct MHD_Daemon *https_daemon;
 	struct MHD_Daemon *http_daemon;
+	/* Listening sockets handed back by a quiesce: shut down at once, closed after the
+	 * daemon stopped (MHD's listening thread may still poll them a moment). -1 = none. */
+	int https_quiesced_fd;
+	int http_quiesced_fd;
 	unsigned https_port;
 	unsigned http_port;
 	bool is_started;
@@ -99,10 +103,9 @@ struct pp_http_stream {
 	pp_http_stream_t *prev;
 	pp_http_stream_t *next;
 	pp_http_server_t *server;
-	struct MHD_Connection *conn;
 	pthread_mutex_t lock;
+	pthread_cond_t cond; /* signalled on wake and close; the reader sleeps on it */
 	unsigned refs; /* the response's and the producer's */
-	bool is_suspended;
 	bool is_wake_pending;
 	bool is_done; /* the response was freed: wake does nothing */
 	bool is_closing; /* server stopping: end the body */
@@ -114,7 +117,7 @@ struct pp_http_stream {
 /* Monotonic clock in microseconds. */
 uint64_t http_now_us(void);
 
-/* Ends every live stream (server quiescing or stopping): resumes the suspended ones. */
+/* Ends every live stream (server quiescing or stopping): wakes the sleeping ones. */
 void http_streams_close_all(pp_http_server_t *server);
 
 #endif

@@ -295,40 +295,47 @@ static void http_stream_release(pp_http_stream_t *s)
 	unsigned refs = --s->refs;
 	(void)pthread_mutex_unlock(&s->lock);
 	if (refs == 0) {
+		(void)pthread_cond_destroy(&s->cond);
 		(void)pthread_mutex_destroy(&s->lock);
 		free(s);
 	}
 }
 
-/* MHD's content reader: asks the producer, sleeps the connection when it has nothing. */
+/*
+ * MHD's content reader: asks the producer, and while it has nothing sleeps on the stream's
+ * condition until a wake or the server's close. Each connection has its own thread
+ * (thread-per-connection), so sleeping here holds up no other request; MHD's own
+ * suspend/resume is not used because 0.9.75 loses the resume of a connection thread.
+ */
 static ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	pp_http_stream_t *s = cls;
-	if (pthread_mutex_lock(&s->lock) != 0)
-		abort();
-	bool is_closing = s->is_closing;
-	s->is_wake_pending = false;
-	(void)pthread_mutex_unlock(&s->lock);
-	if (is_closing)
-		return MHD_CONTENT_READER_END_OF_STREAM;
+	for (;;) {
+		if (pthread_mutex_lock(&s->lock) != 0)
+			abort();
+		bool is_closing = s->is_closing;
+		s->is_wake_pending = false;
+		(void)pthread_mutex_unlock(&s->lock);
+		if (is_closing)
+			return MHD_CONTENT_READER_END_OF_STREAM;
 
-	ssize_t n = s->read_fn(s->ctx, pos, buf, max);
-	if (n > 0 && (size_t)n <= max)
-		return n;
-	if (n == HTTP_STREAM_END)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	if (n != HTTP_STREAM_WAIT)
-		return MHD_CONTENT_READER_END_WITH_ERROR;
+		ssize_t n = s->read_fn(s->ctx, pos, buf, max);
+		if (n > 0 && (size_t)n <= max)
+			return n;
+		if (n == HTTP_STREAM_END)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (n != HTTP_STREAM_WAIT)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
 
-	/* Nothing now: sleep until a wake, unless one came in while read_fn ran. */
-	if (pthread_mutex_lock(&s->lock) != 0)
-		abort();
-	if (!s->is_wake_pending && !s->is_closing) {
-		s->is_suspended = true;
-		MHD_suspend_connection(s->conn);
+		/* Nothing now: sleep until a wake, unless one came in while read_fn ran. */
+		if (pthread_mutex_lock(&s->lock) != 0)
+			abort();
+		while (!s->is_wake_pending && !s->is_closing) {
+			if (pthread_cond_wait(&s->cond, &s->lock) != 0)
+				abort();
+		}
+		(void)pthread_mutex_unlock(&s->lock);
 	}
-	(void)pthread_mutex_unlock(&s->lock);
-	return 0;
 }
 
 /* MHD frees the response: the producer's context goes, the stream leaves the server. */
@@ -361,7 +368,12 @@ int http_respond_stream(pp_http_request_t *req, unsigned status, const char *con
 	if (stream_r != NULL)
 		*stream_r = NULL;
 	pp_http_stream_t *s = calloc(1, sizeof(*s));
-	if (s == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
+	bool has_lock = s != NULL && pthread_mutex_init(&s->lock, NULL) == 0;
+	if (has_lock && pthread_cond_init(&s->cond, NULL) != 0) {
+		(void)pthread_mutex_destroy(&s->lock);
+		has_lock = false;
+	}
+	if (!has_lock) {
 		free(s);
 		if (free_fn != NULL)
 			free_fn(ctx);
@@ -371,7 +383,6 @@ int http_respond_stream(pp_http_request_t *req, unsigned status, const char *con
 		return -1;
 	}
 	s->server = req->server;
-	s->conn = req->conn;
 	s->read_fn = read_fn;
 	s->ctx = ctx;
 	s->free_fn = free_fn;
@@ -415,12 +426,8 @@ void http_stream_wake(pp_http_stream_t *stream)
 	if (pthread_mutex_lock(&stream->lock) != 0)
 		abort();
 	if (!stream->is_done) {
-		if (stream->is_suspended) {
-			stream->is_suspended = false;
-			MHD_resume_connection(stream->conn);
-		} else {
-			stream->is_wake_pending = true;
-		}
+		stream->is_wake_pending = true;
+		(void)pthread_cond_broadcast(&stream->cond);
 	}
 	(void)pthread_mutex_unlock(&stream->lock);
 }
@@ -441,10 +448,7 @@ void http_streams_close_all(pp_http_server_t *server)
 		if (pthread_mutex_lock(&s->lock) != 0)
 			abort();
 		s->is_closing = true;
-		if (s->is_suspended) {
-			s->is_suspended = false;
-			MHD_resume_connection(s->conn);
-		}
+		(void)pthread_cond_broadcast(&s->cond);
 		(void)pthread_mutex_unlock(&s->lock);
 	}
 	(void)pthread_mutex_unlock(&server->lock);

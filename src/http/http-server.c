@@ -7,6 +7,14 @@
  * are in (we parse the target and pick the route, and may answer at once: 400, 404, 405,
  * 413), once per body chunk, and once with no data at the end (the handler runs). A response
  * made mid-body cannot be queued until the end, so the rest of the body is read and dropped.
+ *
+ * Threads: one per connection (MHD_USE_THREAD_PER_CONNECTION), bounded by max_connections
+ * (and max_connections_per_ip). A handler that waits (an IPP Print-Job for the group commit
+ * of its spool file and row, an upload writing to disk) holds up only its own connection, so
+ * concurrent waits overlap and batch. With a thread pool MHD's threads race for accept() and
+ * one of them takes a burst of keep-alive connections, whose handlers then run one by one.
+ * Each thread gets a small stack (HTTP_THREAD_STACK_BYTES): handlers keep big buffers on the
+ * heap.
  */
 #include "http/http-private.h"
 
@@ -26,6 +34,7 @@
 
 #define HTTP_PEM_MAX (1024u * 1024u)
 #define HTTP_CONNECTION_MEMORY (64u * 1024u) /* per connection: headers and read buffer */
+#define HTTP_THREAD_STACK_BYTES (512u * 1024u) /* per connection thread (glibc's default: 8 MiB) */
 #define HTTP_TLS_PRIORITIES "NORMAL:%SERVER_PRECEDENCE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 static const char *const http_method_names[HTTP_METHOD_CLASSES] = {
@@ -83,8 +92,8 @@ int http_server_new(const pp_http_config_t *cfg, pp_http_server_t **server_r, ch
 		return -1;
 	}
 	server->cfg = *cfg;
-	if (server->cfg.threads == 0)
-		server->cfg.threads = 2;
+	server->https_quiesced_fd = -1;
+	server->http_quiesced_fd = -1;
 	if (server->cfg.max_connections == 0)
 		server->cfg.max_connections = 256;
 	if (server->cfg.max_request_bytes == 0)
@@ -539,8 +548,9 @@ static int http_daemon_start(pp_http_server_t *server, bool is_tls, unsigned por
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	bool has_addr = cfg->listen_address[0] != '\0';
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	/* ITC: MHD_quiesce_daemon() needs it to wake the listening thread. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (has_addr) {
 		struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&ss;
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
@@ -580,13 +590,12 @@ static int http_daemon_start(pp_http_server_t *server, bool is_tls, unsigned por
 						     (intptr_t)cfg->max_connections, NULL };
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 						     (intptr_t)HTTP_CONNECTION_MEMORY, NULL };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_STACK_SIZE,
+						     (intptr_t)HTTP_THREAD_STACK_BYTES, NULL };
 		if (cfg->max_connections_per_ip != 0)
 			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 							     (intptr_t)cfg->max_connections_per_ip,
 							     NULL };
-		if (cfg->threads > 1)
-			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
-							     (intptr_t)cfg->threads, NULL };
 		if (has_addr)
 			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
 		if (is_tls) {
@@ -659,14 +668,34 @@ unsigned http_server_http_port(const pp_http_server_t *server)
 	return server->http_port;
 }
 
-/* Closes a daemon's listening socket; connections in flight go on. */
-static void http_daemon_quiesce(struct MHD_Daemon *daemon)
+/*
+ * Stops a daemon accepting: MHD hands back its listening socket, and shutdown() takes it out
+ * of the LISTEN state at once, so a new connect is refused now, not when MHD's listening
+ * thread next wakes. The fd itself is closed after MHD_stop_daemon() (*fd_r), since that
+ * thread may still poll it for a moment. Connections in flight go on.
+ */
+static void http_daemon_quiesce(struct MHD_Daemon *daemon, int *fd_r)
 {
 	if (daemon == NULL)
 		return;
 	MHD_socket fd = MHD_quiesce_daemon(daemon);
-	if (fd != MHD_INVALID_SOCKET && close(fd) != 0)
+	if (fd == MHD_INVALID_SOCKET) {
+		log_warn("http.quiesce failed — new connections are still accepted until stop");
+		return;
+	}
+	if (shutdown(fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
+		log_warn("http.quiesce shutdown_failed error=\"%s\"", strerror(errno));
+	*fd_r = fd;
+}
+
+/* Closes a listening socket kept by http_daemon_quiesce() (its daemon has stopped). */
+static void http_quiesced_fd_close(int *fd)
+{
+	if (*fd < 0)
+		return;
+	if (close(*fd) != 0)
 		log_warn("http.quiesce close_failed error=\"%s\"", strerror(errno));
+	*fd = -1;
 }
 
 void http_server_quiesce(pp_http_server_t *server)
@@ -680,8 +709,8 @@ void http_server_quiesce(pp_http_server_t *server)
 	(void)pthread_mutex_unlock(&server->lock);
 	if (was)
 		return;
-	http_daemon_quiesce(server->https_daemon);
-	http_daemon_quiesce(server->http_daemon);
+	http_daemon_quiesce(server->https_daemon, &server->https_quiesced_fd);
+	http_daemon_quiesce(server->http_daemon, &server->http_quiesced_fd);
 	http_streams_close_all(server);
 }
 
@@ -695,7 +724,8 @@ void http_server_free(pp_http_server_t **server_p)
 	if (server_p == NULL || *server_p == NULL)
 		return;
 	pp_http_server_t *server = *server_p;
-	/* MHD must not stop with a suspended connection: end the streams, and new ones at once. */
+	/* MHD joins each connection thread: wake the streams sleeping in their reader first,
+	 * and end new ones at once. */
 	if (pthread_mutex_lock(&server->lock) != 0)
 		abort();
 	server->is_quiescing = true;
@@ -705,6 +735,8 @@ void http_server_free(pp_http_server_t **server_p)
 		MHD_stop_daemon(server->https_daemon);
 	if (server->http_daemon != NULL)
 		MHD_stop_daemon(server->http_daemon);
+	http_quiesced_fd_close(&server->https_quiesced_fd);
+	http_quiesced_fd_close(&server->http_quiesced_fd);
 	http_route_t *r = server->routes;
 	while (r != NULL) {
 		http_route_t *next = r->next;

@@ -7,9 +7,11 @@
  * is matched on its normalised path (exact, or prefix with HTTP_ROUTE_PREFIX), then on its
  * method. Unknown path: 404 JSON; known path, other method: 405 JSON with Allow.
  *
- * Handlers run on listener threads and must answer before they return (one http_respond_*
- * call); a handler that returns without answering gets 500. Blocking work (mail, delivery,
- * conversion) is handed to other threads, never done here.
+ * Handlers run on the connection's own listener thread (one thread per connection, at most
+ * max_connections) and must answer before they return (one http_respond_* call); a handler
+ * that returns without answering gets 500. A handler may wait for a short shared step (the
+ * group commit of a spool file and its row) without holding up other connections; long
+ * blocking work (mail, delivery, conversion) is handed to other threads, never done here.
  *
  * Memory: each request has an arena. Everything the accessors return and everything
  * http_request_alloc() hands out is borrowed and freed in one go when the request completes;
@@ -44,8 +46,8 @@ typedef struct pp_http_config {
 	bool http_any_port; /* tests: plain HTTP on a free port, read http_server_http_port() */
 	char cert_file[PATH_MAX]; /* PEM certificate chain (leaf first); needed for HTTPS */
 	char key_file[PATH_MAX]; /* PEM private key */
-	unsigned threads; /* listener threads per daemon; 0 = 2 */
-	unsigned max_connections; /* 0 = 256 */
+	unsigned threads; /* ignored: each connection has its own thread (kept for http.threads) */
+	unsigned max_connections; /* per daemon, and so threads; 0 = 256 */
 	unsigned max_connections_per_ip; /* 0 = no per-address limit */
 	uint64_t max_request_bytes; /* buffered bodies; larger -> 413; 0 = 1 MiB */
 	unsigned request_timeout_s; /* idle connection timeout; 0 = 60 */
@@ -77,9 +79,9 @@ typedef int (*pp_http_body_fn)(pp_http_request_t *req, const uint8_t *data, size
 
 /*
  * Produces a streamed response body (downloads, SSE). Copies at most max bytes into buf for
- * position pos. Returns the count (> 0), HTTP_STREAM_WAIT (nothing now: the connection sleeps
- * until http_stream_wake()), HTTP_STREAM_END (done) or HTTP_STREAM_ERROR (abort the
- * connection). Runs on a listener thread; must not block. A sleeping connection neither
+ * position pos. Returns the count (> 0), HTTP_STREAM_WAIT (nothing now: the connection's
+ * thread sleeps until http_stream_wake() or the server's quiesce), HTTP_STREAM_END (done) or
+ * HTTP_STREAM_ERROR (abort the connection). Runs on a listener thread; must not block. A sleeping connection neither
  * times out nor notices a client that left: an SSE producer wakes its streams now and then
  * (a ": keep-alive" comment every ~15 s) so dead clients are found and freed.
  */

@@ -12,7 +12,6 @@
 #include "db/db.h"
 #include "lib/log.h"
 #include "lib/str.h"
-#include "output/status.h"
 #include "spool/spool.h"
 
 #include <jansson.h>
@@ -135,6 +134,15 @@ static void delivery_count_pages(pp_core_t *core, const pp_job_t *job, bool is_c
 	*color_r = color < *pages_r ? color : *pages_r;
 }
 
+/* What the owner reads when the job's data is gone: no printer can help. */
+#define DELIVERY_DATA_LOST                                                                     \
+	"Your document cannot be read on this server any more; your job is held again: "     \
+	"delete it and submit the document again."
+
+/*
+ * Sets the outcome and its message: for RETRY a phrase for the log (the owner's reason is
+ * delivery.c's), for PERMANENT the whole sentence the owner reads (delivery_refuse()).
+ */
 static void delivery_fail(delivery_result_t *result, pp_deliver_outcome_t outcome,
                           const char *message)
 {
@@ -143,33 +151,41 @@ static void delivery_fail(delivery_result_t *result, pp_deliver_outcome_t outcom
 }
 
 /*
+ * Fails the attempt for good with the sentence the job's owner reads on held:
+ * "The printer <name> <what>; your job is held again: <todo>." (what and todo are short
+ * static phrases; the technical detail goes to the log at the caller). The sentence is
+ * whole within JOB_REASON_MAX: a name too long for it is left out, never cut.
+ */
+static void delivery_refuse(delivery_result_t *result, const char *what, const char *todo)
+{
+	result->outcome = DELIVER_PERMANENT;
+	char reason[JOB_REASON_MAX];
+	const char *name = result->printer_name;
+	if (name[0] == '\0' ||
+	    !str_format(reason, sizeof(reason), "The printer %s %s; your job is held again: %s.",
+	                name, what, todo))
+		(void)str_format(reason, sizeof(reason), "The printer %s; your job is held again: %s.",
+		                 what, todo);
+	(void)str_copy(result->message, sizeof(result->message), reason);
+}
+
+/*
  * Paper substitution for the printer's media option: the job's media when the printer has
- * it, else A4 <-> Letter, judged by the paper its status says is loaded now when the cached
- * status knows (media-ready, input trays), else by its capabilities. Changes options->media.
+ * it, else A4 <-> Letter, judged by the paper its cached status says is loaded now, else by
+ * its capabilities (printer_caps_media_at_release(): the converter renders on the same
+ * choice). Changes options->media.
  */
 static void delivery_choose_media(pp_core_t *core, const pp_printer_t *printer,
                                   int64_t job_id, pp_print_options_t *options)
 {
-	pp_status_entry_t *entry = calloc(1, sizeof(*entry));
-	char ready[PROBE_TRAYS_MAX][PRINTER_CAPS_NAME_MAX];
-	const char *names[PROBE_TRAYS_MAX];
-	size_t n_ready = 0;
-	char error[DB_ERROR_MAX];
-	/* Only the cached status: the release step refreshed it when it was old. */
-	if (entry != NULL && status_get(core, printer->id, entry, error, sizeof(error)) == 0 &&
-	    entry->error[0] == '\0')
-		n_ready = status_media_ready(&entry->status, ready, PROBE_TRAYS_MAX);
-	free(entry);
-	for (size_t i = 0; i < n_ready; i++)
-		names[i] = ready[i];
-	bool is_substituted = false;
-	const char *media = printer_caps_media_for_job(&printer->caps, names, n_ready,
-	                                               options->media, &is_substituted);
-	if (!is_substituted)
+	char media[PRINTER_CAPS_NAME_MAX];
+	bool is_by_loaded = false;
+	if (!printer_caps_media_at_release(core, printer->id, &printer->caps, options->media,
+	                                   media, sizeof(media), &is_by_loaded))
 		return;
 	log_info("delivery.media_substituted job=%lld printer=%s asked=%s printed_on=%s by=%s",
 	         (long long)job_id, printer->name, options->media, media,
-	         n_ready > 0 ? "media_ready" : "capabilities");
+	         is_by_loaded ? "media_ready" : "capabilities");
 	(void)str_copy(options->media, sizeof(options->media), media);
 }
 
@@ -207,7 +223,7 @@ static int delivery_prepare(pp_core_t *core, const pp_delivery_config_t *config,
 	}
 	rc = printers_get(core, task->printer_id, &plan->printer, error, sizeof(error));
 	if (rc == PRINTERS_NOT_FOUND) {
-		delivery_fail(result, DELIVER_PERMANENT, "the printer was removed");
+		delivery_refuse(result, "was removed", "release it to another printer");
 		return -1;
 	}
 	if (rc != 0) {
@@ -218,7 +234,8 @@ static int delivery_prepare(pp_core_t *core, const pp_delivery_config_t *config,
 	}
 	(void)str_copy(result->printer_name, sizeof(result->printer_name), plan->printer.name);
 	if (!plan->printer.is_enabled) {
-		delivery_fail(result, DELIVER_PERMANENT, "an administrator disabled it");
+		delivery_refuse(result, "was disabled by an administrator",
+		                "release it to another printer");
 		return -1;
 	}
 	bool is_found = false;
@@ -233,9 +250,11 @@ static int delivery_prepare(pp_core_t *core, const pp_delivery_config_t *config,
 	    plan->printer.output_format[0] != '\0' ? plan->printer.output_format : "auto");
 	plan->format = name != NULL ? delivery_format_find(name) : NULL;
 	if (plan->format == NULL) {
-		delivery_fail(result, DELIVER_PERMANENT,
-		              "its output format is not one this server writes; an administrator "
-		              "should set it to auto");
+		log_error("delivery.format_unknown job=%lld printer=%s output_format=\"%s\" "
+		          "action=\"set the printer's output format to auto\"",
+		          (long long)task->job_id, plan->printer.name, plan->printer.output_format);
+		delivery_refuse(result, "is not set up right (output format)",
+		                "release it to another printer and tell the administrator");
 		return -1;
 	}
 	/* PDF as it is when the printer can do the layout: IPP printers are asked for n-up,
@@ -253,9 +272,12 @@ static int delivery_prepare(pp_core_t *core, const pp_delivery_config_t *config,
 	if (!plan->is_as_is && task->print_ready_printer_id != task->printer_id) {
 		char reason[256] = "";
 		if (config->pool == NULL) {
-			delivery_fail(result, DELIVER_PERMANENT,
-			              "it needs the document converted and no converter runs on "
-			              "this server");
+			log_error("delivery.no_converter job=%lld printer=%s format=%s "
+			          "action=\"start the conversion workers ([convert]) or give the "
+			          "printer a format it takes as is\"",
+			          (long long)task->job_id, plan->printer.name, plan->format->name);
+			delivery_refuse(result, "needs a converter that this server does not run",
+			                "release it to another printer and tell the administrator");
 			return -1;
 		}
 		unsigned timeout = config->render_timeout_s > 0 ? config->render_timeout_s
@@ -263,10 +285,11 @@ static int delivery_prepare(pp_core_t *core, const pp_delivery_config_t *config,
 		if (convert_pool_request_print(config->pool, task->job_id, task->printer_id,
 		                               plan->format->name, timeout, reason,
 		                               sizeof(reason)) < 0) {
-			char message[DELIVER_MESSAGE_MAX];
-			(void)str_format(message, sizeof(message),
-			                 "the document could not be prepared for it: %.200s", reason);
-			delivery_fail(result, DELIVER_PERMANENT, message);
+			log_warn("delivery.render_failed job=%lld printer=%s format=%s error=\"%s\"",
+			         (long long)task->job_id, plan->printer.name, plan->format->name,
+			         reason);
+			delivery_refuse(result, "could not get your document in its format",
+			                "release it to another printer");
 			return -1;
 		}
 		task->print_ready_printer_id = task->printer_id;
@@ -281,8 +304,10 @@ static int delivery_prepare(pp_core_t *core, const pp_delivery_config_t *config,
 	if (!is_found || (!plan->is_as_is &&
 	                  strcmp(plan->doc.content_type, plan->format->mime) != 0)) {
 		task->print_ready_printer_id = 0;
-		delivery_fail(result, DELIVER_PERMANENT,
-		              "the document's print data is missing; submit it again");
+		log_error("delivery.data_missing job=%lld printer=%s role=%s",
+		          (long long)task->job_id, plan->printer.name,
+		          plan->is_as_is ? "pdf" : "print");
+		delivery_fail(result, DELIVER_PERMANENT, DELIVERY_DATA_LOST);
 		return -1;
 	}
 	return 0;
@@ -309,8 +334,7 @@ void delivery_attempt(pp_core_t *core, const pp_delivery_config_t *config, deliv
 		log_error("delivery.open_failed job=%lld file=%s error=\"%s\"",
 		          (long long)task->job_id, plan->doc.file_id,
 		          core->spool == NULL ? "no spool" : error);
-		delivery_fail(result, DELIVER_PERMANENT,
-		              "the document cannot be read on this server; submit it again");
+		delivery_fail(result, DELIVER_PERMANENT, DELIVERY_DATA_LOST);
 		free(plan);
 		return;
 	}
@@ -349,7 +373,19 @@ void delivery_attempt(pp_core_t *core, const pp_delivery_config_t *config, deliv
 	         plan->is_as_is ? "yes" : "no", task->attempt);
 	pp_deliver_result_t sent;
 	if (deliver_send(&req, &sent, error, sizeof(error)) < 0) {
-		delivery_fail(result, DELIVER_PERMANENT, error);
+		log_error("delivery.request_refused job=%lld printer=%s error=\"%s\" "
+		          "action=\"check the printer's device URI\"",
+		          (long long)task->job_id, plan->printer.name, error);
+		delivery_refuse(result, "has an address this server cannot use",
+		                "release it to another printer and tell the administrator");
+	} else if (sent.outcome == DELIVER_PERMANENT) {
+		/* The printer's or libcups's words are for the admin's log, not the owner. */
+		log_warn("delivery.sent job=%lld printer=%s outcome=permanent bytes=%lld "
+		         "seconds=%.3f message=\"%s\"",
+		         (long long)task->job_id, plan->printer.name, (long long)sent.bytes_sent,
+		         sent.seconds, sent.message);
+		delivery_refuse(result, "refused this job",
+		                "release it to another printer or ask the administrator");
 	} else {
 		result->outcome = sent.outcome;
 		(void)str_copy(result->message, sizeof(result->message), sent.message);

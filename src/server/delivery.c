@@ -328,6 +328,31 @@ static int64_t delivery_next_in_group(pp_delivery_t *d, delivery_task_t *task)
 	return next;
 }
 
+/* What the owner reads when the server stopped mid-send and the printer is not known. */
+#define DELIVERY_STOPPED_REASON                                                                \
+	"The server stopped while sending this job; check the printer before you release it "  \
+	"again."
+
+/*
+ * The owner's reason when no printer tried answered: names them when the sentence fits
+ * reason[size] whole, else counts them (by group), never cut.
+ */
+static void delivery_unanswered_reason(const delivery_task_t *task, char *reason, size_t size)
+{
+	static const char todo[] = "did not answer (offline?); your job is held again: release it "
+	                           "to another printer or try later.";
+	bool is_several = strchr(task->names, ',') != NULL;
+	if (task->names[0] != '\0' &&
+	    str_format(reason, size, "The printer%s %s %s", is_several ? "s" : "", task->names,
+	               todo))
+		return;
+	if (task->group[0] != '\0' &&
+	    str_format(reason, size, "The %zu printers of group %s %s", task->n_tried,
+	               task->group, todo))
+		return;
+	(void)str_format(reason, size, "The printer %s", todo);
+}
+
 /* What happens to a task after an attempt. */
 typedef enum { DELIVERY_DROP = 0, DELIVERY_AGAIN } delivery_next_t;
 
@@ -339,7 +364,7 @@ static delivery_next_t delivery_decide(pp_delivery_t *d, delivery_task_t *task,
                                        const delivery_result_t *result, bool is_stopping,
                                        pp_delivery_status_t *counts)
 {
-	char reason[JOB_REASON_MAX * 2];
+	char reason[JOB_REASON_MAX]; /* what the owner reads: whole sentences, never cut */
 	delivery_note_name(task, result->printer_name);
 	if (result->is_lost) {
 		log_info("delivery.lost job=%lld reason=\"the job changed meanwhile (canceled?)\"",
@@ -354,22 +379,20 @@ static delivery_next_t delivery_decide(pp_delivery_t *d, delivery_task_t *task,
 		return DELIVERY_DROP;
 	case DELIVER_CANCELED:
 		if (is_stopping && task->is_printing) {
-			(void)str_format(reason, sizeof(reason),
-			                 "The server stopped while sending this job to %.100s; check "
-			                 "the printer before you release it again.",
-			                 result->printer_name);
+			if (!str_format(reason, sizeof(reason),
+			                "The server stopped while sending this job to %s; check the "
+			                "printer before you release it again.",
+			                result->printer_name))
+				(void)str_copy(reason, sizeof(reason), DELIVERY_STOPPED_REASON);
 			if (delivery_hold_again(d->core, task, reason) == 0)
 				counts->held_again++;
 		}
 		return DELIVERY_DROP;
 	case DELIVER_PERMANENT:
-		(void)str_format(reason, sizeof(reason),
-		                 "Printer %.100s could not print it (%.150s); your job is held "
-		                 "again: release it to another printer.",
-		                 result->printer_name, result->message);
-		if (delivery_hold_again(d->core, task, reason) == 0)
+		/* The attempt wrote the owner's sentence (and logged the detail). */
+		if (delivery_hold_again(d->core, task, result->message) == 0)
 			counts->held_again++;
-		log_warn("delivery.held_again job=%lld printer=%s why=permanent message=\"%s\"",
+		log_warn("delivery.held_again job=%lld printer=%s why=permanent reason=\"%s\"",
 		         (long long)task->job_id, result->printer_name, result->message);
 		return DELIVERY_DROP;
 	case DELIVER_RETRY:
@@ -417,12 +440,8 @@ static delivery_next_t delivery_decide(pp_delivery_t *d, delivery_task_t *task,
 		counts->failovers++;
 		return DELIVERY_AGAIN;
 	}
-	/* Every printer failed: back to held, saying what happened. */
-	bool is_several = strchr(task->names, ',') != NULL;
-	(void)str_format(reason, sizeof(reason),
-	                 "Printer%s %.100s did not answer (%.100s); your job is held again: "
-	                 "release it to another printer.",
-	                 is_several ? "s" : "", task->names, result->message);
+	/* Every printer failed: back to held, saying what happened (the detail is logged). */
+	delivery_unanswered_reason(task, reason, sizeof(reason));
 	if (delivery_hold_again(d->core, task, reason) == 0)
 		counts->held_again++;
 	log_warn("delivery.held_again job=%lld printers=\"%s\" why=unreachable message=\"%s\"",
@@ -490,9 +509,7 @@ static void delivery_recover(pp_delivery_t *d)
 	}
 	for (size_t i = 0; i < db_result_rows(res); i++) {
 		delivery_task_t task = {.job_id = db_result_int(res, i, 0), .is_printing = true};
-		if (delivery_hold_again(d->core, &task,
-		                        "The server stopped while sending this job; check the "
-		                        "printer before you release it again.") == 0)
+		if (delivery_hold_again(d->core, &task, DELIVERY_STOPPED_REASON) == 0)
 			log_warn("delivery.recovered job=%lld state=held", (long long)task.job_id);
 	}
 	db_result_free(&res);

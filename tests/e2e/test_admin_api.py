@@ -312,17 +312,17 @@ def test_admin_login_throttled(admin_server):
 def test_admin_cli_faces(sqlite_installation):
     """The console's actions on the command line: roles and reports."""
     inst = sqlite_installation
-    inst.cli("admins", "add", ADMIN, input=ADMIN_PW + "\n")
-    inst.cli("admins", "add", DESK, "--role", "helpdesk", input=DESK_PW + "\n")
-    listed = {a["name"]: a["role"] for a in inst.cli_json("admins", "list")}
+    inst.cli("admin", "add", ADMIN, input=ADMIN_PW + "\n")
+    inst.cli("admin", "add", DESK, "--role", "helpdesk", input=DESK_PW + "\n")
+    listed = {a["name"]: a["role"] for a in inst.cli_json("admin", "list")}
     assert listed == {ADMIN: "admin", DESK: "helpdesk"}
-    r = inst.cli("admins", "role", ADMIN, "helpdesk", check=False)
+    r = inst.cli("admin", "role", ADMIN, "helpdesk", check=False)
     assert r.returncode == 4 and "last full admin" in r.stderr
-    r = inst.cli("admins", "delete", ADMIN, check=False)
+    r = inst.cli("admin", "delete", ADMIN, check=False)
     assert r.returncode == 4
-    inst.cli("admins", "role", DESK, "admin")
-    inst.cli("admins", "delete", DESK)
-    assert inst.cli("admins", "delete", DESK, check=False).returncode == 3
+    inst.cli("admin", "role", DESK, "admin")
+    inst.cli("admin", "delete", DESK)
+    assert inst.cli("admin", "delete", DESK, check=False).returncode == 3
     out = inst.cli("reports", "--by", "week", "--csv").stdout
     assert out.splitlines()[0] == ("week,jobs,pages,mono_pages,colour_pages,simplex_pages,"
                                    "duplex_pages")

@@ -64,33 +64,6 @@ static void test_session_expiry(void **state)
 	}
 }
 
-static void test_cookie_value(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *header;
-		const char *expected; /* NULL = absent */
-	} cases[] = {
-		{"pp_admin=pps_abc", "pps_abc"},
-		{"a=1; pp_admin=pps_abc; b=2", "pps_abc"},
-		{"a=1;pp_admin=pps_abc", "pps_abc"},
-		{"xpp_admin=pps_abc", NULL},
-		{"pp_admin_x=1; pp_admin=v", "v"},
-		{"pp_admin=", NULL},
-		{"", NULL},
-		{NULL, NULL},
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char out[80];
-		bool found = admin_cookie_value(cases[i].header, "pp_admin", out, sizeof(out));
-		if (found != (cases[i].expected != NULL) ||
-		    (found && strcmp(out, cases[i].expected) != 0))
-			fail_msg("row %zu: found=%d out=\"%s\"", i, found, out);
-	}
-	char small[4];
-	assert_false(admin_cookie_value("pp_admin=toolong", "pp_admin", small, sizeof(small)));
-}
-
 static void test_roles_may(void **state)
 {
 	(void)state;
@@ -183,7 +156,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csrf_is_per_session_and_stable),
 		cmocka_unit_test(test_session_expiry),
-		cmocka_unit_test(test_cookie_value),
 		cmocka_unit_test(test_roles_may),
 		TEST_CORE_CASE(test_accounts_and_roles),
 	};

@@ -559,6 +559,36 @@ static void test_counts(void **state)
 	assert_int_equal(converting, 1);
 }
 
+/* The page analysis as the portal shows it: "[]" before conversion, then what was stored. */
+static void test_page_info(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	char error[512];
+	int64_t user = test_db_add_user(core->db, "ann@example.com");
+	int64_t job_id = test_job(core, user, 0, NULL);
+	char *info = NULL;
+	assert_int_equal(convert_queue_page_info(core, job_id, &info, error, sizeof(error)),
+	                 JOB_OK);
+	assert_string_equal(info, "[]");
+	free(info);
+
+	test_claim(core, job_id);
+	const char *analysis = "[{\"w\":612,\"h\":792,\"color\":true}]";
+	assert_int_equal(
+	    convert_queue_complete(core, job_id, NULL, 0, 1, 1, analysis, error, sizeof(error)),
+	    JOB_OK);
+	assert_int_equal(convert_queue_page_info(core, job_id, &info, error, sizeof(error)),
+	                 JOB_OK);
+	assert_string_equal(info, analysis);
+	free(info);
+
+	info = (char *)"untouched";
+	assert_int_equal(convert_queue_page_info(core, job_id + 1000, &info, error, sizeof(error)),
+	                 JOB_NOT_FOUND);
+	assert_null(info);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +602,7 @@ int main(void)
 	    TEST_CORE_CASE(test_requeue_stale),
 	    TEST_CORE_CASE(test_add_outputs),
 	    TEST_CORE_CASE(test_counts),
+	    TEST_CORE_CASE(test_page_info),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,6 +260,42 @@ static void test_onboarding_falls_back_when_the_directory_is_down(void **state)
 	assert_int_equal(res.reason, PP_SENDER_REASON_UNKNOWN_REJECTED);
 }
 
+/*
+ * Whether directory sign-in is offered: only once an enabled connection exists; a disabled
+ * one does not count. Through core's hook too, as the REST API asks.
+ */
+static void test_has_enabled(void **state)
+{
+	test_core_t *tc = *state;
+	pp_core_t *core = &tc->core;
+	char error[DIRECTORY_ERROR_MAX];
+	bool has = true;
+	assert_int_equal(directory_has_enabled(core, &has, error, sizeof(error)), 0);
+	assert_false(has);
+
+	pp_directory_t dir;
+	unreachable_dir(&dir, "old");
+	dir.is_enabled = false;
+	assert_int_equal(directory_add(core, "test", &dir, "svc", NULL, error, sizeof(error)), 0);
+	assert_int_equal(directory_has_enabled(core, &has, error, sizeof(error)), 0);
+	assert_false(has);
+
+	unreachable_dir(&dir, "corp");
+	assert_int_equal(directory_add(core, "test", &dir, "svc", NULL, error, sizeof(error)), 0);
+	assert_int_equal(directory_has_enabled(core, &has, error, sizeof(error)), 0);
+	assert_true(has);
+
+	assert_null(core->directory_has_enabled);
+	directory_attach(core);
+	has = false;
+	assert_int_equal(core->directory_has_enabled(core, &has, error, sizeof(error)), 0);
+	assert_true(has);
+
+	assert_int_equal(directory_remove(core, "test", "corp", error, sizeof(error)), 0);
+	assert_int_equal(directory_has_enabled(core, &has, error, sizeof(error)), 0);
+	assert_false(has);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +306,7 @@ int main(void)
 	    TEST_CORE_CASE(test_add_checks_and_storage),
 	    TEST_CORE_CASE(test_signin_without_and_with_unreachable_directory),
 	    TEST_CORE_CASE(test_onboarding_falls_back_when_the_directory_is_down),
+	    TEST_CORE_CASE(test_has_enabled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

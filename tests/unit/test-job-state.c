@@ -572,6 +572,112 @@ static void test_job_state_title_cut(void **state)
 	assert_int_equal(job_create(core, &new_job, &job, error, sizeof(error)), -1);
 }
 
+/* Whether a job's options may still change, by state: only until it is released. */
+static const struct {
+	pp_job_state_t state;
+	int want;
+} set_options_rows[] = {
+    {PP_JOB_INCOMING, JOB_OK},
+    {PP_JOB_RECEIVED, JOB_OK},
+    {PP_JOB_CONVERTING, JOB_OK},
+    {PP_JOB_HELD, JOB_OK},
+    {PP_JOB_RELEASING, JOB_STATE_FORBIDDEN},
+    {PP_JOB_PRINTING, JOB_STATE_FORBIDDEN},
+    {PP_JOB_COMPLETED, JOB_STATE_FORBIDDEN},
+    {PP_JOB_FAILED, JOB_STATE_FORBIDDEN},
+    {PP_JOB_REJECTED, JOB_STATE_FORBIDDEN},
+    {PP_JOB_CANCELED, JOB_STATE_FORBIDDEN},
+    {PP_JOB_EXPIRED, JOB_STATE_FORBIDDEN},
+};
+
+/* Changing a waiting job's options (the portal's edit): stored, or refused with a reason. */
+static void test_job_state_set_options(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	char error[512];
+	int64_t ann = test_user(core, "ann@example.com");
+	int64_t bob = test_user(core, "bob@example.com");
+	pp_print_options_t two;
+	options_default(&two);
+	two.copies = 2;
+	two.color_mode = PP_COLOR_MONOCHROME;
+
+	for (size_t i = 0; i < sizeof(set_options_rows) / sizeof(set_options_rows[0]); i++) {
+		pp_job_t job = test_job(core, ann, 0);
+		test_force_state(core, job.id, set_options_rows[i].state, false);
+		tc->now = T0 + 60 + (int64_t)i;
+		int rc = job_set_options(core, job.id, ann, &two, error, sizeof(error));
+		pp_job_t after;
+		assert_int_equal(job_get(core, job.id, &after, error, sizeof(error)), JOB_OK);
+		bool is_changed = after.options.copies == 2 &&
+		                  after.options.color_mode == PP_COLOR_MONOCHROME &&
+		                  after.updated_at == tc->now;
+		if (rc != set_options_rows[i].want || is_changed != (rc == JOB_OK))
+			fail_msg("row %zu (%s): rc %d, changed %d", i,
+			         job_state_name(set_options_rows[i].state), rc, is_changed);
+	}
+
+	/* Another user's job is not found; administration (user 0) may change any. */
+	pp_job_t job = test_job(core, ann, 0);
+	assert_int_equal(job_set_options(core, job.id, bob, &two, error, sizeof(error)),
+	                 JOB_NOT_FOUND);
+	assert_int_equal(job_set_options(core, job.id + 1000, ann, &two, error, sizeof(error)),
+	                 JOB_NOT_FOUND);
+	assert_int_equal(job_set_options(core, job.id, 0, &two, error, sizeof(error)), JOB_OK);
+
+	/* Invalid options change nothing. */
+	pp_print_options_t bad = two;
+	bad.copies = 0;
+	assert_int_equal(job_set_options(core, job.id, ann, &bad, error, sizeof(error)),
+	                 JOB_ERROR);
+	pp_job_t after;
+	assert_int_equal(job_get(core, job.id, &after, error, sizeof(error)), JOB_OK);
+	assert_int_equal(after.options.copies, 2);
+}
+
+/* What an event stream polls: a user's jobs changed since a time, oldest change first. */
+static void test_job_state_changes_since(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	char error[512];
+	int64_t ann = test_user(core, "ann@example.com");
+	int64_t bob = test_user(core, "bob@example.com");
+	pp_job_t first = test_job(core, ann, 0);
+	tc->now = T0 + 10;
+	pp_job_t second = test_job(core, ann, 0);
+	(void)test_job(core, bob, 0);
+	tc->now = T0 + 20;
+	pp_print_options_t opts;
+	options_default(&opts);
+	assert_int_equal(job_set_options(core, first.id, ann, &opts, error, sizeof(error)),
+	                 JOB_OK);
+
+	pp_job_change_t changes[4];
+	size_t count = 99;
+	assert_int_equal(
+	    job_changes_since(core, ann, T0 + 5, changes, 4, &count, error, sizeof(error)), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(changes[0].id, second.id);
+	assert_int_equal(changes[0].updated_at, T0 + 10);
+	assert_int_equal(changes[0].state, PP_JOB_RECEIVED);
+	assert_int_equal(changes[0].pages, -1);
+	assert_int_equal(changes[1].id, first.id);
+	assert_int_equal(changes[1].updated_at, T0 + 20);
+
+	/* At most max rows; nothing newer than the last change. */
+	assert_int_equal(job_changes_since(core, ann, 0, changes, 1, &count, error, sizeof(error)),
+	                 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(changes[0].id, second.id);
+	assert_int_equal(
+	    job_changes_since(core, ann, T0 + 21, changes, 4, &count, error, sizeof(error)), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(job_changes_since(core, ann, 0, changes, 0, &count, error, sizeof(error)),
+	                 -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +690,8 @@ int main(void)
 	    TEST_CORE_CASE(test_job_state_list),
 	    TEST_CORE_CASE(test_job_state_title_cut),
 	    TEST_CORE_CASE(test_job_state_incoming),
+	    TEST_CORE_CASE(test_job_state_set_options),
+	    TEST_CORE_CASE(test_job_state_changes_since),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

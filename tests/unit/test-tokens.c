@@ -180,7 +180,7 @@ static void test_session_idle_timeout_and_csrf(void **state)
 	test_core_t *tc = TEST_CORE(state);
 	accounts_t acct = add_accounts(tc);
 	char error[512];
-	assert_int_equal(settings_set(&tc->core, "cli", "tokens.session_lifetime_minutes", "10",
+	assert_int_equal(settings_set(&tc->core, "cli", "admin.idle_timeout_s", "600",
 	                              error, sizeof(error)),
 	                 0);
 	char session[TOKENS_TEXT_MAX], csrf[TOKENS_TEXT_MAX];

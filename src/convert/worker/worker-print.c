@@ -2,9 +2,10 @@
  * worker-print.c - print data at release: the server's delivery manager asks a worker for
  * "print <job_id> <printer_id> <format>" when the chosen printer does not take the kept PDF
  * as it is. The worker renders the job's "pdf" document with the job's options for that
- * printer (its colour, resolution and media, for substitution) in the converter's sandboxed
- * child (output.h), stores the result as the job's "print" document (content type of the
- * format; the newest one is the one sent) and answers "done <job_id> ok|failed <reason>".
+ * printer (its colour, resolution, and the paper that delivery also chooses: printer-caps.h)
+ * in the converter's sandboxed child (output.h), stores the result as the job's "print"
+ * document (content type of the format; the newest one is the one sent) and answers
+ * "done <job_id> ok|failed <reason>".
  * The job's state is not changed here: delivery owns it.
  */
 #include "convert/worker/worker.h"
@@ -29,10 +30,16 @@ static int worker_print_refuse(pp_worker_outcome_t *outcome_r, const char *reaso
 	return 0;
 }
 
-/* The render request for printer's capabilities and the job's options. */
-static int worker_print_request(const pp_job_t *job, const pp_printer_t *printer,
-				pp_output_format_t format, const char *dir,
-				pp_converter_request_t *req_r)
+/*
+ * The render request for printer's capabilities and the job's options. The paper is the one
+ * decision every release path makes (printer_caps_media_at_release(): the job's size when the
+ * printer has it, else A4 <-> Letter by the paper loaded now or by the capabilities): the
+ * converter gets that one medium as the printer's, so it renders on it, shrinking the pages
+ * when it differs from the job's. Returns 0, or -1 when a media name does not fit.
+ */
+static int worker_print_request(pp_core_t *core, int64_t job_id, const pp_job_t *job,
+				const pp_printer_t *printer, pp_output_format_t format,
+				const char *dir, pp_converter_request_t *req_r)
 {
 	converter_request_init(req_r, CONVERTER_REQ_RENDER, dir);
 	req_r->format = format;
@@ -40,12 +47,18 @@ static int worker_print_request(const pp_job_t *job, const pp_printer_t *printer
 	req_r->resolution_dpi = printer->caps.resolution_dpi;
 	req_r->printer_is_color = printer->caps.is_color;
 	req_r->fit_to_page = false; /* as previewed: 100 %, centred */
-	for (size_t i = 0; i < printer->caps.n_media && i < CONVERTER_PRINTER_MEDIA_MAX; i++) {
-		if (!str_copy(req_r->printer_media[i], sizeof(req_r->printer_media[i]),
-			      printer->caps.media[i]))
-			return -1;
-		req_r->n_printer_media = i + 1;
-	}
+	if (job->options.media[0] == '\0')
+		return 0; /* nothing asked: the converter's default, nothing to substitute */
+	char media[PRINTER_CAPS_NAME_MAX];
+	bool is_by_loaded = false;
+	if (printer_caps_media_at_release(core, printer->id, &printer->caps, job->options.media,
+					  media, sizeof(media), &is_by_loaded))
+		log_info("convert: job=%lld: printer=%s has no %s loaded: printing on %s (by %s)",
+			 (long long)job_id, printer->name, job->options.media, media,
+			 is_by_loaded ? "media_ready" : "capabilities");
+	if (!str_copy(req_r->printer_media[0], sizeof(req_r->printer_media[0]), media))
+		return -1;
+	req_r->n_printer_media = 1;
 	return 0;
 }
 
@@ -105,7 +118,7 @@ static int worker_print_run(pp_worker_t *w, int64_t job_id, int64_t printer_id,
 		(void)str_copy(error, error_size, "out of memory");
 	if (rc == 0)
 		rc = worker_stage_from_spool(w, pdf_id, dir, WORKER_PDF_NAME, error, error_size);
-	if (rc == 0 && worker_print_request(&job, printer, format, dir, req) < 0) {
+	if (rc == 0 && worker_print_request(w->core, job_id, &job, printer, format, dir, req) < 0) {
 		(void)str_copy(error, error_size, "a media name of the printer is too long");
 		rc = -1;
 	}
