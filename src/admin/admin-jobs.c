@@ -1,11 +1,14 @@
 /*
  * admin-jobs.c - every user's jobs as the console searches them (by user, printer, state and
  * creation time) and acts on them: cancel and delete (job-state.h, job.h; audited by the
- * state machine with the admin as actor) and reprint, which releases a held or retryably
- * failed job to the printer the admin names (job_release()).
+ * state machine with the admin as actor) and reprint: a held or retryably failed job is
+ * released to the printer the admin names (job_release()); a finished one is printed again as
+ * a NEW job from the documents it kept (job_reprint(): only with jobs.printed_policy = keep,
+ * within jobs.printed_keep_hours), the old job staying completed.
  */
 #include "admin/admin-private.h"
 
+#include "core/job-reprint.h"
 #include "core/job.h"
 #include "core/printers.h"
 #include "lib/log.h"
@@ -194,6 +197,38 @@ void admin_api_job_delete(admin_call_t *call)
 	admin_no_content(call);
 }
 
+/* Reprints finished job as a new job to printer_id: 202 with the new job, or 409 / 400. */
+static void admin_job_reprint_new(admin_call_t *call, const pp_job_t *job, int64_t printer_id)
+{
+	char error[ADMIN_ERROR_MAX];
+	pp_job_t created;
+	int rc = job_reprint(call->core, job->id, printer_id, call->actor, &created, error,
+			     sizeof(error));
+	if (rc == JOB_REPRINT_GONE) {
+		admin_error(call, 409, "documents_gone",
+			    "The documents of this job are gone, so it cannot be printed again. "
+			    "Printed jobs keep them only with the setting jobs.printed_policy = keep, "
+			    "for jobs.printed_keep_hours; the user can send it again.",
+			    0);
+		return;
+	}
+	if (rc == JOB_REPRINT_NO_PRINTER) {
+		admin_error(call, 400, "invalid_value",
+			    "printer_id must name an enabled printer (GET printers lists them).", 0);
+		return;
+	}
+	if (rc == JOB_STATE_FORBIDDEN || rc == JOB_STATE_LOST || rc == JOB_NOT_FOUND) {
+		admin_error(call, 409, "state",
+			    "The job changed state meanwhile; reload the list and try again.", 0);
+		return;
+	}
+	if (rc < 0) {
+		admin_internal(call, "admin.job_reprint_failed", error);
+		return;
+	}
+	admin_job_answer(call, 202, created.id);
+}
+
 void admin_api_job_reprint(admin_call_t *call)
 {
 	pp_job_t job;
@@ -220,6 +255,11 @@ void admin_api_job_reprint(admin_call_t *call)
 		admin_internal(call, "admin.job_reprint_failed", error);
 		return;
 	}
+	/* A finished job prints again as a new job, from the documents it kept. */
+	if (job.state == PP_JOB_COMPLETED || (job.state == PP_JOB_FAILED && job.finished_at > 0)) {
+		admin_job_reprint_new(call, &job, printer_id);
+		return;
+	}
 	/* A retryable failure goes back to held first, then both release. */
 	if (job.state == PP_JOB_FAILED) {
 		pp_job_transition_t how = {.actor = call->actor};
@@ -233,8 +273,8 @@ void admin_api_job_reprint(admin_call_t *call)
 	rc = job_release(call->core, job.id, printer_id, NULL, call->actor, error, sizeof(error));
 	if (rc == JOB_STATE_FORBIDDEN || rc == JOB_STATE_LOST) {
 		admin_error(call, 409, "state",
-			    "Only a held job, or one whose printing failed and may be retried, can "
-			    "be sent to a printer; a finished job's document is gone.",
+			    "Only a held job, a job whose printing failed and may be retried, or a "
+			    "completed job whose documents were kept can be sent to a printer.",
 			    0);
 		return;
 	}

@@ -10,8 +10,19 @@
  * Guessing is throttled per source address and per admin name (throttle.h): a locked key is
  * refused with 429 before the password is looked at. A success resets the name's key, never
  * the source's. Passwords and tokens are never logged; sign-in and sign-out are audited.
+ *
+ * Directory admins: when the name and password are not a local admin's and a company
+ * directory is configured, the directory is asked (core->directory_signin, which checks the
+ * password and reads the groups then and there: the admin group as the import stored it may
+ * be out of date). A member of the admin group signs in as a shadow account
+ * "dir:<address>" (admin-directory.h), actor "admin:dir:<address>"; one who is not is
+ * refused like a wrong password, and loses any session still open. A directory that cannot
+ * be reached gives 503; local admins sign in as ever.
  */
 #include "admin/admin-private.h"
+
+#include "admin/admin-directory.h"
+#include "directory/directory.h"
 
 #include "core/settings.h"
 #include "core/throttle.h"
@@ -144,11 +155,95 @@ static void admin_login_failed(admin_call_t *call, char keys[2][THROTTLE_KEY_MAX
 		    "The name or the password is wrong; check both and try again.", 0);
 }
 
+/* What admin_login_directory() concluded. */
+typedef enum {
+	ADMIN_DIRECTORY_REFUSED = 0, /* no directory, unknown login, wrong password, not admin */
+	ADMIN_DIRECTORY_SIGNED_IN,   /* call->account is the shadow account */
+	ADMIN_DIRECTORY_DOWN,        /* a directory that might know could not be asked */
+	ADMIN_DIRECTORY_ERROR,       /* answered 500 already */
+} admin_directory_login_t;
+
+/*
+ * Asks the company directory whether login + password is a member of an admin group; fills
+ * call->account with the shadow account when so.
+ */
+static admin_directory_login_t admin_login_directory(admin_call_t *call, const char *login,
+						     const char *password)
+{
+	pp_core_t *core = call->core;
+	if (core->directory_signin == NULL)
+		return ADMIN_DIRECTORY_REFUSED;
+	char error[ADMIN_ERROR_MAX];
+	pp_directory_result_t found;
+	memset(&found, 0, sizeof(found));
+	if (core->directory_signin(core, login, password, "admin", &found, error,
+				   sizeof(error)) < 0) {
+		admin_internal(call, "admin.login_error", error);
+		return ADMIN_DIRECTORY_ERROR;
+	}
+	admin_directory_login_t result = ADMIN_DIRECTORY_REFUSED;
+	if (found.outcome == PP_DIRECTORY_UNAVAILABLE) {
+		log_error("admin.directory_unavailable directory=%s error=\"%s\"", found.directory,
+			  found.reason);
+		result = ADMIN_DIRECTORY_DOWN;
+	} else if (found.outcome == PP_DIRECTORY_OK && !found.is_admin) {
+		/* Right password, but not (or no longer) in the admin group. */
+		size_t revoked = 0;
+		if (admin_directory_revoke(core, found.user.email, &revoked, error,
+					   sizeof(error)) < 0)
+			log_warn("admin.directory_revoke_failed error=\"%s\"", error);
+		log_info("admin.directory_not_admin directory=%s sessions_ended=%zu",
+			 found.directory, revoked);
+	} else if (found.outcome == PP_DIRECTORY_OK) {
+		bool is_created = false;
+		int rc = admin_directory_account(core, found.user.email, found.directory,
+						 &call->account, &is_created, error, sizeof(error));
+		if (rc < 0) {
+			admin_internal(call, "admin.login_error", error);
+			result = ADMIN_DIRECTORY_ERROR;
+		} else if (rc == ADMIN_DIRECTORY_TOO_LONG) {
+			log_warn("admin.directory_name_too_long directory=%s", found.directory);
+		} else {
+			result = ADMIN_DIRECTORY_SIGNED_IN;
+		}
+	}
+	crypto_wipe(&found, sizeof(found));
+	return result;
+}
+
+/* Refuses a sign-in while the directory is down: 503, or 429 once the keys are locked. */
+static void admin_login_directory_down(admin_call_t *call, char keys[2][THROTTLE_KEY_MAX])
+{
+	char error[ADMIN_ERROR_MAX];
+	bool is_locked = false;
+	int64_t retry = 0;
+	/* The local check failed too: a guess costs a try even while the directory is down. */
+	for (size_t i = 0; i < 2; i++) {
+		bool locked = false;
+		int64_t r = 0;
+		if (throttle_failure(call->core, keys[i], &locked, &r, error, sizeof(error)) < 0)
+			log_warn("admin.throttle_failed error=\"%s\"", error);
+		if (locked) {
+			is_locked = true;
+			retry = r > retry ? r : retry;
+		}
+	}
+	if (is_locked) {
+		admin_throttled(call, retry);
+		return;
+	}
+	admin_error(call, 503, "directory_unavailable",
+		    "The company directory cannot be reached, so directory accounts cannot sign in "
+		    "now; try again in a few minutes, or sign in with a local admin account.",
+		    0);
+}
+
 void admin_api_login(admin_call_t *call)
 {
 	pp_core_t *core = call->core;
 	const char *name = NULL, *password = NULL;
-	if (!admin_body_string(call, "name", true, ADMINS_NAME_MAX - 1, &name))
+	/* A local admin name (63 at most) or a directory login (a user name or an address). */
+	if (!admin_body_string(call, "name", true, DIRECTORY_LOGIN_MAX - 1, &name))
 		return;
 	json_t *pw = json_object_get(call->body, "password");
 	password = json_string_value(pw);
@@ -184,21 +279,35 @@ void admin_api_login(admin_call_t *call)
 		admin_internal(call, "admin.login_error", error);
 		return;
 	}
+	bool is_directory = false;
 	if (!is_valid) {
-		admin_login_failed(call, keys);
-		return;
+		/* Not a local admin: perhaps a member of the directory's admin group. */
+		admin_directory_login_t via = admin_login_directory(call, name, password);
+		if (via == ADMIN_DIRECTORY_ERROR)
+			return;
+		if (via == ADMIN_DIRECTORY_DOWN) {
+			admin_login_directory_down(call, keys);
+			return;
+		}
+		if (via == ADMIN_DIRECTORY_REFUSED) {
+			admin_login_failed(call, keys);
+			return;
+		}
+		is_directory = true;
 	}
 	if (throttle_reset(core, keys[1], error, sizeof(error)) < 0)
 		log_warn("admin.throttle_reset_failed error=\"%s\"", error);
 	bool found = false;
-	if (admin_account_get(core, admin.id, &call->account, &found, error, sizeof(error)) < 0 ||
-	    !found) {
+	if (!is_directory &&
+	    (admin_account_get(core, admin.id, &call->account, &found, error, sizeof(error)) < 0 ||
+	     !found)) {
 		admin_internal(call, "admin.login_error", found ? error : "admin vanished");
 		return;
 	}
 	char unused_csrf[TOKENS_TEXT_MAX];
 	int64_t expires_at = 0;
-	int rc = tokens_issue(core, PP_TOKEN_ADMIN_SESSION, admin.id, call->session, unused_csrf,
+	int rc = tokens_issue(core, PP_TOKEN_ADMIN_SESSION, call->account.id, call->session,
+			      unused_csrf,
 			      &expires_at, error, sizeof(error));
 	crypto_wipe(unused_csrf, sizeof(unused_csrf));
 	if (rc < 0 ||
@@ -206,9 +315,13 @@ void admin_api_login(admin_call_t *call)
 		admin_internal(call, "admin.login_error", error);
 		return;
 	}
+	char detail[128];
+	if (!str_format(detail, sizeof(detail), "%s%s", admin_str(addr),
+			is_directory ? " via the directory" : ""))
+		(void)str_copy(detail, sizeof(detail), admin_str(addr));
 	if (!str_format(call->actor, sizeof(call->actor), "admin:%s", call->account.name) ||
-	    audit_record(core, call->actor, "admin.login", call->account.name, admin_str(addr),
-			 error, sizeof(error)) < 0)
+	    audit_record(core, call->actor, "admin.login", call->account.name, detail, error,
+			 sizeof(error)) < 0)
 		log_warn("admin.audit_failed action=admin.login error=\"%s\"", error);
 	log_info("admin.login admin=%s remote=%s", call->account.name, admin_str(addr));
 	char cookie[TOKENS_TEXT_MAX + 96];

@@ -15,6 +15,7 @@
 #include "api/api-private.h"
 
 #include "lib/log.h"
+#include "lib/path-route.h"
 #include "lib/str.h"
 
 #include <stdlib.h>
@@ -164,41 +165,13 @@ static bool api_segment_ok(const char *seg, size_t len)
 	return true;
 }
 
-/* Whether path fits pattern; fills call's parameters when it does. */
-static bool api_match(const char *pattern, const char *path, api_call_t *call)
+/* The method and pattern of route i (path_route_find()'s view of the table). */
+static void api_route_at(const void *table, size_t i, const char **method_r,
+			 const char **pattern_r)
 {
-	size_t n_params = 0;
-	const char *p = pattern, *s = path;
-	while (*p != '\0' && *s != '\0') {
-		const char *p_end = strchr(p, '/');
-		const char *s_end = strchr(s, '/');
-		size_t p_len = p_end != NULL ? (size_t)(p_end - p) : strlen(p);
-		size_t s_len = s_end != NULL ? (size_t)(s_end - s) : strlen(s);
-		if (p_len > 1 && p[0] == '{') {
-			if (!api_segment_ok(s, s_len) || n_params >= API_PARAMS_MAX)
-				return false;
-			if (call != NULL) {
-				memcpy(call->params[n_params], s, s_len);
-				call->params[n_params][s_len] = '\0';
-			}
-			n_params++;
-		} else if (p_len != s_len || memcmp(p, s, p_len) != 0) {
-			return false;
-		}
-		p += p_len;
-		s += s_len;
-		if ((*p == '/') != (*s == '/'))
-			return false;
-		if (*p == '/') {
-			p++;
-			s++;
-		}
-	}
-	if (*p != '\0' || *s != '\0')
-		return false;
-	if (call != NULL)
-		call->n_params = n_params;
-	return true;
+	const api_route_t *routes = table;
+	*method_r = routes[i].method;
+	*pattern_r = routes[i].pattern;
 }
 
 /*
@@ -207,31 +180,17 @@ static bool api_match(const char *pattern, const char *path, api_call_t *call)
  */
 static const api_route_t *api_find(api_call_t *call)
 {
-	const char *path = http_request_path(call->req);
-	const char *method = http_request_method(call->req);
-	if (strcmp(method, "HEAD") == 0)
-		method = "GET";
-	char allow[128] = "";
-	size_t allow_len = 0;
-	for (size_t i = 0; i < API_ROUTES_COUNT; i++) {
-		const api_route_t *r = &api_routes[i];
-		if (!api_match(r->pattern, path, NULL))
-			continue;
-		if (strcmp(r->method, method) == 0) {
-			(void)api_match(r->pattern, path, call);
-			return r;
-		}
-		size_t mlen = strlen(r->method);
-		if (allow_len + mlen + 3 < sizeof(allow)) {
-			if (allow_len > 0) {
-				memcpy(allow + allow_len, ", ", 2);
-				allow_len += 2;
-			}
-			memcpy(allow + allow_len, r->method, mlen + 1);
-			allow_len += mlen;
-		}
+	char allow[128];
+	pp_path_params_t params = {.values = &call->params[0][0], .size = API_PARAM_MAX,
+				   .max = API_PARAMS_MAX};
+	long found = path_route_find(api_routes, API_ROUTES_COUNT, api_route_at,
+				     http_request_method(call->req), http_request_path(call->req),
+				     api_segment_ok, &params, allow, sizeof(allow));
+	if (found >= 0) {
+		call->n_params = params.count;
+		return &api_routes[found];
 	}
-	if (allow_len == 0) {
+	if (allow[0] == '\0') {
 		api_pending(call, 404, "not_found",
 			    "There is no such API operation; see /api/v1/openapi.json.", 0);
 		return NULL;

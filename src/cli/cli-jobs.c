@@ -1,6 +1,7 @@
 /*
  * cli-jobs.c - `pullprint jobs`: every user's jobs, their states, and the admin's actions on
- * them (release to a printer, cancel, delete, submit a document on a user's behalf).
+ * them (release to a printer, cancel, delete, reprint a finished job as a new job, submit a
+ * document on a user's behalf).
  *
  * Releasing here only moves the job to releasing (job_release()); pullprintd's delivery
  * manager sends it within a second and records what happened, which `jobs show` displays.
@@ -8,6 +9,7 @@
 #include "cli/cli.h"
 
 #include "cli/table.h"
+#include "core/job-reprint.h"
 #include "core/job.h"
 #include "core/printers.h"
 #include "core/users.h"
@@ -28,6 +30,9 @@ static int jobs_usage(pp_cli_t *cli, FILE *out)
 		"                                        when the printer is offline or jammed\n"
 		"       pullprint jobs cancel JOB-ID      a held or waiting job; the user sees it canceled\n"
 		"       pullprint jobs delete JOB-ID      the job and its documents, at once\n"
+		"       pullprint jobs reprint JOB-ID --printer NAME-OR-ALIAS\n"
+		"                                        print a completed job again as a new job\n"
+		"                                        (needs jobs.printed_policy = keep)\n"
 		"       pullprint jobs submit --user EMAIL FILE [--title TEXT] [--options JSON]\n"
 		"  STATE: incoming, received, converting, held, releasing, printing, completed, failed,\n"
 		"         rejected, canceled, expired\n");
@@ -330,6 +335,91 @@ static int jobs_cmd_release(pp_cli_t *cli, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+/*
+ * `jobs reprint JOB-ID --printer NAME-OR-ALIAS`: a completed job printed again as a new job
+ * from the documents it kept (job_reprint()); the old job stays completed.
+ */
+static int jobs_cmd_reprint(pp_cli_t *cli, int argc, char **argv)
+{
+	const char *printer_word = NULL;
+	static const struct option options[] = {{"printer", required_argument, NULL, 'p'},
+						{NULL, 0, NULL, 0}};
+	optind = 1;
+	for (int opt; (opt = getopt_long(argc, argv, "", options, NULL)) != -1;) {
+		if (opt == 'p')
+			printer_word = optarg;
+		else
+			return jobs_usage(cli, cli->err);
+	}
+	if (optind != argc - 1 || printer_word == NULL) {
+		cli_error(cli, "jobs reprint: give one JOB-ID and --printer NAME-OR-ALIAS");
+		return CLI_EXIT_USAGE;
+	}
+	int rc = cli_open(cli);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	pp_job_t job;
+	rc = jobs_find(cli, argv[optind], &job);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	char error[512];
+	pp_printer_t *printer = calloc(1, sizeof(*printer));
+	if (printer == NULL) {
+		cli_error(cli, "out of memory");
+		return CLI_EXIT_FAILED;
+	}
+	int found = printers_find(&cli->rt.core, printer_word, printer, error, sizeof(error));
+	int64_t printer_id = printer->id;
+	char printer_name[PRINTERS_NAME_MAX];
+	(void)str_copy(printer_name, sizeof(printer_name), printer->name);
+	free(printer);
+	if (found == PRINTERS_NOT_FOUND) {
+		cli_error(cli, "no printer named %s; see: pullprint printers list", printer_word);
+		return CLI_EXIT_NOT_FOUND;
+	}
+	if (found != 0) {
+		cli_error(cli, "%s", error);
+		return CLI_EXIT_FAILED;
+	}
+	char actor[128];
+	if (!str_format(actor, sizeof(actor), "admin:%s", cli_actor()))
+		(void)str_copy(actor, sizeof(actor), "admin:cli");
+	pp_job_t created;
+	int result = job_reprint(&cli->rt.core, job.id, printer_id, actor, &created, error,
+				 sizeof(error));
+	if (result == JOB_REPRINT_GONE) {
+		cli_error(cli,
+			  "job %lld: its documents are gone; printed jobs keep them only with "
+			  "jobs.printed_policy = keep (pullprint settings set jobs.printed_policy "
+			  "keep), for jobs.printed_keep_hours",
+			  (long long)job.id);
+		return CLI_EXIT_CONFLICT;
+	}
+	if (result == JOB_STATE_FORBIDDEN) {
+		cli_error(cli, "job %lld is %s: only a completed job is reprinted; release a held "
+			  "job with: pullprint jobs release",
+			  (long long)job.id, job_state_name(job.state));
+		return CLI_EXIT_CONFLICT;
+	}
+	if (result == JOB_REPRINT_NO_PRINTER) {
+		cli_error(cli, "printer %s is disabled; enable it or choose another", printer_name);
+		return CLI_EXIT_CONFLICT;
+	}
+	if (result < 0) {
+		cli_error(cli, "jobs reprint: %s", error);
+		return CLI_EXIT_FAILED;
+	}
+	char done[512];
+	if (!str_format(done, sizeof(done),
+			"job %lld reprinted as job %lld to %s; the server sends it now (follow it "
+			"with: pullprint jobs show %lld)",
+			(long long)job.id, (long long)created.id, printer_name,
+			(long long)created.id))
+		(void)str_copy(done, sizeof(done), "job reprinted");
+	cli_done(cli, done);
+	return CLI_EXIT_OK;
+}
+
 int cli_jobs(pp_cli_t *cli, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
@@ -343,6 +433,8 @@ int cli_jobs(pp_cli_t *cli, int argc, char **argv)
 		return cli_jobs_submit(cli, argc - 1, argv + 1);
 	if (strcmp(verb, "release") == 0)
 		return jobs_cmd_release(cli, argc - 1, argv + 1);
+	if (strcmp(verb, "reprint") == 0)
+		return jobs_cmd_reprint(cli, argc - 1, argv + 1);
 	if (argc != 3)
 		return jobs_usage(cli, cli->err);
 

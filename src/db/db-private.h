@@ -10,6 +10,7 @@
 #ifndef PP_DB_PRIVATE_H
 #define PP_DB_PRIVATE_H
 
+#include "lib/batch.h"
 #include "db/db.h"
 
 #include <pthread.h>
@@ -58,22 +59,13 @@ struct db_vfuncs {
 	int (*sync)(pp_db_t *db, char *error, size_t error_size);
 };
 
-struct db_group_member;
-
-/* The group commit queue (db-group.c): callers waiting for a shared transaction. */
-typedef struct {
-	pthread_mutex_t lock;
-	pthread_cond_t done; /* broadcast when a group has been committed or failed */
-	struct db_group_member *head, *tail;
-	bool has_leader; /* one caller is running a group now */
-} db_group_t;
 
 struct pp_db {
 	const struct db_vfuncs *v;
 	pthread_mutex_t lock; /* recursive; db_tx_begin keeps it until commit or rollback */
 	bool in_tx;           /* a transaction is open (by the thread holding the lock) */
 	bool tx_failed;       /* a statement failed inside it: only rollback is possible */
-	db_group_t group;
+	pp_batch_t group; /* callers waiting for a shared transaction (db-group.c) */
 	void *backend_data;
 };
 

@@ -328,6 +328,15 @@ static const db_migration_t db_migrations[] = {
 	{10, "admin roles",
 	 "ALTER TABLE admins ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'"
 	 "  CHECK (role IN ('admin','helpdesk'));"},
+
+	/* Directory admins (src/admin/admin-directory.c): a member of a directory connection's
+	 * admin group who signs in to the console gets a shadow account of kind 'directory'
+	 * named "dir:<address>" (a name no local account can have), so sessions and the audit
+	 * log have an admin row to name. Its password_hash is not a hash: it never signs in
+	 * with a local password, only through the directory, which checks the group each time. */
+	{11, "directory admin accounts",
+	 "ALTER TABLE admins ADD COLUMN kind TEXT NOT NULL DEFAULT 'local'"
+	 "  CHECK (kind IN ('local','directory'));"},
 };
 
 const db_migration_t *db_migrations_list(size_t *count_r)

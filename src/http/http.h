@@ -81,9 +81,10 @@ typedef int (*pp_http_body_fn)(pp_http_request_t *req, const uint8_t *data, size
  * Produces a streamed response body (downloads, SSE). Copies at most max bytes into buf for
  * position pos. Returns the count (> 0), HTTP_STREAM_WAIT (nothing now: the connection's
  * thread sleeps until http_stream_wake() or the server's quiesce), HTTP_STREAM_END (done) or
- * HTTP_STREAM_ERROR (abort the connection). Runs on a listener thread; must not block. A sleeping connection neither
- * times out nor notices a client that left: an SSE producer wakes its streams now and then
- * (a ": keep-alive" comment every ~15 s) so dead clients are found and freed.
+ * HTTP_STREAM_ERROR (abort the connection). Runs on a listener thread; must not block. A
+ * sleeping connection neither times out nor notices a client that left: an SSE producer wakes
+ * its streams now and then (a ": keep-alive" comment every ~15 s) so dead clients are found
+ * and freed.
  */
 typedef ssize_t (*pp_http_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
 #define HTTP_STREAM_WAIT ((ssize_t)0)

@@ -384,8 +384,22 @@ void delivery_attempt(pp_core_t *core, const pp_delivery_config_t *config, deliv
 		         "seconds=%.3f message=\"%s\"",
 		         (long long)task->job_id, plan->printer.name, (long long)sent.bytes_sent,
 		         sent.seconds, sent.message);
-		delivery_refuse(result, "refused this job",
-		                "release it to another printer or ask the administrator");
+		/* An IPPS certificate refused before any data: the owner learns it is the
+		 * printer's identity (deliver-tls.c's words name the certificate). */
+		bool is_certificate = str_has_prefix(plan->printer.device_uri, "ipps://") &&
+		                      sent.bytes_sent == 0 &&
+		                      strstr(sent.message, "certificate") != NULL;
+		if (is_certificate && plan->printer.tls_pin[0] != '\0')
+			delivery_refuse(result, "has changed its certificate since it was pinned",
+			                "release it to another printer and ask the administrator to "
+			                "check it (pullprint printers trust)");
+		else if (is_certificate)
+			delivery_refuse(result, "has a certificate that is not trusted",
+			                "release it to another printer and ask the administrator to "
+			                "check and pin it (pullprint printers trust)");
+		else
+			delivery_refuse(result, "refused this job",
+			                "release it to another printer or ask the administrator");
 	} else {
 		result->outcome = sent.outcome;
 		(void)str_copy(result->message, sizeof(result->message), sent.message);

@@ -18,6 +18,7 @@
 #ifndef PP_SPOOL_PRIVATE_H
 #define PP_SPOOL_PRIVATE_H
 
+#include "lib/batch.h"
 #include "spool/spool.h"
 
 #include <limits.h>
@@ -35,22 +36,12 @@
 			  1 + SPOOL_PLAIN_HASH_LEN)
 #define SPOOL_RECORD_FINAL 0x01
 
-/* The group sync queue (spool-sync.c): writers waiting for a shared syncfs(). */
-struct spool_sync_member;
-typedef struct {
-	pthread_mutex_t lock;
-	pthread_cond_t done; /* broadcast when a group's sync has finished */
-	struct spool_sync_member *head, *tail;
-	bool has_leader; /* one writer is syncing for a group now */
-	uint64_t syncs;  /* syncfs() calls so far (tests read it) */
-} spool_sync_t;
-
 #define SPOOL_SYNC_MAX 256 /* writers one syncfs() answers for */
 
 struct pp_spool {
 	char dir[PATH_MAX];
 	int dir_fd; /* the spool directory, for syncfs() */
-	spool_sync_t sync;
+	pp_batch_t sync; /* writers waiting for a shared syncfs() (spool-sync.c) */
 	char tmp_dir[PATH_MAX];
 	bool is_encrypted; /* new files are encrypted */
 	uint8_t key[SPOOL_KEY_BYTES];

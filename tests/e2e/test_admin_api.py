@@ -329,3 +329,144 @@ def test_admin_cli_faces(sqlite_installation):
     report = inst.cli_json("reports", "--by", "source")
     assert report["by"] == "source" and report["rows"] == []
     assert inst.cli("reports", "--by", "colour", check=False).returncode == 2
+
+
+# ---- directory admins and reprint (issue 8) ----
+
+import time  # noqa: E402
+
+from printers_fixture import printer_farm  # noqa: E402,F401 (a fixture)
+from slapd_server import (ADMIN_GROUP, PRINT_GROUP, ROOT_DN, SUFFIX, SVC_DN,  # noqa: E402
+                          SVC_PW, group, make_slapd, person)
+
+DIR_PEOPLE = "ou=people," + SUFFIX
+
+
+def directory_ldif():
+    ldif = person("dana", "dana@example.com", "Dana Admin", "IT", "CC-1", "dana-pw-1")
+    ldif += person("nick", "nick@example.com", "Nick Member", "Sales", "CC-2", "nick-pw-1")
+    ldif += group("printers", [f"uid=dana,{DIR_PEOPLE}", f"uid=nick,{DIR_PEOPLE}"])
+    ldif += group("admins", [f"uid=dana,{DIR_PEOPLE}"])
+    return ldif
+
+
+def test_admin_directory_signin(installation, server_factory):
+    """A member of the directory's admin group signs in with directory credentials and
+    changes a setting; others are refused; leaving the group ends it; a directory that is
+    down answers 503 while local admins still sign in."""
+    ldap = make_slapd(directory_ldif())
+    try:
+        inst = installation
+        inst.cli("admin", "add", ADMIN, input=ADMIN_PW + "\n")
+        inst.cli("directory", "add", "corp", "--uri", ldap.ldaps_uri, "--base", DIR_PEOPLE,
+                 "--ca-file", ldap.ca, "--bind-dn", SVC_DN, "--bind-password-stdin",
+                 "--print-group", PRINT_GROUP, "--admin-group", ADMIN_GROUP,
+                 input=SVC_PW + "\n")
+        # Room for the refusals below from one address (the default locks at 5).
+        inst.cli("settings", "set", "auth.max_failures", "20")
+        srv = server_factory(inst)
+
+        dana = Console(srv)
+        body = dana.login("dana", "dana-pw-1").json()
+        assert body["admin"] == {"name": "dir:dana@example.com", "role": "admin"}
+        r = dana("PUT", "settings/jobs.retention_hours", json={"value": "36"})
+        assert r.status_code == 200 and r.json()["value"] == "36", r.text
+        # The address works as the login too, and lands on the same account.
+        assert Console(srv).login("dana@example.com", "dana-pw-1").json()["admin"]["name"] == \
+            "dir:dana@example.com"
+
+        boss = Console(srv)
+        boss.login(ADMIN, ADMIN_PW)
+        r = boss("GET", "audit", params={"actor": "dir:dana@example.com", "limit": 500})
+        entries = r.json()["items"]
+        assert {"admin:dir:dana@example.com"} == {e["actor"] for e in entries}
+        assert "setting.set" in {e["action"] for e in entries}
+        assert "admin.login" in {e["action"] for e in entries}
+
+        # Right password, not in the admin group; wrong password; nobody: all 401.
+        for login, password in [("nick", "nick-pw-1"), ("dana", "wrong-pw"),
+                                ("nobody", "whatever-1")]:
+            r = Console(srv)("POST", "login", json={"name": login, "password": password})
+            assert r.status_code == 401 and error_code(r) == "invalid_credentials", \
+                (login, r.text)
+        # A shadow account never signs in with a local password.
+        r = Console(srv)("POST", "login", json={"name": "dir:dana@example.com",
+                                                "password": "!directory"})
+        assert r.status_code == 401
+
+        # Membership is read at each sign-in, not from the last import: dana leaves the
+        # admin group, cannot sign in any more, and her open session ends.
+        ldap.modify("ldapmodify", f"dn: {ADMIN_GROUP}\nchangetype: modify\n"
+                                  f"replace: member\nmember: {ROOT_DN}\n")
+        r = Console(srv)("POST", "login", json={"name": "dana", "password": "dana-pw-1"})
+        assert r.status_code == 401, r.text
+        assert dana("GET", "session").status_code == 401
+
+        # The directory goes down: 503 saying so; local admins still sign in.
+        ldap.stop()
+        r = Console(srv)("POST", "login", json={"name": "dana", "password": "dana-pw-1"})
+        assert r.status_code == 503 and error_code(r) == "directory_unavailable", r.text
+        assert "local admin" in r.json()["error"]["message"]
+        assert Console(srv).login(ADMIN, ADMIN_PW).status_code == 200
+        for secret in ("dana-pw-1", "nick-pw-1", SVC_PW, ADMIN_PW):
+            assert secret not in srv.stderr()
+    finally:
+        ldap.cleanup()
+
+
+def wait_job(console, job_id, states, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        items = console("GET", "jobs", params={"limit": 500}).json()["items"]
+        job = next((j for j in items if j["id"] == job_id), None)
+        if job is not None and job["state"] in states:
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not reach {states}: {job}")
+
+
+def test_admin_reprint_finished_job(tmp_path, server_factory, printer_farm):  # noqa: F811
+    """With jobs.printed_policy = keep a printed job is printed again as a new job; without
+    kept documents the answer says they are gone and which setting keeps them."""
+    inst = Installation(str(tmp_path / "inst"), convert=True, workers=1)
+    inst.write_config(extra="[jobs]\nsweep_interval_s = 1\n")
+    inst.cli("admin", "add", ADMIN, input=ADMIN_PW + "\n")
+    inst.cli("settings", "set", "jobs.printed_policy", "keep")
+    hall = printer_farm.eve("hall", "application/pdf,image/pwg-raster")
+    srv = server_factory(inst)
+    boss = Console(srv)
+    boss.login(ADMIN, ADMIN_PW)
+    r = boss("POST", "printers", json={"name": "Hall", "uri": hall.uri})
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    r = boss("POST", f"printers/{pid}/test-page")
+    assert r.status_code == 202, r.text
+    first = r.json()["job_id"]
+    wait_job(boss, first, ("completed",))
+    hall.wait_jobs(1)
+
+    r = boss("POST", f"jobs/{first}/reprint", json={"printer_id": pid})
+    assert r.status_code == 202, r.text
+    again = r.json()
+    assert again["id"] != first and again["source"] == "reprint"
+    assert again["printer_id"] == pid
+    assert wait_job(boss, again["id"], ("completed",))["name"] == "Pullprint test page"
+    assert len(hall.wait_jobs(2)) == 2
+    assert wait_job(boss, first, ("completed",))["state"] == "completed"
+    actions = [(e["action"], e["object"]) for e in
+               boss("GET", "audit", params={"q": "reprint"}).json()["items"]]
+    assert ("job.reprint", f"job:{first}") in actions
+
+    # The command line's face: the same function.
+    out = inst.cli("jobs", "reprint", str(first), "--printer", "hall").stdout
+    assert "reprinted as job" in out
+    assert len(hall.wait_jobs(3)) == 3
+
+    # Documents not kept (policy delete: the next sweep drops them): 409 saying so.
+    inst.cli("settings", "set", "jobs.printed_policy", "delete")
+    time.sleep(4)  # a few sweeps (one a second here)
+    r = boss("POST", f"jobs/{first}/reprint", json={"printer_id": pid})
+    assert r.status_code == 409 and error_code(r) == "documents_gone", r.text
+    assert "jobs.printed_policy" in r.json()["error"]["message"]
+    proc = inst.cli("jobs", "reprint", str(first), "--printer", "hall", check=False)
+    assert proc.returncode == 4 and "printed_policy" in proc.stderr

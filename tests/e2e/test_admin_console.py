@@ -145,3 +145,65 @@ def test_admin_console(tmp_path, server_factory, printer_farm):
     assert "Too many attempts" in got.get("throttled", ""), got
     assert got["signInDisabled"]
     assert inst.cli("settings", "get", "jobs.retention_hours").stdout.strip() == "48"
+
+
+def test_admin_console_actions(tmp_path, server_factory, printer_farm):  # noqa: F811
+    """The row actions of the console in Chromium: users (add, disable, new code, delete),
+    jobs (cancel, reprint a printed job kept under jobs.printed_policy = keep, delete) and
+    printers (edit, disable, remove), each then checked from the command line or the API."""
+    inst = Installation(str(tmp_path / "inst"), convert=True, workers=2,
+                        delivery_settings={"retry_delays": "200ms,200ms"})
+    hall = printer_farm.eve("hall", "application/pdf,image/pwg-raster")
+    inst.cli("printers", "add", "Hall", "--uri", hall.uri, "--caps", json.dumps(PDF_CAPS))
+    inst.cli("printers", "add", "Spare", "--uri", "ipp://127.0.0.1:9/ipp/print")
+    inst.cli("users", "add", "ann@example.com", "--department", "Sales")
+    inst.cli("settings", "set", "jobs.printed_policy", "keep")
+    srv = server_factory(inst)
+    inst.cli("admin", "passwd", "admin", input=PASSWORD + "\n")
+    print_jobs(inst, srv, tmp_path, "Hall")
+    printed = [j["id"] for j in inst.cli_json("jobs", "list", "--state", "completed")]
+    waiting = []
+    for title in ("Cancel me", "Delete me"):
+        path = tmp_path / f"{title}.pdf"
+        path.write_bytes(pdf(pages=1, text=title))
+        out = inst.cli("--json", "jobs", "submit", "--user", "ann@example.com", str(path),
+                       "--title", title).stdout
+        waiting.append(int(json.loads(out)["id"]))
+    for job_id in waiting:
+        assert wait_state(inst, job_id, {"held", "failed"}, srv)["state"] == "held"
+    params = {"admin": "admin", "password": PASSWORD, "newUser": "neo@example.com",
+              "cancelJob": waiting[0], "deleteJob": waiting[1], "reprintJob": printed[0],
+              "reprintPrinter": "Hall", "sparePrinter": "Spare", "spareLocation": "Basement"}
+
+    got = browser.run_scenario("admin-actions", srv, params)
+
+    # Users: neo was added, disabled, sent a code and deleted.
+    assert got["disabledBadge"].strip() == "disabled"
+    assert "neo@example.com" not in {u["email"] for u in inst.cli_json("users", "list")}
+    api, _ = api_session(srv, "admin", PASSWORD)
+    audit = api.get(srv.url + "/api/v1/admin/audit", params={"limit": 500}, verify=srv.ca,
+                    timeout=30).json()["items"]
+    acted = {(e["action"], e["object"]) for e in audit}
+    for action in ("user.add", "user.disable", "user.delete"):
+        assert (action, "neo@example.com") in acted, (action, sorted(acted))
+    assert any(a in ("code.issue", "user.new_code") for a, o in acted), sorted(acted)
+
+    # Jobs: canceled, deleted, and the printed one printed again as a new job.
+    assert inst.cli_json("jobs", "show", str(waiting[0]))[0]["state"] == "canceled"
+    assert inst.cli("jobs", "show", str(waiting[1]), check=False).returncode == 3
+    assert f"Job {printed[0]} is sent to Hall" in got["reprintNote"]
+    reprints = [j for j in inst.cli_json("jobs", "list") if j["source"] == "reprint"]
+    assert len(reprints) == 1
+    assert wait_state(inst, reprints[0]["id"], {"completed", "failed"}, srv)["state"] == \
+        "completed"
+    assert inst.cli_json("jobs", "show", str(printed[0]))[0]["state"] == "completed"
+    assert len(hall.wait_jobs(3)) == 3
+
+    # Printers: Spare was edited, disabled, then removed.
+    assert "disabled" in got["spareBadge"]
+    assert "Spare" not in {p["name"] for p in inst.cli_json("printers", "list")}
+    # (the console disables through PATCH: a second printer.update, or printer.disable)
+    printer_actions = [e["action"] for e in audit if e["action"].startswith("printer.")]
+    assert printer_actions.count("printer.update") + printer_actions.count("printer.disable") \
+        >= 2, printer_actions
+    assert "printer.remove" in printer_actions, printer_actions

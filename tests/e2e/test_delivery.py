@@ -221,7 +221,9 @@ def test_offline_printer_job_comes_back_held(inst, tmp_path, server_factory, pri
         assert job["state"] in ("held", "releasing", "failed"), job
         time.sleep(0.05)
         job = show(inst, job_id)
-    assert "Printer Attic did not answer" in job["reason"], job
+    assert job["reason"] == (
+        "The printer Attic did not answer (offline?); your job is held again: "
+        "release it to another printer or try later."), job
     assert "held again" in job["reason"]
     assert "Notes" not in accounting(inst)
     # Held again means releasable again: to a printer that works.
@@ -261,8 +263,9 @@ def test_ipps_self_signed_printer_is_pinned(inst, tmp_path, server_factory, prin
         assert time.time() < deadline, job
         time.sleep(0.05)
         job = show(inst, first)
-    assert "certificate is not trusted" in job["reason"], job
+    assert "certificate that is not trusted" in job["reason"], job
     assert "pullprint printers trust" in job["reason"], job
+    assert "certificate is not trusted" in srv.stderr()  # the detail is the admin's
     assert eve.kept_files() == []
 
     # Trust on first use, by the admin: the fingerprint and subject are shown and stored.
@@ -293,8 +296,11 @@ def test_ipps_self_signed_printer_is_pinned(inst, tmp_path, server_factory, prin
         assert time.time() < deadline, job
         time.sleep(0.05)
         job = show(inst, second)
-    # The owner reads the start of it; the admin's log has it whole.
-    assert "certificate changed: expected abab" in job["reason"], job
+    # The owner reads what changed and what to do; the admin's log has the fingerprints.
+    assert job["reason"] == (
+        "The printer Secure has changed its certificate since it was pinned; your job is "
+        "held again: release it to another printer and ask the administrator to check it "
+        "(pullprint printers trust)."), job
     assert f"certificate changed: expected {wrong}, got {out['fingerprint']}" in srv.stderr()
     assert len(eve.kept_files()) == 1
 

@@ -1,14 +1,16 @@
 /*
  * test-admin-session.c - the admin console's rules that need no HTTP: the CSRF token of a
  * session, the session's expiry, reading the cookie, and what each role may do; and the
- * roles as stored (the last full admin stays; nobody deletes themselves), on SQLite and
- * PostgreSQL.
+ * roles as stored (the last full admin stays; nobody deletes themselves), and the shadow
+ * accounts of directory admins, on SQLite and PostgreSQL.
  */
 #include "test-db-support.h"
 
+#include "admin/admin-directory.h"
 #include "admin/admin.h"
 #include "core/admins.h"
 #include "core/audit.h"
+#include "core/tokens.h"
 #include "lib/str.h"
 
 #include <stdlib.h>
@@ -151,6 +153,117 @@ static void test_accounts_and_roles(void **state)
 	audit_list_free(&entries);
 }
 
+static void test_directory_names(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *email;
+		const char *expected; /* NULL: refused */
+	} cases[] = {
+		{"ann@example.com", "dir:ann@example.com"},
+		{"Ann@Example.COM", "dir:ann@example.com"},
+		{"", NULL},
+		/* 59 characters fit ("dir:" + 59 = 63), 60 do not. */
+		{"a23456789012345678901234567890123456789012345678@example.com", NULL},
+		{"a2345678901234567890123456789012345678901234567@example.com",
+		 "dir:a2345678901234567890123456789012345678901234567@example.com"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char name[ADMINS_NAME_MAX];
+		bool ok = admin_directory_name(cases[i].email, name, sizeof(name));
+		if (cases[i].expected == NULL) {
+			if (ok)
+				fail_msg("row %zu: %s should be refused", i, cases[i].email);
+		} else {
+			if (!ok || strcmp(name, cases[i].expected) != 0)
+				fail_msg("row %zu: got %s", i, ok ? name : "(refused)");
+		}
+	}
+}
+
+static void test_directory_accounts(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	char error[512];
+	pp_admin_account_t account, again;
+	bool is_created = false;
+
+	/* First sign-in: a full admin named after the address, added by the directory. */
+	assert_int_equal(admin_directory_account(core, "ann@example.com", "corp", &account,
+						 &is_created, error, sizeof(error)),
+			 0);
+	assert_true(is_created);
+	assert_string_equal(account.name, "dir:ann@example.com");
+	assert_int_equal(account.role, PP_ADMIN_ROLE_ADMIN);
+	assert_int_equal(admin_directory_account(core, "ann@example.com", "corp", &again,
+						 &is_created, error, sizeof(error)),
+			 0);
+	assert_false(is_created);
+	assert_int_equal(again.id, account.id);
+
+	/* It never signs in with a local password, not even with what its row holds. */
+	static const char *const guesses[] = {"!directory", "", "correct horse battery"};
+	for (size_t i = 0; i < sizeof(guesses) / sizeof(guesses[0]); i++) {
+		bool is_valid = true;
+		assert_int_equal(admin_verify(core, "dir:ann@example.com", guesses[i], NULL,
+					      &is_valid, error, sizeof(error)),
+				 0);
+		assert_false(is_valid);
+	}
+
+	/* A role stored since (help desk) is kept at the next sign-in. */
+	const pp_db_value_t p[] = {DB_INT(account.id)};
+	assert_int_equal(db_exec(core->db, "UPDATE admins SET role = 'helpdesk' WHERE id = $1", p,
+				 1, NULL, error, sizeof(error)),
+			 DB_OK);
+	assert_int_equal(admin_directory_account(core, "ann@example.com", "corp", &again, NULL,
+						 error, sizeof(error)),
+			 0);
+	assert_int_equal(again.role, PP_ADMIN_ROLE_HELPDESK);
+
+	/* Leaving the admin group ends the sessions still open. */
+	char token[TOKENS_TEXT_MAX], csrf[TOKENS_TEXT_MAX];
+	int64_t expires_at = 0;
+	assert_int_equal(tokens_issue(core, PP_TOKEN_ADMIN_SESSION, account.id, token, csrf,
+				      &expires_at, error, sizeof(error)),
+			 0);
+	size_t revoked = 0;
+	assert_int_equal(admin_directory_revoke(core, "ann@example.com", &revoked, error,
+						sizeof(error)),
+			 0);
+	assert_int_equal(revoked, 1);
+	pp_token_info_t info;
+	bool is_valid = true;
+	assert_int_equal(tokens_validate(core, PP_TOKEN_ADMIN_SESSION, token, &info, &is_valid,
+					 error, sizeof(error)),
+			 0);
+	assert_false(is_valid);
+	assert_int_equal(admin_directory_revoke(core, "bob@example.com", &revoked, error,
+						sizeof(error)),
+			 0);
+	assert_int_equal(revoked, 0);
+
+	/* An address too long for an admin name is refused, not cut. */
+	assert_int_equal(admin_directory_account(
+				 core, "a23456789012345678901234567890123456789012345678@example.com",
+				 "corp", &again, NULL, error, sizeof(error)),
+			 ADMIN_DIRECTORY_TOO_LONG);
+
+	/* The audit log says who added the account. */
+	pp_audit_entry_t *entries = NULL;
+	size_t count = 0;
+	assert_int_equal(audit_list(core, 0, 100, &entries, &count, error, sizeof(error)), 0);
+	size_t added = 0;
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(entries[i].action, "admin.add") == 0 &&
+		    strcmp(entries[i].actor, "directory:corp") == 0 &&
+		    strcmp(entries[i].object, "dir:ann@example.com") == 0)
+			added++;
+	assert_int_equal(added, 1);
+	audit_list_free(&entries);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +271,8 @@ int main(void)
 		cmocka_unit_test(test_session_expiry),
 		cmocka_unit_test(test_roles_may),
 		TEST_CORE_CASE(test_accounts_and_roles),
+		cmocka_unit_test(test_directory_names),
+		TEST_CORE_CASE(test_directory_accounts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

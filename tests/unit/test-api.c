@@ -209,6 +209,53 @@ static void test_own_jobs_only(void **state)
 	fixture_stop(&f);
 }
 
+/* The number of jobs in the list GET path answers with token's user (200 expected). */
+static size_t list_count(fixture_t *f, const char *token, const char *path)
+{
+	char hdr[256];
+	json_t *answer = NULL;
+	assert_true(str_format(hdr, sizeof(hdr), "Authorization: Bearer %s", token));
+	assert_int_equal(call(f, "GET", path, hdr, NULL, 0, &answer, NULL), 200);
+	size_t count = json_array_size(json_object_get(answer, "jobs"));
+	json_decref(answer);
+	return count;
+}
+
+/*
+ * Job lists are kept for a second, yet a user sees each change of their own at once, in
+ * every query they asked before (uploads and deletes), and another user's list is not theirs.
+ */
+static void test_list_follows_own_changes(void **state)
+{
+	fixture_t f;
+	fixture_start(state, &f);
+	char ann[TOKENS_TEXT_MAX], bob[TOKENS_TEXT_MAX], first[33], second[33], hdr[256],
+		path[128];
+	sign_in(&f, "ann@example.com", f.ann_code, ann);
+	sign_in(&f, "bob@example.com", f.bob_code, bob);
+	static const char *const lists[] = {"/api/v1/jobs", "/api/v1/jobs?limit=10",
+					    "/api/v1/jobs?state=received,converting,held"};
+	const size_t n_lists = sizeof(lists) / sizeof(lists[0]);
+	for (size_t i = 0; i < n_lists; i++) {
+		assert_int_equal(list_count(&f, ann, lists[i]), 0);
+		assert_int_equal(list_count(&f, ann, lists[i]), 0); /* answered again: the same */
+	}
+	assert_int_equal(upload_raw(&f, ann, TEST_PDF, strlen(TEST_PDF), first), 201);
+	for (size_t i = 0; i < n_lists; i++)
+		assert_int_equal(list_count(&f, ann, lists[i]), 1);
+	assert_int_equal(upload_raw(&f, ann, TEST_PDF, strlen(TEST_PDF), second), 201);
+	for (size_t i = 0; i < n_lists; i++) {
+		assert_int_equal(list_count(&f, ann, lists[i]), 2);
+		assert_int_equal(list_count(&f, bob, lists[i]), 0);
+	}
+	assert_true(str_format(hdr, sizeof(hdr), "Authorization: Bearer %s", ann));
+	assert_true(str_format(path, sizeof(path), "/api/v1/jobs/%s", first));
+	assert_int_equal(call(&f, "DELETE", path, hdr, NULL, 0, NULL, NULL), 204);
+	for (size_t i = 0; i < n_lists; i++)
+		assert_int_equal(list_count(&f, ann, lists[i]), 1);
+	fixture_stop(&f);
+}
+
 /* Wrong codes: refused, then throttled with Retry-After; the right code is refused too. */
 static void test_wrong_codes_throttled(void **state)
 {
@@ -452,6 +499,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_openapi_matches_routes),
 		TEST_CORE_CASE(test_own_jobs_only),
+		TEST_CORE_CASE(test_list_follows_own_changes),
 		TEST_CORE_CASE(test_wrong_codes_throttled),
 		TEST_CORE_CASE(test_token_expiry_and_logout),
 		TEST_CORE_CASE(test_uploads),

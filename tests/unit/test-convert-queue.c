@@ -562,8 +562,7 @@ static void test_counts(void **state)
 /* The page analysis as the portal shows it: "[]" before conversion, then what was stored. */
 static void test_page_info(void **state)
 {
-	test_core_t *tc = TEST_CORE(state);
-	pp_core_t *core = &tc->core;
+	pp_core_t *core = &TEST_CORE(state)->core;
 	char error[512];
 	int64_t user = test_db_add_user(core->db, "ann@example.com");
 	int64_t job_id = test_job(core, user, 0, NULL);

@@ -8,8 +8,10 @@
  * converter holds no key, no descriptor but its socket, no environment of the broker's; a
  * converter killed mid-job fails that job as a crash and the next job converts; a converter
  * that answers nonsense is replaced without harm; job directories outside tmp_base are
- * refused. The converter is the built pullprint-convert (beside this test in the build
- * tree). Runs on SQLite and PostgreSQL.
+ * refused; print data at release is rendered on the paper delivery also chooses (the job's,
+ * or A4 <-> Letter by the paper loaded now, else by the capabilities). The converter is the
+ * built pullprint-convert (beside this test in the build tree). Runs on SQLite and
+ * PostgreSQL.
  */
 #include "test-db-support.h"
 
@@ -18,6 +20,9 @@
 #include "core/convert-queue.h"
 #include "core/intake.h"
 #include "core/job.h"
+#include "core/options.h"
+#include "core/printers.h"
+#include "db/db.h"
 #include "lib/config.h"
 #include "lib/str.h"
 #include "spool/spool.h"
@@ -868,6 +873,161 @@ static void test_converter_limits_round_trip(void **state)
 	fixture_close(&f);
 }
 
+
+/* ---- print data at release: the paper ---- */
+
+#define A4 "iso_a4_210x297mm"
+#define LETTER "na_letter_8.5x11in"
+#define A3 "iso_a3_297x420mm"
+
+/* A raster printer with caps_media (JSON list) and, when trays_json, a cached status. */
+static int64_t add_raster_printer(fixture_t *f, const char *name, const char *caps_media,
+				  const char *trays_json, const char *status_error)
+{
+	pp_printer_t *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	printers_init(p);
+	char error[1024], caps[512];
+	assert_true(str_copy(p->name, sizeof(p->name), name));
+	assert_true(str_copy(p->device_uri, sizeof(p->device_uri), "socket://127.0.0.1:9"));
+	assert_true(str_format(caps, sizeof(caps),
+			       "{\"formats\":[\"image/pwg-raster\"],\"media\":%s,"
+			       "\"resolution_dpi\":72}",
+			       caps_media));
+	if (printer_caps_from_json(caps, &p->caps, error, sizeof(error)) < 0)
+		fail_msg("caps %s: %s", caps, error);
+	int64_t id = 0;
+	if (printers_add(&f->core, "admin:test", p, &id, error, sizeof(error)) != 0)
+		fail_msg("printers_add %s: %s", name, error);
+	free(p);
+	if (trays_json != NULL) {
+		const pp_db_value_t params[] = {DB_INT(id), DB_TEXT(trays_json),
+						DB_TEXT(status_error)};
+		if (db_exec(f->core.db,
+			    "INSERT INTO printer_status (printer_id, state, trays, checked_at, error)"
+			    " VALUES ($1, 'idle', $2, 1, $3)",
+			    params, 3, NULL, error, sizeof(error)) != DB_OK)
+			fail_msg("printer_status: %s", error);
+	}
+	return id;
+}
+
+/* A held one-page A4 PDF job released to printer_id asking for media. Returns its id. */
+static int64_t released_job(fixture_t *f, int64_t printer_id, const char *media)
+{
+	static const char *const colours[] = {"0 0 0"};
+	char pdf[4096], error[1024], file_id[SPOOL_ID_LEN + 1];
+	size_t len = make_pdf(pdf, sizeof(pdf), colours, 1);
+	pp_spool_writer_t *w = NULL;
+	uint64_t size = 0;
+	if (spool_writer_open(f->spool, &w, error, sizeof(error)) < 0 ||
+	    spool_writer_write(w, pdf, len, error, sizeof(error)) < 0 ||
+	    spool_writer_finish(&w, file_id, &size, error, sizeof(error)) < 0)
+		fail_msg("spool: %s", error);
+	pp_print_options_t opts;
+	assert_int_equal(options_from_json("{}", &opts, error, sizeof(error)), 0);
+	assert_true(str_copy(opts.media, sizeof(opts.media), media));
+	pp_job_new_t new_job = {.user_id = f->user_id,
+				.source = "portal",
+				.title = "Ticket",
+				.options = &opts,
+				.size_bytes = (int64_t)size};
+	pp_job_t job;
+	if (job_create(&f->core, &new_job, &job, error, sizeof(error)) != 0)
+		fail_msg("job_create: %s", error);
+	assert_int_equal(job_document_add(&f->core, job.id, "pdf", file_id, "doc.pdf",
+					  "application/pdf", (int64_t)size, NULL, error,
+					  sizeof(error)),
+			 0);
+	assert_int_equal(job_transition(&f->core, job.id, PP_JOB_RECEIVED, PP_JOB_CONVERTING,
+					NULL, error, sizeof(error)),
+			 JOB_OK);
+	pp_job_transition_t how = {.has_pages = true, .pages = 1};
+	assert_int_equal(job_transition(&f->core, job.id, PP_JOB_CONVERTING, PP_JOB_HELD, &how,
+					error, sizeof(error)),
+			 JOB_OK);
+	if (job_release(&f->core, job.id, printer_id, NULL, "admin:test", error,
+			sizeof(error)) != JOB_OK)
+		fail_msg("job_release: %s", error);
+	return job.id;
+}
+
+/* Big-endian 32-bit word at buf[at]. */
+static uint32_t be32(const uint8_t *buf, size_t at)
+{
+	return (uint32_t)buf[at] << 24 | (uint32_t)buf[at + 1] << 16 | (uint32_t)buf[at + 2] << 8 |
+	       (uint32_t)buf[at + 3];
+}
+
+/*
+ * "print" at release renders on the paper the printer has: the job's size when it is
+ * there, A4 <-> Letter by what is loaded now (the cached status's trays) when that is
+ * known, else by the capabilities; the same decision as IPP delivery's media option.
+ */
+static void test_print_media_at_release(void **state)
+{
+	static const struct {
+		const char *what;
+		const char *caps;   /* capabilities' media, JSON */
+		const char *trays;  /* cached status trays, JSON; NULL = no status */
+		const char *status_error; /* the last check failed */
+		const char *want;
+		unsigned width_pt, height_pt; /* page size of the print data */
+	} rows[] = {
+	    {"A4 asked, only Letter loaded", "[\"" A4 "\",\"" LETTER "\"]",
+	     "[{\"name\":\"Tray 1\",\"media\":\"" LETTER "\",\"level\":-2}]", "", A4, 612,
+	     792},
+	    {"A4 asked and loaded", "[\"" A4 "\",\"" LETTER "\"]",
+	     "[{\"media\":\"\",\"width_mm\":210,\"height_mm\":297,\"level\":-2},"
+	     "{\"media\":\"Letter\",\"level\":-2}]",
+	     "", A4, 595, 842},
+	    {"Letter asked, no status, caps only A4", "[\"" A4 "\"]", NULL, "", LETTER, 595, 842},
+	    {"A4 asked, loaded A4 beats caps of Letter", "[\"" LETTER "\"]",
+	     "[{\"media\":\"A4\",\"level\":50}]", "", A4, 595, 842},
+	    {"the A4 tray is empty: Letter", "[\"" A4 "\",\"" LETTER "\"]",
+	     "[{\"media\":\"A4\",\"level\":0},{\"media\":\"Letter\",\"level\":-2}]", "",
+	     A4, 612, 792},
+	    {"a failed check says nothing: caps", "[\"" A4 "\"]",
+	     "[{\"media\":\"Letter\",\"level\":-2}]", "no answer", A4, 595, 842},
+	    {"A3 asked, Letter loaded: as asked", "[\"" A4 "\",\"" LETTER "\"]",
+	     "[{\"media\":\"Letter\",\"level\":-2}]", "", A3, 842, 1191},
+	};
+	fixture_t f;
+	fixture_open(state, &f, 1);
+	static uint8_t buf[4 * 1024 * 1024];
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char name[32], text[128];
+		assert_true(str_format(name, sizeof(name), "lab-%zu", i));
+		int64_t printer = add_raster_printer(&f, name, rows[i].caps, rows[i].trays,
+						     rows[i].status_error);
+		int64_t job_id = released_job(&f, printer, rows[i].want);
+		int sv[2];
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+		assert_true(str_format(text, sizeof(text), "print %lld %lld pwg", (long long)job_id,
+				       (long long)printer));
+		assert_int_equal(worker_print_serve(&f.worker, sv[0], text), 0);
+		char answer[1024];
+		ssize_t n = recv(sv[1], answer, sizeof(answer) - 1, 0);
+		assert_true(n > 0);
+		answer[n] = '\0';
+		close(sv[0]);
+		close(sv[1]);
+		char ok[64];
+		assert_true(str_format(ok, sizeof(ok), "done %lld ok", (long long)job_id));
+		if (strcmp(answer, ok) != 0)
+			fail_msg("row %zu (%s): %s", i, rows[i].what, answer);
+		/* PWG raster: "RaS2", then the page header; PageSize (points) at 352. */
+		size_t len = read_role(&f, job_id, "print", buf, sizeof(buf));
+		assert_true(len > 4 + 1796 && memcmp(buf, "RaS2", 4) == 0);
+		unsigned width = be32(buf, 4 + 352), height = be32(buf, 4 + 356);
+		if (width != rows[i].width_pt || height != rows[i].height_pt)
+			fail_msg("row %zu (%s): printed on %ux%u pt, expected %ux%u", i,
+				 rows[i].what, width, height, rows[i].width_pt,
+				 rows[i].height_pt);
+	}
+	fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -880,6 +1040,7 @@ int main(void)
 	    TEST_DB_CASE(test_converter_malformed_replies),
 	    TEST_DB_CASE(test_converter_paths),
 	    TEST_DB_CASE(test_converter_limits_round_trip),
+	    TEST_DB_CASE(test_print_media_at_release),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -232,7 +232,6 @@ void test_http_config_loopback(pp_http_config_t *cfg_r, const pp_tls_cert_info_t
 	cfg_r->http_any_port = true;
 	assert_true(str_copy(cfg_r->cert_file, sizeof(cfg_r->cert_file), cert->cert_file));
 	assert_true(str_copy(cfg_r->key_file, sizeof(cfg_r->key_file), cert->key_file));
-	cfg_r->threads = 2;
 }
 
 void test_http_start(pp_http_server_t *server, const pp_tls_cert_info_t *cert,

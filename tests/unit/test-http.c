@@ -2,9 +2,9 @@
  * test-http.c - the HTTP(S) listener as a client sees it: a real server on 127.0.0.1 with a
  * fresh self-signed certificate, spoken to over TLS (a GnuTLS client that checks the
  * certificate for "localhost") and over plain TCP: routes, errors, security headers, body
- * limits, streamed uploads and event streams, quiesce. Also the path normaliser. The metrics
- * are in test-metrics.c, the certificate files in test-tls-cert.c; the client is in
- * test-http-support.c.
+ * limits, streamed uploads and event streams, handlers that wait side by side, quiesce. Also
+ * the path normaliser. The metrics are in test-metrics.c, the certificate files in
+ * test-tls-cert.c; the client is in test-http-support.c.
  */
 #include "test-http-support.h"
 
@@ -18,9 +18,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #define MAX_BODY (64u * 1024u)
 #define UPLOAD_BYTES (20u * 1024u * 1024u)
+#define GATE_CLIENTS 8u /* clients whose handlers must all be waiting at once */
+#define GATE_GUARD_S 30 /* only against a hang: a listener that serialises answers "alone" */
 
 typedef struct fixture {
 	char *dir;
@@ -39,6 +43,8 @@ typedef struct fixture {
 	/* /slow */
 	bool slow_entered;
 	bool slow_release;
+	/* /gate */
+	unsigned gate_inside;
 	/* /events */
 	pp_http_stream_t *stream;
 	bool stream_waiting;
@@ -170,6 +176,30 @@ static void handle_slow(pp_http_request_t *req, void *ctx)
 	(void)http_respond_bytes(req, 200, "text/plain", "finished\n", 9);
 }
 
+/*
+ * Waits, as an IPP Print-Job waits for its group commit, until GATE_CLIENTS handlers are
+ * inside at once; answers "together", or "alone" if that never happens.
+ */
+static void handle_gate(pp_http_request_t *req, void *ctx)
+{
+	fixture_t *f = ctx;
+	struct timespec until;
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &until), 0);
+	until.tv_sec += GATE_GUARD_S;
+	pthread_mutex_lock(&f->lock);
+	f->gate_inside++;
+	pthread_cond_broadcast(&f->cond);
+	int rc = 0;
+	while (f->gate_inside < GATE_CLIENTS && rc == 0)
+		rc = pthread_cond_timedwait(&f->cond, &f->lock, &until);
+	bool is_together = f->gate_inside >= GATE_CLIENTS;
+	pthread_mutex_unlock(&f->lock);
+	if (is_together)
+		(void)http_respond_bytes(req, 200, "text/plain", "together\n", 9);
+	else
+		(void)http_respond_bytes(req, 503, "text/plain", "alone\n", 6);
+}
+
 static ssize_t events_read(void *ctx, uint64_t pos, char *buf, size_t max)
 {
 	fixture_t *f = ctx;
@@ -244,6 +274,7 @@ static int setup(void **state)
 		{ "PUT", "/echo", 0, handle_echo, NULL },
 		{ "POST", "/upload", HTTP_ROUTE_STREAM_BODY, handle_upload, upload_body },
 		{ "GET", "/slow", 0, handle_slow, NULL },
+		{ "GET", "/gate", 0, handle_gate, NULL },
 		{ "GET", "/events", 0, handle_events, NULL },
 		{ "GET", "/static/", HTTP_ROUTE_PREFIX, handle_static, NULL },
 		{ NULL, "/silent", 0, handle_silent, NULL },
@@ -457,6 +488,28 @@ static void test_handler_without_answer_gets_500(void **state)
 	test_http_response_free(&r);
 }
 
+static void test_waiting_handlers_do_not_hold_up_other_connections(void **state)
+{
+	fixture_t *f = *state;
+	/* A burst of connections, as a print load generator opens them, half TLS. */
+	test_http_client_t c[GATE_CLIENTS];
+	for (size_t i = 0; i < GATE_CLIENTS; i++)
+		test_http_client_open(&c[i], &f->peer, i % 2 == 0);
+	const char *h = "GET /gate HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+	for (size_t i = 0; i < GATE_CLIENTS; i++)
+		test_http_client_write(&c[i], h, strlen(h));
+	/* Every handler waits for all the others: each answers only if all run at once. */
+	for (size_t i = 0; i < GATE_CLIENTS; i++) {
+		test_http_response_t r;
+		test_http_client_read_response(&c[i], &r);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(r.body, "together\n");
+		test_http_response_free(&r);
+	}
+	for (size_t i = 0; i < GATE_CLIENTS; i++)
+		test_http_client_close(&c[i]);
+}
+
 static void *slow_client(void *arg)
 {
 	fixture_t *f = arg;
@@ -577,6 +630,50 @@ static void test_every_address_listener_and_head(void **state)
 	http_server_free(&server);
 }
 
+/* A client past max_connections_per_ip is cut off; each held connection has its own thread. */
+static void test_per_address_limit(void **state)
+{
+	(void)state;
+	char error[512];
+	pp_http_config_t cfg = { 0 };
+	cfg.http_any_port = true;
+	cfg.max_connections_per_ip = 2;
+	pp_http_server_t *server = NULL;
+	assert_int_equal(http_server_new(&cfg, &server, error, sizeof(error)), 0);
+	assert_int_equal(http_route(server, "GET", "/hello", 0, handle_hello, NULL, NULL, error,
+				    sizeof(error)),
+			 0);
+	if (http_server_start(server, error, sizeof(error)) != 0)
+		fail_msg("%s", error);
+	test_http_peer_t peer = { .http_port = http_server_http_port(server) };
+	/* Two idle connections from 127.0.0.1 use up its share. */
+	test_http_client_t held[2];
+	for (size_t i = 0; i < 2; i++)
+		test_http_client_open(&held[i], &peer, false);
+	/* The third is accepted by the kernel, then closed by the listener unanswered. */
+	test_http_response_t r;
+	test_http_client_t extra;
+	test_http_client_open(&extra, &peer, false);
+	const char *h = "GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+	(void)send(extra.fd, h, strlen(h), MSG_NOSIGNAL); /* may fail: already closed */
+	size_t got = 0;
+	char buf[256];
+	ssize_t n;
+	while ((n = recv(extra.fd, buf, sizeof(buf), 0)) > 0)
+		got += (size_t)n;
+	assert_int_equal(got, 0);
+	test_http_client_close(&extra);
+	/* The held connections are served. */
+	for (size_t i = 0; i < 2; i++) {
+		test_http_client_write(&held[i], h, strlen(h));
+		test_http_client_read_response(&held[i], &r);
+		assert_int_equal(r.status, 200);
+		test_http_response_free(&r);
+		test_http_client_close(&held[i]);
+	}
+	http_server_free(&server);
+}
+
 /* ---- parsers (no server) ---- */
 
 /* Paths as logged: a token segment (a personal printer address) never reaches the log. */
@@ -675,12 +772,15 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_handler_without_answer_gets_500, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_waiting_handlers_do_not_hold_up_other_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quiesce_finishes_in_flight_and_refuses_new,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_stream_sleeps_until_woken, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_quiesce_ends_waiting_streams, setup, teardown),
 		cmocka_unit_test(test_every_address_listener_and_head),
+		cmocka_unit_test(test_per_address_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

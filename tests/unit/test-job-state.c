@@ -595,13 +595,13 @@ static void test_job_state_set_options(void **state)
 {
 	test_core_t *tc = TEST_CORE(state);
 	pp_core_t *core = &tc->core;
-	char error[512];
-	int64_t ann = test_user(core, "ann@example.com");
-	int64_t bob = test_user(core, "bob@example.com");
 	pp_print_options_t two;
 	options_default(&two);
 	two.copies = 2;
 	two.color_mode = PP_COLOR_MONOCHROME;
+	char error[512];
+	int64_t ann = test_user(core, "ann@example.com");
+	int64_t bob = test_user(core, "bob@example.com");
 
 	for (size_t i = 0; i < sizeof(set_options_rows) / sizeof(set_options_rows[0]); i++) {
 		pp_job_t job = test_job(core, ann, 0);
@@ -641,6 +641,8 @@ static void test_job_state_changes_since(void **state)
 {
 	test_core_t *tc = TEST_CORE(state);
 	pp_core_t *core = &tc->core;
+	pp_job_change_t changes[4];
+	size_t count = 99;
 	char error[512];
 	int64_t ann = test_user(core, "ann@example.com");
 	int64_t bob = test_user(core, "bob@example.com");
@@ -654,8 +656,6 @@ static void test_job_state_changes_since(void **state)
 	assert_int_equal(job_set_options(core, first.id, ann, &opts, error, sizeof(error)),
 	                 JOB_OK);
 
-	pp_job_change_t changes[4];
-	size_t count = 99;
 	assert_int_equal(
 	    job_changes_since(core, ann, T0 + 5, changes, 4, &count, error, sizeof(error)), 0);
 	assert_int_equal(count, 2);
