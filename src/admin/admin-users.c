@@ -129,26 +129,6 @@ void admin_api_users_list(admin_call_t *call)
 	admin_items(call, items, total);
 }
 
-/* Queues the "new code" mail for user (the outbox draws the code). Returns 0 or -1. */
-static int admin_user_mail_code(admin_call_t *call, const pp_user_t *user, char *error,
-				size_t error_size)
-{
-	json_t *context = json_pack("{s:b, s:s}", "is_pending", user->state == PP_USER_PENDING,
-				    "email", user->email);
-	if (context == NULL) {
-		(void)str_format(error, error_size, "out of memory");
-		return -1;
-	}
-	pp_mail_outbox_new_t item = {.recipient = user->email,
-				     .template_name = "new-code",
-				     .user_id = user->id,
-				     .context = context,
-				     .issue_code = 1};
-	int rc = mail_outbox_queue(call->core, &item, NULL, error, error_size);
-	json_decref(context);
-	return rc;
-}
-
 void admin_api_user_add(admin_call_t *call)
 {
 	const char *email = NULL, *display_name = NULL;
@@ -177,7 +157,7 @@ void admin_api_user_add(admin_call_t *call)
 	    users_set_display_name(call->core, call->actor, user.email, display_name, error,
 				   sizeof(error)) < 0)
 		log_warn("admin.user_name_failed user=%lld error=\"%s\"", (long long)user.id, error);
-	if (admin_user_mail_code(call, &user, error, sizeof(error)) < 0)
+	if (mail_outbox_queue_new_code(call->core, &user, error, sizeof(error)) < 0)
 		log_warn("admin.user_mail_failed user=%lld error=\"%s\"", (long long)user.id, error);
 	admin_user_answer(call, 201, user.id);
 }
@@ -246,7 +226,7 @@ void admin_api_user_new_code(admin_call_t *call)
 	if (!admin_user_load(call, &user))
 		return;
 	char error[ADMIN_ERROR_MAX];
-	if (admin_user_mail_code(call, &user, error, sizeof(error)) < 0) {
+	if (mail_outbox_queue_new_code(call->core, &user, error, sizeof(error)) < 0) {
 		admin_internal(call, "admin.user_code_failed", error);
 		return;
 	}

@@ -416,30 +416,6 @@ void api_login_options(api_call_t *call)
 			   "code_length", (json_int_t)code_length, "enrolment", 1));
 }
 
-/*
- * Queues the "new code" mail to the user (mail-out.h). The code is drawn when the outbox
- * renders the message, so the plain code exists only in that sealed message: never here,
- * never in a log. Returns 0 or -1.
- */
-static int api_enrol_mail(pp_core_t *core, const pp_user_t *user, char *error,
-			  size_t error_size)
-{
-	json_t *context = json_pack("{s:b, s:s}", "is_pending", user->state == PP_USER_PENDING,
-				    "email", user->email);
-	if (context == NULL) {
-		(void)str_format(error, error_size, "out of memory");
-		return -1;
-	}
-	pp_mail_outbox_new_t item = {.recipient = user->email,
-				     .template_name = "new-code",
-				     .user_id = user->id,
-				     .context = context,
-				     .issue_code = 1 /* always a new code */};
-	int rc = mail_outbox_queue(core, &item, NULL, error, error_size);
-	json_decref(context);
-	return rc;
-}
-
 /* POST /enrol {company_code, email}. */
 void api_enrol(api_call_t *call)
 {
@@ -500,7 +476,7 @@ void api_enrol(api_call_t *call)
 			  "This address may not print here; ask your administrator.", 0);
 		return;
 	}
-	if (api_enrol_mail(core, &policy.user, error, sizeof(error)) < 0) {
+	if (mail_outbox_queue_new_code(core, &policy.user, error, sizeof(error)) < 0) {
 		api_internal(call, "api.enrol_mail_failed", error);
 		return;
 	}

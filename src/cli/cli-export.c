@@ -23,8 +23,7 @@ static int export_usage(pp_cli_t *cli, FILE *out)
 	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
-/* Parses YYYY-MM-DD (UTC midnight) or Unix seconds. */
-static bool export_parse_date(const char *s, int64_t *at_r)
+bool cli_parse_date(const char *s, int64_t *at_r)
 {
 	uint64_t seconds;
 	if (parse_uint64_full(s, INT64_MAX, &seconds)) {
@@ -71,7 +70,7 @@ int cli_export(pp_cli_t *cli, int argc, char **argv)
 			break;
 		case 's':
 		case 'u':
-			if (!export_parse_date(optarg, opt == 's' ? &request.since : &request.until)) {
+			if (!cli_parse_date(optarg, opt == 's' ? &request.since : &request.until)) {
 				cli_error(cli, "export: bad date %s (use YYYY-MM-DD)", optarg);
 				return CLI_EXIT_USAGE;
 			}

@@ -12,7 +12,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
-#include <time.h>
 
 static int reports_usage(pp_cli_t *cli, FILE *out)
 {
@@ -22,25 +21,6 @@ static int reports_usage(pp_cli_t *cli, FILE *out)
 		"  DATE is YYYY-MM-DD (UTC, start of day) or Unix seconds; --until is exclusive.\n"
 		"  --csv prints the console's CSV download; --json one JSON object.\n");
 	return out == cli->out ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-}
-
-/* Parses YYYY-MM-DD (UTC midnight) or Unix seconds. */
-static bool reports_parse_date(const char *s, int64_t *at_r)
-{
-	uint64_t seconds;
-	if (parse_uint64_full(s, INT64_MAX, &seconds)) {
-		*at_r = (int64_t)seconds;
-		return true;
-	}
-	struct tm tm = {0};
-	const char *end = strptime(s, "%Y-%m-%d", &tm);
-	if (end == NULL || *end != '\0')
-		return false;
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
-		return false;
-	*at_r = (int64_t)t;
-	return true;
 }
 
 /* One JSON object of counters. */
@@ -126,7 +106,7 @@ int cli_reports(pp_cli_t *cli, int argc, char **argv)
 			break;
 		case 's':
 		case 'u':
-			if (!reports_parse_date(optarg, opt == 's' ? &since : &until)) {
+			if (!cli_parse_date(optarg, opt == 's' ? &since : &until)) {
 				cli_error(cli, "reports: bad date %s (use YYYY-MM-DD)", optarg);
 				return CLI_EXIT_USAGE;
 			}

@@ -107,6 +107,8 @@ int cli_audit(pp_cli_t *cli, int argc, char **argv);
  * admin (is_add) or an existing one (name NULL = the first admin). Returns a CLI_EXIT_ code.
  */
 int cli_admin_password(pp_cli_t *cli, bool is_add, const char *name);
+/* Parses a date argument: YYYY-MM-DD (UTC midnight) or Unix seconds (cli-export.c). */
+bool cli_parse_date(const char *s, int64_t *at_r);
 /* `reports` (cli-reports.c). */
 int cli_reports(pp_cli_t *cli, int argc, char **argv);
 int cli_dns_sd_records(pp_cli_t *cli, int argc, char **argv);

@@ -145,6 +145,14 @@ int mail_outbox_queue(pp_core_t *core, const pp_mail_outbox_new_t *item, int64_t
                       size_t error_size);
 
 /*
+ * Queues the "new-code" mail to user: a new confirmation code, drawn when the outbox renders
+ * the message, so the plain code exists only in that sealed message (never in the caller,
+ * never in a log). Used by enrolment and by an admin's "new code". Returns 0 or -1.
+ */
+int mail_outbox_queue_new_code(pp_core_t *core, const pp_user_t *user, char *error,
+                               size_t error_size);
+
+/*
  * Sends a rendered message: the stand-in the tests give the sender instead of SMTP. Same
  * contract as mail_smtp_send().
  */

@@ -79,6 +79,25 @@ int mail_outbox_queue(pp_core_t *core, const pp_mail_outbox_new_t *item, int64_t
 	return 0;
 }
 
+int mail_outbox_queue_new_code(pp_core_t *core, const pp_user_t *user, char *error,
+                               size_t error_size)
+{
+	json_t *context = json_pack("{s:b, s:s}", "is_pending", user->state == PP_USER_PENDING,
+	                            "email", user->email);
+	if (context == NULL) {
+		(void)str_format(error, error_size, "out of memory");
+		return -1;
+	}
+	pp_mail_outbox_new_t item = {.recipient = user->email,
+	                             .template_name = "new-code",
+	                             .user_id = user->id,
+	                             .context = context,
+	                             .issue_code = 1 /* always a new code */};
+	int rc = mail_outbox_queue(core, &item, NULL, error, error_size);
+	json_decref(context);
+	return rc;
+}
+
 /* The key that seals queued messages. */
 static void outbox_key(const pp_core_t *core, uint8_t key[CRYPTO_KEY_BYTES])
 {
