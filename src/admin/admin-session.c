@@ -129,12 +129,15 @@ static void admin_throttled(admin_call_t *call, int64_t retry_after)
 		    retry_after > 0 ? retry_after : 1);
 }
 
-/* Records a failed sign-in against both keys and answers 401 or 429. */
-static void admin_login_failed(admin_call_t *call, char keys[2][THROTTLE_KEY_MAX])
+/*
+ * Counts a failed sign-in against both keys (source, name). Returns whether either is now
+ * locked, with the longer wait in *retry_r.
+ */
+static bool admin_count_failure(admin_call_t *call, char keys[2][THROTTLE_KEY_MAX],
+				int64_t *retry_r)
 {
 	char error[ADMIN_ERROR_MAX];
 	bool is_locked = false;
-	int64_t retry = 0;
 	for (size_t i = 0; i < 2; i++) {
 		bool locked = false;
 		int64_t r = 0;
@@ -142,9 +145,17 @@ static void admin_login_failed(admin_call_t *call, char keys[2][THROTTLE_KEY_MAX
 			log_warn("admin.throttle_failed error=\"%s\"", error);
 		if (locked) {
 			is_locked = true;
-			retry = r > retry ? r : retry;
+			*retry_r = r > *retry_r ? r : *retry_r;
 		}
 	}
+	return is_locked;
+}
+
+/* Records a failed sign-in against both keys and answers 401 or 429. */
+static void admin_login_failed(admin_call_t *call, char keys[2][THROTTLE_KEY_MAX])
+{
+	int64_t retry = 0;
+	bool is_locked = admin_count_failure(call, keys, &retry);
 	log_info("admin.login_failed remote=%s locked=%s", http_request_remote_addr(call->req),
 		 is_locked ? "yes" : "no");
 	if (is_locked) {
@@ -214,20 +225,9 @@ static admin_directory_login_t admin_login_directory(admin_call_t *call, const c
 /* Refuses a sign-in while the directory is down: 503, or 429 once the keys are locked. */
 static void admin_login_directory_down(admin_call_t *call, char keys[2][THROTTLE_KEY_MAX])
 {
-	char error[ADMIN_ERROR_MAX];
-	bool is_locked = false;
-	int64_t retry = 0;
 	/* The local check failed too: a guess costs a try even while the directory is down. */
-	for (size_t i = 0; i < 2; i++) {
-		bool locked = false;
-		int64_t r = 0;
-		if (throttle_failure(call->core, keys[i], &locked, &r, error, sizeof(error)) < 0)
-			log_warn("admin.throttle_failed error=\"%s\"", error);
-		if (locked) {
-			is_locked = true;
-			retry = r > retry ? r : retry;
-		}
-	}
+	int64_t retry = 0;
+	bool is_locked = admin_count_failure(call, keys, &retry);
 	if (is_locked) {
 		admin_throttled(call, retry);
 		return;
