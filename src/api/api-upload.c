@@ -552,9 +552,8 @@ void api_upload_finish(api_call_t *call)
 			return;
 		}
 	}
-	char file_id[SPOOL_ID_LEN + 1];
-	uint64_t size = 0;
-	if (spool_writer_finish(&u->writer, file_id, &size, error, sizeof(error)) < 0) {
+	pp_spool_doc_t sealed;
+	if (spool_writer_finish_small(&u->writer, &sealed, error, sizeof(error)) < 0) {
 		api_internal(call, "api.spool_finish_failed", error);
 		return;
 	}
@@ -566,8 +565,7 @@ void api_upload_finish(api_call_t *call)
 			   .options = &opts,
 			   .printer_id = printer_id};
 	pp_intake_result_t stored;
-	if (intake_store_spooled(core, &doc, file_id, (int64_t)size, &stored, error,
-				 sizeof(error)) < 0) {
+	if (intake_store_spooled(core, &doc, &sealed, &stored, error, sizeof(error)) < 0) {
 		log_error("api.intake_failed error=\"%s\"", error);
 		api_error(call, 503, "unavailable", "The job could not be stored now; try again.", 5);
 		return;

@@ -1,6 +1,8 @@
 /* core.c - the domain context; see core.h. */
 #include "core/core.h"
 
+#include "core/inline-doc.h"
+
 #include <string.h>
 
 static int64_t core_real_clock(void *ctx)
@@ -16,6 +18,9 @@ int core_init(pp_core_t *core, pp_db_t *db, pp_spool_t *spool,
 	core->db = db;
 	core->spool = spool;
 	core->now = core_real_clock;
+	/* Small documents live in the database: readers of the spool find them there. */
+	if (spool != NULL && db != NULL)
+		spool_set_inline_source(spool, inline_doc_fetch, db);
 	if (!crypto_derive_subkey(master_key, CRYPTO_SUBKEY_CODES, core->code_key) ||
 	    !crypto_derive_subkey(master_key, CRYPTO_SUBKEY_TOKENS, core->token_key) ||
 	    !crypto_derive_subkey(master_key, CRYPTO_SUBKEY_PSEUDONYM, core->pseudonym_key)) {

@@ -2,6 +2,7 @@
 #include "core/intake.h"
 
 #include "core/convert-queue.h"
+#include "core/inline-doc.h"
 #include "core/settings.h"
 #include "db/db-listen.h"
 #include "lib/fault.h"
@@ -14,16 +15,20 @@
 
 #define INTAKE_CHUNK 65536
 
-/* No row names file_id (a failed or refused store): remove it now, as recovery would at the
- * next start. */
-static void intake_drop_file(pp_core_t *core, const char *file_id)
+/* No row names the document (a failed or refused store): remove its file now, as recovery
+ * would at the next start; a small one held in memory is just released. */
+static void intake_drop_file(pp_core_t *core, pp_spool_doc_t *stored)
 {
-	if (core->spool == NULL || file_id == NULL)
+	if (stored->sealed != NULL) {
+		spool_doc_release(stored);
+		return;
+	}
+	if (core->spool == NULL)
 		return;
 	char spool_error[256];
-	if (spool_delete(core->spool, file_id, spool_error, sizeof(spool_error)) < 0)
+	if (spool_delete(core->spool, stored->file_id, spool_error, sizeof(spool_error)) < 0)
 		log_warn("intake.file_left file=%s error=\"%s\" — startup recovery removes it",
-		         file_id, spool_error);
+		         stored->file_id, spool_error);
 }
 
 /*
@@ -47,8 +52,7 @@ typedef struct {
 	pp_core_t *core;
 	const pp_job_new_t *new_job;
 	const pp_intake_t *doc;
-	const char *file_id;
-	int64_t size_bytes;
+	const pp_spool_doc_t *stored;
 	pp_job_t job; /* the row made */
 } intake_rows_t;
 
@@ -58,18 +62,19 @@ static int intake_store_rows(pp_db_t *db, void *arg, char *error, size_t error_s
 	intake_rows_t *rows = arg;
 	(void)db; /* the same handle as rows->core->db */
 	if (job_create(rows->core, rows->new_job, &rows->job, error, error_size) < 0 ||
-	    job_document_add(rows->core, rows->job.id, "original", rows->file_id, rows->doc->name,
-	                     rows->doc->content_type, rows->size_bytes, NULL, error,
-	                     error_size) != 0)
+	    job_document_add(rows->core, rows->job.id, "original", rows->stored->file_id,
+	                     rows->doc->name, rows->doc->content_type,
+	                     (int64_t)rows->stored->size, NULL, error, error_size) != 0 ||
+	    inline_doc_store(rows->core, rows->stored, error, error_size) < 0)
 		return DB_ERROR;
 	fault_point("intake.before_commit");
 	return DB_OK;
 }
 
-int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, const char *file_id,
-                         int64_t size_bytes, pp_intake_result_t *result_r, char *error,
-                         size_t error_size)
+int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, pp_spool_doc_t *stored,
+                         pp_intake_result_t *result_r, char *error, size_t error_size)
 {
+	int64_t size_bytes = (int64_t)stored->size;
 	memset(result_r, 0, sizeof(*result_r));
 	pp_job_new_t new_job = {
 	    .user_id = doc->user_id,
@@ -84,18 +89,19 @@ int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, const char *fi
 	 * One transaction: the job and the row naming its file appear together or not at all.
 	 * Concurrent submissions share it (group commit), so one log sync covers all of them.
 	 */
-	intake_rows_t rows = {.core = core, .new_job = &new_job, .doc = doc, .file_id = file_id,
-	                      .size_bytes = size_bytes};
-	if (db_tx_group(core->db, intake_store_rows, &rows, error, error_size) != DB_OK) {
-		intake_drop_file(core, file_id);
+	intake_rows_t rows = {.core = core, .new_job = &new_job, .doc = doc, .stored = stored};
+	int rc = db_tx_group(core->db, intake_store_rows, &rows, error, error_size);
+	if (rc != DB_OK) {
+		intake_drop_file(core, stored);
 		return -1;
 	}
+	spool_doc_release(stored);
 	fault_point("intake.after_commit");
 	intake_wake_converters(core, rows.job.id);
 
 	result_r->job_id = rows.job.id;
 	(void)str_copy(result_r->uuid, sizeof(result_r->uuid), rows.job.uuid);
-	(void)str_copy(result_r->file_id, sizeof(result_r->file_id), file_id);
+	(void)str_copy(result_r->file_id, sizeof(result_r->file_id), stored->file_id);
 	result_r->size_bytes = size_bytes;
 	log_info("job.received job=%lld source=%s size=%lld", (long long)rows.job.id,
 	         rows.job.source, (long long)size_bytes);
@@ -106,8 +112,6 @@ int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_rea
                           void *ctx, pp_intake_result_t *result_r, char *error, size_t error_size)
 {
 	pp_spool_writer_t *writer = NULL;
-	char file_id[SPOOL_ID_LEN + 1];
-	uint64_t size = 0;
 	memset(result_r, 0, sizeof(*result_r));
 	if (core->spool == NULL) {
 		(void)str_format(error, error_size, "intake: no spool is open");
@@ -157,11 +161,13 @@ int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_rea
 	}
 	free(buf);
 	buf = NULL;
-	/* Publish the file (fsync, rename) before any row names it. */
-	if (spool_writer_finish(&writer, file_id, &size, error, error_size) < 0)
+	/* Publish the file (durable, renamed) before any row names it; a small document goes
+	 * into the rows' transaction instead. */
+	pp_spool_doc_t stored;
+	if (spool_writer_finish_small(&writer, &stored, error, error_size) < 0)
 		return -1;
 	fault_point("intake.after_spool_finish");
-	return intake_store_spooled(core, doc, file_id, (int64_t)size, result_r, error, error_size);
+	return intake_store_spooled(core, doc, &stored, result_r, error, error_size);
 fail:
 	spool_writer_abort(&writer);
 	free(buf);
@@ -286,10 +292,12 @@ static int intake_move_locked(pp_core_t *core, int64_t job_id, pp_job_state_t to
 	return JOB_OK;
 }
 
-int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id, const char *file_id,
-                          int64_t size_bytes, const char *name, const char *content_type,
+int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id,
+                          pp_spool_doc_t *stored, const char *name, const char *content_type,
                           bool is_last, char *error, size_t error_size)
 {
+	const char *file_id = stored->file_id;
+	int64_t size_bytes = (int64_t)stored->size;
 	pp_job_state_t ignored;
 	bool has_document = false;
 	int64_t now = core_now(core);
@@ -319,7 +327,8 @@ int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id, cons
 	            " WHERE id = $1",
 	            params, 3, NULL, error, error_size) != DB_OK ||
 	    job_document_add(core, job_id, "original", file_id, name, content_type, size_bytes,
-	                     NULL, error, error_size) != 0) {
+	                     NULL, error, error_size) != 0 ||
+	    inline_doc_store(core, stored, error, error_size) < 0) {
 		rc = JOB_ERROR;
 		goto rollback;
 	}
@@ -332,6 +341,7 @@ int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id, cons
 	fault_point("intake.attach_before_commit");
 	if (db_tx_commit(core->db, error, error_size) != DB_OK)
 		goto drop_file;
+	spool_doc_release(stored);
 	fault_point("intake.attach_after_commit");
 	log_info("job.attached job=%lld size=%lld last=%s", (long long)job_id,
 	         (long long)size_bytes, is_last ? "yes" : "no");
@@ -344,10 +354,10 @@ int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id, cons
 
 rollback:
 	db_tx_rollback(core->db);
-	intake_drop_file(core, file_id);
+	intake_drop_file(core, stored);
 	return rc;
 drop_file:
-	intake_drop_file(core, file_id);
+	intake_drop_file(core, stored);
 	return JOB_ERROR;
 }
 

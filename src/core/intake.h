@@ -4,8 +4,9 @@
  * Every way in (an IPP Print-Job body, a mail attachment, a portal upload) ends here. The
  * document is streamed into the spool (spool_writer_*), which publishes it atomically
  * (fsync, rename); only then does ONE transaction create the job (state received, a random
- * uuid) and its "original" document row naming the file id. If the transaction fails, the
- * file is deleted again. A crash between the two steps leaves a file no row names: at start,
+ * uuid) and its "original" document row naming the file id. A small document is not
+ * published as a file: its sealed bytes go into that same transaction (inline-doc.h), so it
+ * costs one flush. If the transaction fails, the file is deleted again. A crash between the two steps leaves a file no row names: at start,
  * intake_recover() removes such orphans (and temp files), so after any crash every row points
  * at a complete file and every file belongs to a row.
  *
@@ -20,6 +21,7 @@
 #include "core/core.h"
 #include "core/job.h"
 #include "core/options.h"
+#include "spool/spool.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,13 +65,14 @@ int intake_store_document(pp_core_t *core, const pp_intake_t *doc, pp_intake_rea
                           void *ctx, pp_intake_result_t *result_r, char *error, size_t error_size);
 
 /*
- * The same for a caller that wrote the spool file itself (spool_writer_finish() gave file_id
- * and size_bytes): creates the rows; on failure deletes the file, which belongs to intake
- * from this call on. Returns 0 with *result_r filled, or -1 with error.
+ * The same for a caller that wrote the document itself (spool_writer_finish_small(), or
+ * spool_writer_finish() with stored->sealed NULL): creates the rows, storing the sealed
+ * bytes of a small document with them. The document belongs to intake from this call on:
+ * its bytes are released and, on failure, its file deleted. Returns 0 with *result_r filled,
+ * or -1 with error.
  */
-int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, const char *file_id,
-                         int64_t size_bytes, pp_intake_result_t *result_r, char *error,
-                         size_t error_size);
+int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, pp_spool_doc_t *stored,
+                         pp_intake_result_t *result_r, char *error, size_t error_size);
 
 /*
  * Create-Job: creates the job (state incoming, no document) with doc's owner, title, options
@@ -81,16 +84,17 @@ int intake_create_incoming(pp_core_t *core, const pp_intake_t *doc, int64_t time
                            pp_intake_result_t *result_r, char *error, size_t error_size);
 
 /*
- * Send-Document: attaches the spooled file (file_id, size_bytes from spool_writer_finish())
- * as the "original" document of incoming job job_id owned by user_id, in one transaction;
- * with is_last the job moves on to received (expires_at from jobs.retention_hours) in the
- * same transaction. One document per job. The file belongs to intake from this call on: it is
- * deleted on any result but JOB_OK. Returns JOB_OK, JOB_NOT_FOUND (no such job of user_id),
+ * Send-Document: attaches the spooled document (from spool_writer_finish_small(), or a file
+ * from spool_writer_finish() with stored->sealed NULL) as the "original" document of incoming
+ * job job_id owned by user_id, in one transaction; with is_last the job moves on to received
+ * (expires_at from jobs.retention_hours) in the same transaction. One document per job. The
+ * document belongs to intake from this call on: its bytes are released, and its file deleted
+ * on any result but JOB_OK. Returns JOB_OK, JOB_NOT_FOUND (no such job of user_id),
  * JOB_STATE_LOST (no longer incoming: canceled or expired meanwhile), JOB_STATE_FORBIDDEN
  * (it has its document already) or -1.
  */
-int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id, const char *file_id,
-                          int64_t size_bytes, const char *name, const char *content_type,
+int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id,
+                          pp_spool_doc_t *stored, const char *name, const char *content_type,
                           bool is_last, char *error, size_t error_size);
 
 /*

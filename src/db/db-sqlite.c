@@ -19,6 +19,7 @@
  * only pretend; a restart recovers from what is on disk.
  */
 #include "db/db-private.h"
+#include "db/db-sqlite-checkpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,6 +68,7 @@ typedef struct {
 	sqlite3 *conn;
 	bool is_memory;
 	db_sqlite_sync_t sync;
+	db_sqlite_checkpointer_t *checkpointer; /* NULL in memory */
 	db_sqlite_cached_t cache[DB_SQLITE_CACHE_SLOTS];
 } db_sqlite_t;
 
@@ -342,7 +344,9 @@ static int db_sqlite_open(pp_db_t *db, const char *url, char *error, size_t erro
 		free(s);
 		return DB_ERROR;
 	}
-	if (db_sqlite_configure(s->conn, is_memory, error, error_size) != DB_OK) {
+	if (db_sqlite_configure(s->conn, is_memory, error, error_size) != DB_OK ||
+	    (!is_memory && db_sqlite_checkpointer_attach(s->conn, path, &s->checkpointer, error,
+	                                                 error_size) < 0)) {
 		(void)sqlite3_close(s->conn);
 		db_sqlite_sync_destroy(s);
 		free(s);
@@ -358,6 +362,7 @@ static void db_sqlite_close(pp_db_t *db)
 	if (s == NULL)
 		return;
 	db_sqlite_cache_clear(s);
+	db_sqlite_checkpointer_detach(&s->checkpointer);
 	int rc = sqlite3_close(s->conn);
 	if (rc != SQLITE_OK)
 		log_error("db.close_failed backend=sqlite error=\"%s\"", sqlite3_errstr(rc));

@@ -337,6 +337,14 @@ static const db_migration_t db_migrations[] = {
 	{11, "directory admin accounts",
 	 "ALTER TABLE admins ADD COLUMN kind TEXT NOT NULL DEFAULT 'local'"
 	 "  CHECK (kind IN ('local','directory'));"},
+
+	/* Small documents kept in the database (src/core/inline-doc.c): the sealed spool bytes
+	 * of a document stored in the transaction that records it, so a submission needs one
+	 * flush, not two. Deleting the documents row deletes them. */
+	{12, "small documents in the database",
+	 "CREATE TABLE spool_inline ("
+	 "  file_id TEXT PRIMARY KEY REFERENCES documents(file_id) ON DELETE CASCADE,"
+	 "  sealed @BLOB@ NOT NULL);"},
 };
 
 const db_migration_t *db_migrations_list(size_t *count_r)

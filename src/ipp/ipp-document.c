@@ -181,11 +181,12 @@ static bool ipp_document_check_send(pp_http_request_t *req, ipp_exchange_t *x)
 }
 /*
  * After the last document byte: refuses an empty document, types it (document-format, or
- * sniffed for application/octet-stream), seals the spool file (file_id, size_r). Returns
- * the format (borrowed from the request or static), or NULL after answering.
+ * sniffed for application/octet-stream), seals the document (*stored_r: a spool file, or a
+ * small one's bytes for the job's transaction). Returns the format (borrowed from the request
+ * or static), or NULL after answering.
  */
 static const char *ipp_document_seal(pp_http_request_t *req, ipp_exchange_t *x,
-				    char file_id[SPOOL_ID_LEN + 1], uint64_t *size_r)
+				    pp_spool_doc_t *stored_r)
 {
 	if (x->doc_bytes == 0) {
 		spool_writer_abort(&x->writer);
@@ -203,7 +204,7 @@ static const char *ipp_document_seal(pp_http_request_t *req, ipp_exchange_t *x,
 		}
 	}
 	char error[512];
-	if (spool_writer_finish(&x->writer, file_id, size_r, error, sizeof(error)) < 0) {
+	if (spool_writer_finish_small(&x->writer, stored_r, error, sizeof(error)) < 0) {
 		log_error("ipp.spool_finish_failed error=\"%s\"", error);
 		ipp_exchange_fail(req, x, IPP_STATUS_ERROR_INTERNAL, "The document could not be stored.", 200);
 		return NULL;
@@ -213,9 +214,9 @@ static const char *ipp_document_seal(pp_http_request_t *req, ipp_exchange_t *x,
 /* Print-Job after the last byte: seal the file, type it, commit the job, answer. */
 void ipp_document_print_job(pp_http_request_t *req, ipp_exchange_t *x)
 {
-	char error[512], file_id[SPOOL_ID_LEN + 1];
-	uint64_t size = 0;
-	const char *format = ipp_document_seal(req, x, file_id, &size);
+	char error[512];
+	pp_spool_doc_t sealed;
+	const char *format = ipp_document_seal(req, x, &sealed);
 	if (format == NULL)
 		return;
 	const char *job_name = ipp_request_string(x->request, "job-name");
@@ -228,8 +229,7 @@ void ipp_document_print_job(pp_http_request_t *req, ipp_exchange_t *x)
 			   .options = &x->opts,
 			   .pin = x->pin[0] != '\0' ? x->pin : NULL};
 	pp_intake_result_t stored;
-	if (intake_store_spooled(x->svc->core, &doc, file_id, (int64_t)size, &stored, error,
-				 sizeof(error)) < 0) {
+	if (intake_store_spooled(x->svc->core, &doc, &sealed, &stored, error, sizeof(error)) < 0) {
 		log_error("ipp.intake_failed error=\"%s\"", error);
 		ipp_exchange_fail(req, x, IPP_STATUS_ERROR_SERVICE_UNAVAILABLE,
 				  "The job could not be stored now; try again.", 200);
@@ -270,15 +270,15 @@ void ipp_document_send_document(pp_http_request_t *req, ipp_exchange_t *x)
 					  "true to close the job.", 200);
 			return;
 		}
-		char file_id[SPOOL_ID_LEN + 1];
-		uint64_t size = 0;
-		const char *format = ipp_document_seal(req, x, file_id, &size);
+		pp_spool_doc_t sealed;
+		const char *format = ipp_document_seal(req, x, &sealed);
 		if (format == NULL)
 			return;
-		/* From here the file belongs to intake, whatever the result. */
-		rc = intake_attach_spooled(core, x->send_job_id, x->auth.user.id, file_id,
-					   (int64_t)size, ipp_request_string(x->request, "document-name"),
-					   format, x->is_last, error, sizeof(error));
+		uint64_t size = sealed.size;
+		/* From here the document belongs to intake, whatever the result. */
+		rc = intake_attach_spooled(core, x->send_job_id, x->auth.user.id, &sealed,
+					   ipp_request_string(x->request, "document-name"), format,
+					   x->is_last, error, sizeof(error));
 		if (rc == JOB_OK)
 			log_info("ipp.document_received job=%lld size=%lld format=%s last=%s via=%s",
 				 (long long)x->send_job_id, (long long)size, format,

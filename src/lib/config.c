@@ -73,6 +73,7 @@ static const config_setting_t config_settings[] = {
 	BOOL("spool", "encrypt", spool_encrypt, "yes"),
 	BOOL("spool", "shared", spool_is_shared, "no"),
 	BYTES("spool", "max_document_bytes", max_document_bytes, 1 * KIB, 64 * GIB, "1G"),
+	BYTES("spool", "inline_max_bytes", spool_inline_max_bytes, 0, 16 * MIB, "256K"),
 
 	UINT("jobs", "sweep_interval_s", sweep_interval_s, 1, 86400, "60"),
 

@@ -54,6 +54,7 @@ typedef struct pp_config {
 	bool spool_encrypt;
 	bool spool_is_shared; /* several server hosts use this spool directory */
 	uint64_t max_document_bytes;
+	uint64_t spool_inline_max_bytes; /* documents up to this (sealed) go into the database */
 
 	/* [jobs] */
 	unsigned sweep_interval_s;

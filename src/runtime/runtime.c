@@ -57,6 +57,7 @@ int runtime_open(pp_runtime_t *rt, char *error, size_t error_size)
 	crypto_wipe(spool_key, sizeof(spool_key));
 	if (rc < 0)
 		goto fail;
+	spool_set_inline_max(rt->spool, (size_t)cfg->spool_inline_max_bytes);
 
 	if (core_init(&rt->core, rt->db, rt->spool, rt->master_key) < 0) {
 		(void)str_format(error, error_size, "cannot derive the sub-keys");

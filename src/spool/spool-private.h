@@ -46,6 +46,9 @@ struct pp_spool {
 	bool is_encrypted; /* new files are encrypted */
 	uint8_t key[SPOOL_KEY_BYTES];
 	uint64_t max_file_bytes;
+	size_t inline_max; /* sealed bytes a document kept in the database may have */
+	pp_spool_inline_fetch_fn inline_fetch; /* NULL: no documents in the database */
+	void *inline_ctx;                      /* borrowed */
 };
 
 /* Sets up and tears down spool->sync. init returns 0 or an errno value. */

@@ -1,7 +1,9 @@
 /*
- * spool-reader.c - streaming a document out of the spool. Each record is authenticated (or,
- * unencrypted, checksummed) before any of its bytes are handed out; the end is accepted only
- * after the final record and nothing behind it. See spool-private.h for the format.
+ * spool-reader.c - streaming a document out of the spool: from its file, or from the sealed
+ * bytes the database keeps for a small document (the same format, checked the same way).
+ * Each record is authenticated (or, unencrypted, checksummed) before any of its bytes are
+ * handed out; the end is accepted only after the final record and nothing behind it. See
+ * spool-private.h for the format.
  */
 #include "spool/spool-private.h"
 
@@ -16,7 +18,9 @@
 struct pp_spool_reader {
 	const pp_spool_t *spool; /* borrowed */
 	char id[SPOOL_ID_LEN + 1];
-	int fd;
+	int fd;        /* the file; -1 when reading sealed bytes from the database */
+	uint8_t *mem;  /* those bytes (owned), when fd < 0 */
+	size_t mem_len, mem_pos;
 	bool is_encrypted;
 	uint8_t header[SPOOL_HEADER_LEN];
 	crypto_secretstream_xchacha20poly1305_state state;
@@ -28,12 +32,20 @@ struct pp_spool_reader {
 	bool is_failed;
 };
 
-/* Reads exactly len bytes; *got_r < len only at end of file. Returns 0 or -1 (errno). */
-static int spool_read_exact(int fd, uint8_t *buf, size_t len, size_t *got_r)
+/* Reads exactly len bytes; *got_r < len only at the end. Returns 0 or -1 (errno). */
+static int spool_read_exact(pp_spool_reader_t *reader, uint8_t *buf, size_t len, size_t *got_r)
 {
+	if (reader->fd < 0) {
+		size_t left = reader->mem_len - reader->mem_pos;
+		size_t take = len < left ? len : left;
+		memcpy(buf, reader->mem + reader->mem_pos, take);
+		reader->mem_pos += take;
+		*got_r = take;
+		return 0;
+	}
 	size_t got = 0;
 	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
+		ssize_t n = read(reader->fd, buf + got, len - got);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -45,6 +57,26 @@ static int spool_read_exact(int fd, uint8_t *buf, size_t len, size_t *got_r)
 	}
 	*got_r = got;
 	return 0;
+}
+
+/*
+ * No file has the id: asks the inline source (the database) for its sealed bytes. Returns 0,
+ * or -1 with error (not there either, or the database failed).
+ */
+static int spool_reader_fetch(pp_spool_t *spool, pp_spool_reader_t *reader, const char *path,
+                              char *error, size_t error_size)
+{
+	if (spool->inline_fetch == NULL) {
+		(void)str_format(error, error_size, "open(%s) failed: %s", path, strerror(ENOENT));
+		return -1;
+	}
+	int rc = spool->inline_fetch(spool->inline_ctx, reader->id, &reader->mem,
+	                             &reader->mem_len, error, error_size);
+	if (rc == 0)
+		(void)str_format(error, error_size,
+		                 "spool: document %s is neither in %s nor in the database", reader->id,
+		                 path);
+	return rc > 0 ? 0 : -1;
 }
 
 static ssize_t spool_reader_fail(pp_spool_reader_t *reader, char *error, size_t error_size,
@@ -79,9 +111,17 @@ int spool_reader_open(pp_spool_t *spool, const char *file_id, pp_spool_reader_t 
 	memcpy(reader->id, file_id, SPOOL_ID_LEN + 1);
 	reader->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (reader->fd < 0) {
-		(void)str_format(error, error_size, "open(%s) failed: %s", path, strerror(errno));
-		free(reader);
-		return -1;
+		int open_errno = errno;
+		int rc = -1;
+		if (open_errno == ENOENT)
+			rc = spool_reader_fetch(spool, reader, path, error, error_size);
+		else
+			(void)str_format(error, error_size, "open(%s) failed: %s", path,
+			                 strerror(open_errno));
+		if (rc < 0) {
+			spool_reader_close(&reader);
+			return -1;
+		}
 	}
 
 	/*
@@ -90,7 +130,7 @@ int spool_reader_open(pp_spool_t *spool, const char *file_id, pp_spool_reader_t 
 	 */
 	static const uint8_t zeros[SPOOL_HEADER_LEN - SPOOL_MAGIC_LEN - 2] = {0};
 	size_t got = 0;
-	if (spool_read_exact(reader->fd, reader->header, SPOOL_HEADER_LEN, &got) < 0 ||
+	if (spool_read_exact(reader, reader->header, SPOOL_HEADER_LEN, &got) < 0 ||
 	    got != SPOOL_HEADER_LEN || memcmp(reader->header, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0 ||
 	    reader->header[SPOOL_MAGIC_LEN] != SPOOL_VERSION ||
 	    (reader->header[SPOOL_MAGIC_LEN + 1] & ~SPOOL_FLAG_ENCRYPTED) != 0 ||
@@ -104,7 +144,7 @@ int spool_reader_open(pp_spool_t *spool, const char *file_id, pp_spool_reader_t 
 		uint8_t stream_header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
 		uint8_t key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
 		spool_file_key(spool, file_id, key);
-		int rc = spool_read_exact(reader->fd, stream_header, sizeof(stream_header), &got);
+		int rc = spool_read_exact(reader, stream_header, sizeof(stream_header), &got);
 		if (rc == 0 && got == sizeof(stream_header))
 			rc = crypto_secretstream_xchacha20poly1305_init_pull(&reader->state,
 			                                                     stream_header, key);
@@ -126,7 +166,7 @@ static int spool_reader_next(pp_spool_reader_t *reader, char *error, size_t erro
 {
 	uint8_t prefix[4];
 	size_t got = 0;
-	if (spool_read_exact(reader->fd, prefix, sizeof(prefix), &got) < 0) {
+	if (spool_read_exact(reader, prefix, sizeof(prefix), &got) < 0) {
 		(void)str_format(error, error_size, "read(spool %s) failed: %s", reader->id,
 		                 strerror(errno));
 		reader->is_failed = true;
@@ -145,7 +185,7 @@ static int spool_reader_next(pp_spool_reader_t *reader, char *error, size_t erro
 	                                       : 1 + SPOOL_PLAIN_HASH_LEN;
 	if (len < overhead || len - overhead > SPOOL_CHUNK)
 		return (int)spool_reader_fail(reader, error, error_size, "bad record length");
-	if (spool_read_exact(reader->fd, reader->record, len, &got) < 0 || got != len)
+	if (spool_read_exact(reader, reader->record, len, &got) < 0 || got != len)
 		return (int)spool_reader_fail(reader, error, error_size, "truncated");
 
 	if (reader->is_encrypted) {
@@ -213,6 +253,10 @@ void spool_reader_close(pp_spool_reader_t **reader_p)
 		return;
 	if (reader->fd >= 0)
 		(void)close(reader->fd); /* read-only: nothing to lose */
+	if (reader->mem != NULL) {
+		sodium_memzero(reader->mem, reader->mem_len); /* in clear when unencrypted */
+		free(reader->mem);
+	}
 	sodium_memzero(reader, sizeof(*reader));
 	free(reader);
 	*reader_p = NULL;

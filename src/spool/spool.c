@@ -144,8 +144,31 @@ int spool_open(const char *dir, const uint8_t key[SPOOL_KEY_BYTES], bool encrypt
 	spool->is_encrypted = encrypt_new;
 	memcpy(spool->key, key, SPOOL_KEY_BYTES);
 	spool->max_file_bytes = max_file_bytes;
+	spool->inline_max = SPOOL_INLINE_DEFAULT;
 	*spool_r = spool;
 	return 0;
+}
+
+void spool_set_inline_max(pp_spool_t *spool, size_t max_bytes)
+{
+	spool->inline_max = max_bytes;
+}
+
+void spool_set_inline_source(pp_spool_t *spool, pp_spool_inline_fetch_fn fetch, void *ctx)
+{
+	spool->inline_fetch = fetch;
+	spool->inline_ctx = ctx;
+}
+
+void spool_doc_release(pp_spool_doc_t *doc)
+{
+	if (doc == NULL || doc->sealed == NULL)
+		return;
+	/* With encryption off the sealed bytes are the document in clear. */
+	sodium_memzero(doc->sealed, doc->sealed_len);
+	free(doc->sealed);
+	doc->sealed = NULL;
+	doc->sealed_len = 0;
 }
 
 void spool_close(pp_spool_t **spool)

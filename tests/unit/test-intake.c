@@ -214,8 +214,11 @@ static void assert_consistent(server_t *s, const char *label)
 		if (!is_named)
 			fail_msg("%s: spool file %s is named by no row", label, files->paths[f]);
 	}
-	if (files->count != rows)
-		fail_msg("%s: %zu files for %zu rows", label, files->count, rows);
+	/* Small documents are kept in the database (spool_inline), not as files. */
+	size_t kept_inline = (size_t)count_rows(&s->core, "SELECT COUNT(*) FROM spool_inline");
+	if (files->count + kept_inline != rows)
+		fail_msg("%s: %zu files and %zu kept in the database for %zu rows", label,
+		         files->count, kept_inline, rows);
 	free(files);
 	db_result_free(&res);
 }
@@ -338,9 +341,9 @@ static void test_intake_spooled_and_recover(void **state)
 	pp_intake_t doc = {
 	    .user_id = user, .source = "ipp", .title = "Report", .content_type = "application/pdf"};
 	pp_intake_result_t r;
-	assert_int_equal(
-	    intake_store_spooled(&s.core, &doc, file_id, (int64_t)size, &r, error, sizeof(error)),
-	    0);
+	pp_spool_doc_t stored = {.size = size};
+	memcpy(stored.file_id, file_id, sizeof(file_id));
+	assert_int_equal(intake_store_spooled(&s.core, &doc, &stored, &r, error, sizeof(error)), 0);
 	assert_string_equal(r.file_id, file_id);
 
 	/* An orphan (published, never committed) and an abandoned temp file. */
@@ -366,25 +369,27 @@ static void test_intake_spooled_and_recover(void **state)
 	assert_int_equal(spool_writer_write(w, "zz", 2, error, sizeof(error)), 0);
 	assert_int_equal(spool_writer_finish(&w, orphan, &size, error, sizeof(error)), 0);
 	doc.user_id = user + 1000;
-	assert_int_equal(intake_store_spooled(&s.core, &doc, orphan, 2, &r, error, sizeof(error)),
+	pp_spool_doc_t refused = {.size = 2};
+	memcpy(refused.file_id, orphan, sizeof(orphan));
+	assert_int_equal(intake_store_spooled(&s.core, &doc, &refused, &r, error, sizeof(error)),
 	                 -1);
 	assert_int_equal(read_file(&s, orphan, buf, sizeof(buf)), -1);
 	assert_consistent(&s, "after failed rows");
 	server_close(&s);
 }
 
-/* Writes text into the spool as Send-Document's caller does; file_id[SPOOL_ID_LEN + 1]. */
-static int spool_text(server_t *s, const char *text, char *file_id, char *error, size_t error_size)
+/* Seals text as Send-Document's caller does: small, so its bytes are for the database. */
+static int spool_text(server_t *s, const char *text, pp_spool_doc_t *doc_r, char *error,
+                      size_t error_size)
 {
 	pp_spool_writer_t *w = NULL;
-	uint64_t size = 0;
 	if (spool_writer_open(s->spool, &w, error, error_size) < 0)
 		return -1;
 	if (spool_writer_write(w, text, strlen(text), error, error_size) < 0) {
 		spool_writer_abort(&w);
 		return -1;
 	}
-	return spool_writer_finish(&w, file_id, &size, error, error_size);
+	return spool_writer_finish_small(&w, doc_r, error, error_size);
 }
 
 /* Create-Job with a pin, as the IPP service calls it. */
@@ -437,11 +442,11 @@ static void test_intake_incoming_attach_last(void **state)
 	assert_consistent(&s, "incoming");
 
 	s.now = TEST_CORE_T0 + 20;
-	char file_id[SPOOL_ID_LEN + 1];
+	pp_spool_doc_t sealed;
 	const char *text = "%PDF-1.7 tickets";
-	assert_int_equal(spool_text(&s, text, file_id, error, sizeof(error)), 0);
-	assert_int_equal(intake_attach_spooled(&s.core, r.job_id, user, file_id,
-	                                       (int64_t)strlen(text), "tickets.pdf",
+	assert_int_equal(spool_text(&s, text, &sealed, error, sizeof(error)), 0);
+	const char *file_id = sealed.file_id;
+	assert_int_equal(intake_attach_spooled(&s.core, r.job_id, user, &sealed, "tickets.pdf",
 	                                       "application/pdf", true, error, sizeof(error)),
 	                 JOB_OK);
 	job = get_job(&s, r.job_id);
@@ -538,9 +543,10 @@ static void test_intake_incoming_close(void **state)
 	assert_int_equal(create_incoming(&s, user, NULL, &r, error, sizeof(error)), 0);
 	assert_false(get_job(&s, r.job_id).has_pin);
 	s.now = TEST_CORE_T0 + 100;
-	char file_id[SPOOL_ID_LEN + 1];
-	assert_int_equal(spool_text(&s, "page one", file_id, error, sizeof(error)), 0);
-	assert_int_equal(intake_attach_spooled(&s.core, r.job_id, user, file_id, 8, NULL, NULL,
+	pp_spool_doc_t sealed;
+	assert_int_equal(spool_text(&s, "page one", &sealed, error, sizeof(error)), 0);
+	const char *file_id = sealed.file_id;
+	assert_int_equal(intake_attach_spooled(&s.core, r.job_id, user, &sealed, NULL, NULL,
 	                                       false, error, sizeof(error)),
 	                 JOB_OK);
 	pp_job_t job = get_job(&s, r.job_id);
@@ -607,9 +613,10 @@ static void test_intake_incoming_refused(void **state)
 	assert_int_equal(job_transition(&s.core, canceled.job_id, PP_JOB_INCOMING, PP_JOB_CANCELED,
 	                                &how, error, sizeof(error)),
 	                 JOB_OK);
-	char first[SPOOL_ID_LEN + 1];
-	assert_int_equal(spool_text(&s, "first", first, error, sizeof(error)), 0);
-	assert_int_equal(intake_attach_spooled(&s.core, attached.job_id, user, first, 5, NULL, NULL,
+	pp_spool_doc_t sealed;
+	assert_int_equal(spool_text(&s, "first", &sealed, error, sizeof(error)), 0);
+	const char *first = sealed.file_id;
+	assert_int_equal(intake_attach_spooled(&s.core, attached.job_id, user, &sealed, NULL, NULL,
 	                                       false, error, sizeof(error)),
 	                 JOB_OK);
 
@@ -629,10 +636,11 @@ static void test_intake_incoming_refused(void **state)
 	};
 	int64_t ids[] = {canceled.job_id, attached.job_id, anns.job_id, 999999};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		char file_id[SPOOL_ID_LEN + 1];
-		assert_int_equal(spool_text(&s, "refused", file_id, error, sizeof(error)), 0);
+		pp_spool_doc_t refused;
+		assert_int_equal(spool_text(&s, "refused", &refused, error, sizeof(error)), 0);
+		const char *file_id = refused.file_id;
 		int rc = intake_attach_spooled(&s.core, ids[rows[i].which],
-		                               rows[i].is_bob ? bob : user, file_id, 7, NULL, NULL,
+		                               rows[i].is_bob ? bob : user, &refused, NULL, NULL,
 		                               rows[i].is_last, error, sizeof(error));
 		if (rc != rows[i].want)
 			fail_msg("%s: got %d (%s), want %d", rows[i].label, rc, error,
@@ -670,7 +678,7 @@ typedef struct {
 	int64_t user;
 	bool is_cancel;
 	bool is_last;
-	char file_id[SPOOL_ID_LEN + 1];
+	pp_spool_doc_t doc;
 	pthread_barrier_t *barrier;
 	int rc;
 } racer_t;
@@ -685,8 +693,8 @@ static void *racer_run(void *p)
 		r->rc = job_transition(&r->s->core, r->job_id, PP_JOB_INCOMING, PP_JOB_CANCELED,
 		                       &how, error, sizeof(error));
 	} else {
-		r->rc = intake_attach_spooled(&r->s->core, r->job_id, r->user, r->file_id, 4, NULL,
-		                              NULL, r->is_last, error, sizeof(error));
+		r->rc = intake_attach_spooled(&r->s->core, r->job_id, r->user, &r->doc, NULL, NULL,
+		                              r->is_last, error, sizeof(error));
 	}
 	return NULL;
 }
@@ -722,9 +730,9 @@ static void test_intake_incoming_race(void **state)
 		             .is_cancel = is_cancel_round,
 		             .barrier = &barrier,
 		             .rc = 99};
-		assert_int_equal(spool_text(&a, "doc1", x.file_id, error, sizeof(error)), 0);
+		assert_int_equal(spool_text(&a, "doc1", &x.doc, error, sizeof(error)), 0);
 		if (!is_cancel_round)
-			assert_int_equal(spool_text(&b, "doc2", y.file_id, error, sizeof(error)),
+			assert_int_equal(spool_text(&b, "doc2", &y.doc, error, sizeof(error)),
 			                 0);
 		x.is_last = is_cancel_round; /* two attaches: neither is last */
 		pthread_t tx, ty;
@@ -745,13 +753,13 @@ static void test_intake_incoming_race(void **state)
 			bool attach_won = x.rc == JOB_OK;
 			assert_int_equal(job.state, attach_won ? PP_JOB_RECEIVED : PP_JOB_CANCELED);
 			assert_int_equal(docs, attach_won ? 1 : 0);
-			assert_int_equal(read_file(&a, x.file_id, buf, sizeof(buf)),
+			assert_int_equal(read_file(&a, x.doc.file_id, buf, sizeof(buf)),
 			                 attach_won ? 4 : -1);
 		} else {
 			assert_int_equal(job.state, PP_JOB_INCOMING);
 			assert_int_equal(docs, 1);
-			const char *kept = x.rc == JOB_OK ? x.file_id : y.file_id;
-			const char *gone = x.rc == JOB_OK ? y.file_id : x.file_id;
+			const char *kept = x.rc == JOB_OK ? x.doc.file_id : y.doc.file_id;
+			const char *gone = x.rc == JOB_OK ? y.doc.file_id : x.doc.file_id;
 			assert_int_equal(read_file(&a, kept, buf, sizeof(buf)), 4);
 			assert_int_equal(read_file(&a, gone, buf, sizeof(buf)), -1);
 		}
@@ -779,8 +787,9 @@ static const char *test_argv0;
 
 /*
  * The child (this program run with --fault-child URL DIR, PP_FAULT_POINT in its
- * environment): store two documents, delete the first, store a third, cancel it and drop its
- * files as retention does; then Create-Job and Send-Document. Never returns.
+ * environment): store two small documents, delete the first; then as files: store a third,
+ * cancel it and drop its files as retention does; then Create-Job and Send-Document. Never
+ * returns.
  */
 static void fault_child(test_db_t *t)
 {
@@ -796,17 +805,21 @@ static void fault_child(test_db_t *t)
 	pp_intake_result_t a, b, c;
 	if (store(&s, user, "first document", &a, error, sizeof(error)) < 0 ||
 	    store(&s, user, "second document", &b, error, sizeof(error)) < 0 ||
-	    job_delete(&s.core, a.job_id, error, sizeof(error)) != 0 ||
-	    store(&s, user, "third document", &c, error, sizeof(error)) < 0 ||
+	    job_delete(&s.core, a.job_id, error, sizeof(error)) != 0)
+		_exit(4);
+	/* The first two are small, kept in the database; from here on every document is a
+	 * file, so the spool's own crash points are passed too. */
+	spool_set_inline_max(s.spool, 0);
+	if (store(&s, user, "third document", &c, error, sizeof(error)) < 0 ||
 	    job_transition(&s.core, c.job_id, PP_JOB_RECEIVED, PP_JOB_CANCELED, NULL, error,
 	                   sizeof(error)) != JOB_OK ||
 	    job_drop_documents(&s.core, c.job_id, NULL, error, sizeof(error)) < 0)
 		_exit(4);
 	pp_intake_result_t d;
-	char file_id[SPOOL_ID_LEN + 1];
+	pp_spool_doc_t fourth;
 	if (create_incoming(&s, user, "1234", &d, error, sizeof(error)) < 0 ||
-	    spool_text(&s, "fourth document", file_id, error, sizeof(error)) < 0 ||
-	    intake_attach_spooled(&s.core, d.job_id, user, file_id, 15, NULL, NULL, true, error,
+	    spool_text(&s, "fourth document", &fourth, error, sizeof(error)) < 0 ||
+	    intake_attach_spooled(&s.core, d.job_id, user, &fourth, NULL, NULL, true, error,
 	                          sizeof(error)) != JOB_OK)
 		_exit(6);
 	_exit(0); /* the point was never reached */

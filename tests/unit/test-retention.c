@@ -131,12 +131,22 @@ static int walk_entry(const char *path, const struct stat *st, int flag, struct 
 	return 0;
 }
 
-/* Regular files in the spool directory, as an administrator would count them. */
+/*
+ * Stored documents, as an administrator would count them: regular files in the spool
+ * directory, and the small documents kept in the database.
+ */
 static size_t spool_files(fixture_t *f)
 {
 	walk_count = 0;
 	assert_int_equal(nftw(f->spool_dir, walk_entry, 16, FTW_PHYS), 0);
-	return walk_count;
+	char error[DB_ERROR_MAX];
+	pp_db_result_t *res = NULL;
+	assert_int_equal(db_query(f->core.db, "SELECT COUNT(*) FROM spool_inline", NULL, 0, &res,
+	                          error, sizeof(error)),
+	                 DB_OK);
+	size_t kept_inline = (size_t)db_result_int(res, 0, 0);
+	db_result_free(&res);
+	return walk_count + kept_inline;
 }
 
 static bool file_exists(fixture_t *f, const char *file_id)
@@ -347,7 +357,9 @@ static void test_retention_expires_incoming(void **state)
 	assert_int_equal(spool_writer_write(w, "%PDF", 4, error, sizeof(error)), 0);
 	assert_int_equal(spool_writer_finish(&w, file_id, &size, error, sizeof(error)), 0);
 	f.now = T0 + 60;
-	assert_int_equal(intake_attach_spooled(&f.core, half.job_id, f.user, file_id, 4, NULL, NULL,
+	pp_spool_doc_t half_doc = {.size = size};
+	memcpy(half_doc.file_id, file_id, sizeof(file_id));
+	assert_int_equal(intake_attach_spooled(&f.core, half.job_id, f.user, &half_doc, NULL, NULL,
 	                                       false, error, sizeof(error)),
 	                 JOB_OK);
 	pp_intake_result_t waiting = submit(&f); /* a received job: the retention time applies */
@@ -383,7 +395,9 @@ static void test_retention_expires_incoming(void **state)
 	assert_int_equal(spool_writer_open(f.spool, &w, error, sizeof(error)), 0);
 	assert_int_equal(spool_writer_write(w, "late", 4, error, sizeof(error)), 0);
 	assert_int_equal(spool_writer_finish(&w, file_id, &size, error, sizeof(error)), 0);
-	assert_int_equal(intake_attach_spooled(&f.core, empty.job_id, f.user, file_id, 4, NULL,
+	pp_spool_doc_t late_doc = {.size = size};
+	memcpy(late_doc.file_id, file_id, sizeof(file_id));
+	assert_int_equal(intake_attach_spooled(&f.core, empty.job_id, f.user, &late_doc, NULL,
 	                                       NULL, true, error, sizeof(error)),
 	                 JOB_STATE_LOST);
 	assert_false(file_exists(&f, file_id));

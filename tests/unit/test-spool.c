@@ -580,9 +580,14 @@ static void test_files_are_private_and_delete_is_idempotent(void **state)
 	file_path(fx, id, path, sizeof(path));
 	assert_mode(path, 0600);
 
-	/* A temp file in progress is private too. */
+	/* A temp file in progress is private too (a document past the inline limit has one). */
 	pp_spool_writer_t *writer = NULL;
 	assert_int_equal(spool_writer_open(fx->spool, &writer, error, sizeof(error)), 0);
+	uint8_t *big = calloc(1, SPOOL_INLINE_DEFAULT + 1);
+	assert_non_null(big);
+	assert_int_equal(
+	    spool_writer_write(writer, big, SPOOL_INLINE_DEFAULT + 1, error, sizeof(error)), 0);
+	free(big);
 	char tmp[PATH_MAX];
 	assert_true(str_format(tmp, sizeof(tmp), "%s/tmp", fx->dir));
 	DIR *d = opendir(tmp);

@@ -1,0 +1,38 @@
+/*
+ * db-sqlite-checkpoint.h - moving the WAL's pages into the database file off the request path.
+ *
+ * SQLite's automatic checkpoint runs inside the COMMIT that crosses its threshold: that
+ * commit copies every page of the log into the database file and flushes both, holding the
+ * handle's lock, so every request behind it waits (a pause of several milliseconds every few
+ * dozen jobs). Instead, a WAL hook on the handle's connection counts the log's frames and
+ * wakes a background thread with its own connection, which copies the log with a PASSIVE
+ * checkpoint (it never blocks writers); the next commit copies the few frames added
+ * meanwhile, so the whole log is copied and the next writer starts it again from the
+ * beginning: the log file keeps its size (its flushes then write no metadata).
+ * Should the thread not keep up (the log past DB_SQLITE_CKPT_HARD_FRAMES), the committing
+ * connection checkpoints itself, as SQLite would.
+ */
+#ifndef PP_DB_SQLITE_CHECKPOINT_H
+#define PP_DB_SQLITE_CHECKPOINT_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#define DB_SQLITE_CKPT_FRAMES 1000       /* wake the thread from this many log frames */
+#define DB_SQLITE_CKPT_HARD_FRAMES 20000 /* the committer checkpoints itself from here */
+
+typedef struct db_sqlite_checkpointer db_sqlite_checkpointer_t;
+
+/*
+ * Installs the WAL hook on conn (the database file at path); the thread starts at the first
+ * checkpoint wanted. Returns 0 with *ckpt_r (new; db_sqlite_checkpointer_detach()), or -1
+ * with error.
+ */
+int db_sqlite_checkpointer_attach(sqlite3 *conn, const char *path,
+				  db_sqlite_checkpointer_t **ckpt_r, char *error,
+				  size_t error_size);
+
+/* Stops the thread, closes its connection, removes the hook. Before closing conn. NULL-safe. */
+void db_sqlite_checkpointer_detach(db_sqlite_checkpointer_t **ckpt);
+
+#endif
