@@ -32,6 +32,7 @@ static const cli_command_t cli_commands[] = {
 	{"settings", cli_settings, "list, get, set runtime settings"},
 	{"directory", cli_directory, "company directory (LDAP/AD): add, list, remove, test, import, status, signin-test"},
 	{"mail", cli_mail, "print by email: inbound mailboxes (accounts add, list, remove, test), status, check"},
+	{"spool", cli_spool, "check that every stored document is complete and unaltered"},
 	{"export", cli_export, "export accounting as CSV or JSON, optionally pseudonymised"},
 	{"admin", cli_admin, "admin accounts and their console role: list, add, role, passwd, delete"},
 	{"audit", cli_audit, "show the audit log"},

@@ -99,6 +99,8 @@ int cli_jobs(pp_cli_t *cli, int argc, char **argv);
 int cli_jobs_submit(pp_cli_t *cli, int argc, char **argv);
 int cli_settings(pp_cli_t *cli, int argc, char **argv);
 int cli_export(pp_cli_t *cli, int argc, char **argv);
+/* `spool check` (cli-spool.c): every stored document read back. */
+int cli_spool(pp_cli_t *cli, int argc, char **argv);
 /* `admin` (accounts with their console roles, cli-admins.c). */
 int cli_admin(pp_cli_t *cli, int argc, char **argv);
 int cli_audit(pp_cli_t *cli, int argc, char **argv);

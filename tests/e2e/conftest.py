@@ -112,6 +112,23 @@ class Installation:
     def cli_json(self, *args):
         return json.loads(self.cli("--json", *args).stdout)
 
+    def stored_documents(self):
+        """`pullprint spool check`: every stored document read back, as an admin checks it.
+        A dict with documents, in_database, files, bytes and damaged (a list)."""
+        return self.cli_json("spool", "check")
+
+    def plain_text_at_rest(self, needle):
+        """Files under the state directory (spool files, the SQLite database and its log)
+        that hold needle in clear."""
+        found = []
+        for dirpath, _, files in os.walk(self.state_dir):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                with open(path, "rb") as f:
+                    if needle in f.read():
+                        found.append(path)
+        return found
+
 
 class Server:
     """A running pullprintd; stdout and stderr are kept in files for the test to read."""

@@ -1,7 +1,8 @@
 """kill -9 in the middle of storing a document loses nothing that was acknowledged and leaves
 nothing behind: the next start removes the half-written file, and every job that was
-acknowledged still opens."""
+acknowledged still opens (`pullprint spool check` reads each document back)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -26,7 +27,7 @@ def test_kill_during_intake_then_restart(installation, server_factory, tmp_path)
     before = inst.cli_json("jobs")
     assert len(before) == 1 and before[0]["state"] == "received"
     files_before = spool_files(inst.state_dir)
-    assert len(files_before) == 1
+    assert len(files_before) == 1  # 300 kB: past the size kept in the database
 
     # A document arriving slowly through a pipe: the submitter is killed half-way.
     fifo = tmp_path / "slow.pdf"
@@ -54,6 +55,8 @@ def test_kill_during_intake_then_restart(installation, server_factory, tmp_path)
     assert "intake.recovered files_removed=1" in srv.stderr()
     assert os.listdir(os.path.join(inst.state_dir, "spool", "tmp")) == []
     assert sorted(spool_files(inst.state_dir)) == sorted(files_before)
+    stored = inst.stored_documents()
+    assert stored["documents"] == 1 and stored["damaged"] == []
     srv.stop()
 
 
@@ -70,5 +73,60 @@ def test_kill_server_keeps_every_acknowledged_job(installation, server_factory, 
     again = server_factory(inst)
     jobs = inst.cli_json("jobs", "--user", "gina@example.com")
     assert len(jobs) == 5
-    assert len(spool_files(inst.state_dir)) == 5
+    # Small documents are kept in the database with their job: no spool file, all intact.
+    stored = inst.stored_documents()
+    assert stored["documents"] == 5 and stored["in_database"] == 5, stored
+    assert stored["damaged"] == [] and stored["bytes"] == 5 * len("hello\n")
+    assert spool_files(inst.state_dir) == []
     again.stop()
+
+
+def run_sql(inst, sql):
+    """Runs sql on the installation's database (an administrator's direct edit)."""
+    if inst.database:
+        subprocess.run(["psql", inst.database, "-q", "-c", sql], check=True,
+                       capture_output=True, timeout=60)
+        return
+    import sqlite3
+    db = sqlite3.connect(os.path.join(inst.state_dir, "pullprint.db"), timeout=30)
+    try:
+        db.execute(sql)
+        db.commit()
+    finally:
+        db.close()
+
+
+def test_spool_check_names_damaged_documents(installation, tmp_path):
+    inst = installation
+    inst.cli("users", "add", "hana@example.com")
+    small = tmp_path / "small.txt"
+    small.write_text("a small letter\n")
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + os.urandom(400_000))
+    inst.cli("jobs", "submit", "--user", "hana@example.com", str(small))
+    inst.cli("jobs", "submit", "--user", "hana@example.com", str(big))
+    stored = inst.stored_documents()
+    assert (stored["documents"], stored["in_database"], stored["files"]) == (2, 1, 1), stored
+    assert stored["damaged"] == [] and stored["bytes"] == len("a small letter\n") + 400_009
+    ok = inst.cli("spool", "check")
+    assert "all intact" in ok.stdout
+
+    # A flipped bit in the big document's file; the small one's stored bytes cut short.
+    [path] = spool_files(inst.state_dir)
+    with open(path, "r+b") as f:
+        f.seek(5000)
+        byte = f.read(1)[0]
+        f.seek(5000)
+        f.write(bytes([byte ^ 0x01]))
+    run_sql(inst, "UPDATE spool_inline SET sealed = substr(sealed, 1, length(sealed) - 1)")
+
+    proc = inst.cli("spool", "check", check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    jobs = {j["title"]: j["id"] for j in inst.cli_json("jobs")}
+    for title in ("small.txt", "big.pdf"):
+        assert f"damaged: job {jobs[title]}, original document" in proc.stdout, proc.stdout
+    assert "2 damaged" in proc.stdout
+    report = inst.cli("--json", "spool", "check", check=False)
+    assert report.returncode == 1
+    listed = sorted(d["job"] for d in json.loads(report.stdout)["damaged"])
+    assert listed == sorted(int(i) for i in jobs.values())

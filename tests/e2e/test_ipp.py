@@ -80,11 +80,12 @@ def test_print_pdf_as_user_lands_in_their_queue(printer, tmp_path):
     assert passes and not fails, proc.stdout + proc.stderr
     jobs = inst.cli_json("jobs", "--user", "alice@example.com")
     assert len(jobs) == 1 and jobs[0]["source"] == "ipp"
-    # The document is in the spool, encrypted: one file, not the plain PDF.
-    spooled = spool_files(inst)
-    assert len(spooled) == 1
-    with open(spooled[0], "rb") as f:
-        assert PDF not in f.read()
+    # The document is stored encrypted (small: in the database with its job), intact, and
+    # its plain bytes are nowhere at rest.
+    stored = inst.stored_documents()
+    assert stored["documents"] == 1 and stored["in_database"] == 1, stored
+    assert stored["damaged"] == [] and stored["bytes"] == len(PDF)
+    assert inst.plain_text_at_rest(PDF) == []
 
     # Our own client: job template honoured, then Get-Job-Attributes shows it pending.
     r = p.print_job(("alice@example.com", code),
@@ -362,13 +363,6 @@ def jobs_of(inst, email):
     return {int(j["id"]): j for j in inst.cli_json("jobs", "--user", email)}
 
 
-def spool_files(inst):
-    """Published spool files (not the writer's temporary ones)."""
-    root = os.path.join(inst.state_dir, "spool")
-    return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files
-            if os.path.basename(d) != "tmp"]
-
-
 def spool_temp_files(inst):
     root = os.path.join(inst.state_dir, "spool", "tmp")
     return os.listdir(root) if os.path.isdir(root) else []
@@ -385,8 +379,8 @@ def test_create_job_send_document_close_job(printer, tmp_path):
     assert [(j["title"], j["state"]) for j in jobs] == \
         [("two-step", "received"), ("pin", "received"), ("", "canceled")]
     assert [j["pin"] for j in jobs] == ["no", "yes", "no"]
-    # One spool file per received job, none for the rest.
-    assert len(spool_files(inst)) == 2 and spool_temp_files(inst) == []
+    # One stored document per received job, none for the rest.
+    assert inst.stored_documents()["documents"] == 2 and spool_temp_files(inst) == []
     assert "ipp.job_created" in srv.stderr() and "4711" not in srv.stderr()
 
 
@@ -481,7 +475,7 @@ def test_send_document_bad_cases_leave_no_half_job(printer):
     while time.time() < deadline and spool_temp_files(inst):
         time.sleep(0.1)
     assert spool_temp_files(inst) == []
-    assert len(spool_files(inst)) == 1  # the printed job's document only
+    assert inst.stored_documents()["documents"] == 1  # the printed job's document only
     get = p.post(ipp_request(0x0009, p.uri, attr(0x21, "job-id", struct.pack(">i", incoming))),
                  auth=a)
     assert ipp_ints(get.content, "job-state") == [3]
@@ -489,7 +483,8 @@ def test_send_document_bad_cases_leave_no_half_job(printer):
     # It can still be sent whole, once.
     assert ipp_status(send(incoming, a).content) == 0
     assert jobs_of(inst, a[0])[incoming]["state"] == "received"
-    assert len(spool_files(inst)) == 2
+    stored = inst.stored_documents()
+    assert stored["documents"] == 2 and stored["damaged"] == []
     assert srv.proc.poll() is None
 
 
