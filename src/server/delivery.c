@@ -37,8 +37,9 @@ struct pp_delivery {
 	pthread_t listener;
 	bool has_listener;
 	pp_db_listener_t *db_listener; /* PostgreSQL: the listener thread's alone */
-	pthread_t *threads;
-	size_t n_threads; /* started */
+	pthread_t *threads; /* room for max_threads, started as work comes */
+	size_t n_threads;   /* started (under lock) */
+	size_t max_threads;
 
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t manager_cond; /* the manager waits: wake or poll */
@@ -48,6 +49,7 @@ struct pp_delivery {
 	bool is_woken;
 	delivery_task_t *tasks; /* in job id order */
 	unsigned running;
+	unsigned idle; /* sending threads waiting for work */
 	pp_delivery_status_t counts;
 };
 
@@ -131,6 +133,39 @@ static void delivery_group_of(pp_delivery_t *d, int64_t printer_id, char *group,
 	free(printer);
 }
 
+static void *delivery_thread_main(void *arg);
+
+/*
+ * Starts sending threads (lock held) until `wanted` would find one idle, up to the
+ * configured number: an idle server keeps none (each costs a stack), a burst of releases
+ * gets as many as it can use, and they stay for the next one. A thread that cannot start
+ * is logged; the ones running carry on.
+ */
+static void delivery_grow_locked(pp_delivery_t *d, size_t wanted)
+{
+	size_t idle = d->idle;
+	while (!d->is_stopping && idle < wanted && d->n_threads < d->max_threads) {
+		pthread_attr_t attr;
+		int rc = pthread_attr_init(&attr);
+		if (rc == 0) {
+			/* Small stacks: a delivery needs little (buffers are on the heap). */
+			rc = pthread_attr_setstacksize(&attr, 256 * 1024);
+			if (rc == 0)
+				rc = pthread_create(&d->threads[d->n_threads], &attr,
+						    delivery_thread_main, d);
+			(void)pthread_attr_destroy(&attr);
+		}
+		if (rc != 0) {
+			log_warn("delivery.thread_failed error=\"%s\" threads=%zu — the running ones "
+				 "carry on",
+				 strerror(rc), d->n_threads);
+			return;
+		}
+		d->n_threads++;
+		idle++; /* it picks a task as soon as it runs */
+	}
+}
+
 /*
  * One poll: jobs releasing become tasks; tasks whose job is neither releasing nor printing
  * any more (canceled, expired, deleted) are dropped, or stopped when running.
@@ -207,6 +242,7 @@ static void delivery_scan(pp_delivery_t *d)
 	free(fresh);
 	if (n_fresh > 0) {
 		delivery_lock(d);
+		delivery_grow_locked(d, n_fresh);
 		(void)pthread_cond_broadcast(&d->work_cond);
 		delivery_unlock(d);
 	}
@@ -462,7 +498,9 @@ static void *delivery_thread_main(void *arg)
 		int64_t wait_ms = DELIVERY_IDLE_WAIT_MS;
 		delivery_task_t *task = delivery_pick_locked(d, &wait_ms);
 		if (task == NULL) {
+			d->idle++;
 			delivery_wait_ms(d, &d->work_cond, wait_ms);
+			d->idle--;
 			continue;
 		}
 		task->is_running = true;
@@ -593,19 +631,15 @@ int delivery_start(pp_core_t *core, const pp_delivery_config_t *config,
 		return -1;
 	}
 	d->counts.threads = (unsigned)n;
+	d->max_threads = n;
 	if (config->recover_printing)
 		delivery_recover(d);
 
-	/* Small stacks: a delivery needs little (buffers are on the heap). */
+	/* The sending threads start with the first releases (delivery_grow_locked). */
 	pthread_attr_t attr;
 	int rc = pthread_attr_init(&attr);
 	if (rc == 0)
 		rc = pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = pthread_create(&d->threads[i], &attr, delivery_thread_main, d);
-		if (rc == 0)
-			d->n_threads++;
-	}
 	if (rc == 0) {
 		rc = pthread_create(&d->manager, &attr, delivery_manager_main, d);
 		d->has_manager = rc == 0;
@@ -629,7 +663,7 @@ int delivery_start(pp_core_t *core, const pp_delivery_config_t *config,
 		delivery_stop(&d, 0);
 		return -1;
 	}
-	log_info("delivery.started threads=%zu", n);
+	log_info("delivery.started threads=%zu (started as releases come)", n);
 	*delivery_r = d;
 	return 0;
 }
@@ -687,6 +721,7 @@ void delivery_stop(pp_delivery_t **delivery, unsigned grace_ms)
 	if (d->has_listener)
 		(void)pthread_join(d->listener, NULL);
 	db_listener_close(&d->db_listener);
+	/* is_stopping is set: no thread starts any more, so n_threads is final. */
 	for (size_t i = 0; i < d->n_threads; i++)
 		(void)pthread_join(d->threads[i], NULL);
 	log_info("delivery.stopped");

@@ -11,8 +11,7 @@
 #include "ipp/ipp-dnssd.h"
 #include "lib/log.h"
 #include "lib/str.h"
-#include "mail/mail.h"
-#include "mail/mail-out.h"
+#include "mail/mail-service.h"
 #include "pp-build-config.h"
 #include "runtime/runtime.h"
 #include "server/convert-pool.h"
@@ -23,6 +22,7 @@
 #include "server/sweeper.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +43,9 @@ struct pp_server {
 	pp_sweeper_t *sweeper;
 	pp_convert_pool_t *convert_pool; /* NULL when [convert] local = no or no program */
 	pp_delivery_t *delivery; /* released jobs to printers */
-	pp_mail_poller_t *mail_poller; /* inbound mailboxes (src/mail) */
-	pp_mail_outbox_t *mail_outbox; /* replies by mail: the outbox's sender thread */
+	/* Print by email (src/mail): the outbox's sender thread and the inbound poller; in
+	 * pullprintd started from pullprint-mail.so once mail is set up (mail-service.h). */
+	pp_mail_service_t *mail;
 	pp_server_routes_t routes;
 	pp_api_t *api; /* the REST API under /api/v1 */
 	pp_admin_api_t *admin_api; /* the admin API under /api/v1/admin/ */
@@ -269,6 +270,13 @@ static int server_delivery(pp_server_t *server, char *error, size_t error_size)
 int server_open(const char *config_path, const char *state_dir_override, pp_server_t **server_r,
 		int *exit_code_r, char *error, size_t error_size)
 {
+	/*
+	 * At most four malloc arenas instead of eight per core: dozens of mostly idle threads
+	 * (delivery, HTTP) would each get one, which costs resident memory and buys nothing for
+	 * a server that waits on the network. Before any thread exists.
+	 */
+	if (mallopt(M_ARENA_MAX, 4) != 1)
+		log_warn("server.mallopt_failed option=M_ARENA_MAX");
 	pp_server_t *server = calloc(1, sizeof(*server));
 	if (server == NULL) {
 		(void)str_format(error, error_size, "out of memory");
@@ -327,15 +335,15 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 			  server->rt.config.convert_max_attempts, &server->sweeper, error,
 			  error_size) < 0)
 		goto fail;
-	/* The outbox before the poller, which queues replies in it. */
+	/* Mail last: its poller submits jobs through intake, whose hooks are set by now. */
 	pp_mail_sender_config_t outbox_cfg = {.public_url = server->public_url};
-	if (mail_outbox_start(&server->rt.core, &outbox_cfg, &server->mail_outbox, error,
-			      error_size) < 0)
-		goto fail;
-	/* The mail poller last: it submits jobs through intake, whose hooks are set by now. */
-	if (mail_poller_start(&server->rt.core, &server->mail_poller, error, error_size) < 0)
+	if (mail_service_start(&server->rt.core, &outbox_cfg, &server->mail, error, error_size) <
+	    0)
 		goto fail;
 
+	/* Start-up's transient memory (a first start makes its key and certificate, migrates
+	 * the database) goes back to the system before the server idles. */
+	(void)malloc_trim(0);
 	log_info("server.ready url=%s https_port=%u http_port=%u", server->public_url,
 		 http_server_https_port(server->http), http_server_http_port(server->http));
 	*server_r = server;
@@ -376,8 +384,7 @@ int server_run(pp_server_t *server)
 		struct timespec pause = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
 		(void)nanosleep(&pause, NULL);
 	}
-	mail_poller_stop(&server->mail_poller);
-	mail_outbox_stop(&server->mail_outbox); /* after the poller: it queues replies */
+	mail_service_stop(&server->mail);
 	sweeper_stop(&server->sweeper);
 	server->rt.core.on_job_released = NULL;
 	server->rt.core.on_job_released_ctx = NULL;
@@ -391,8 +398,7 @@ void server_free(pp_server_t **server_p)
 	pp_server_t *server = *server_p;
 	if (server == NULL)
 		return;
-	mail_poller_stop(&server->mail_poller); /* it submits jobs: before the hooks go */
-	mail_outbox_stop(&server->mail_outbox);
+	mail_service_stop(&server->mail); /* it submits jobs: before the hooks go */
 	sweeper_stop(&server->sweeper);
 	dnssd_stop(&server->dnssd);
 	http_server_free(&server->http);

@@ -11,6 +11,7 @@
 #include "output/status.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -104,6 +105,10 @@ static void sweeper_pass(pp_sweeper_t *sweeper)
 	if (directory_import_due(sweeper->core, "system", &imported, error, sizeof(error)) < 0)
 		log_error("directory.import_failed error=\"%s\" action=\"will retry next pass\"",
 			  error);
+
+	/* Memory freed after a burst (uploads, a sweep, conversions) goes back to the system:
+	 * malloc keeps freed pages otherwise, and an idle server would stay at its peak. */
+	(void)malloc_trim(0);
 }
 
 static void *sweeper_main(void *arg)
