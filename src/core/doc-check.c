@@ -44,10 +44,9 @@ int doc_check_all(pp_core_t *core, pp_doc_damaged_fn *on_damaged, void *ctx,
 	}
 	pp_db_result_t *rows = NULL;
 	if (db_query(core->db,
-		     "SELECT d.job_id, d.role, d.file_id, d.size_bytes,"
-		     " CASE WHEN i.file_id IS NULL THEN 0 ELSE 1 END"
-		     " FROM documents d LEFT JOIN spool_inline i ON i.file_id = d.file_id"
-		     " ORDER BY d.id",
+		     "SELECT job_id, role, file_id, size_bytes,"
+		     " CASE WHEN sealed IS NULL THEN 0 ELSE 1 END"
+		     " FROM documents ORDER BY id",
 		     NULL, 0, &rows, error, error_size) != DB_OK)
 		return -1;
 	uint8_t *buf = malloc(DOC_CHECK_CHUNK);

@@ -13,9 +13,14 @@ int inline_doc_store(pp_core_t *core, const pp_spool_doc_t *doc, char *error,
 	if (doc->sealed == NULL)
 		return 0;
 	pp_db_value_t params[] = {DB_TEXT(doc->file_id), DB_BLOB(doc->sealed, doc->sealed_len)};
-	if (db_exec(core->db, "INSERT INTO spool_inline (file_id, sealed) VALUES ($1, $2)",
-		    params, 2, NULL, error, error_size) != DB_OK)
+	int64_t changed = 0;
+	if (db_exec(core->db, "UPDATE documents SET sealed = $2 WHERE file_id = $1", params, 2,
+		    &changed, error, error_size) != DB_OK)
 		return -1;
+	if (changed != 1) {
+		(void)str_format(error, error_size, "no document row names %s", doc->file_id);
+		return -1;
+	}
 	return 0;
 }
 
@@ -27,7 +32,7 @@ int inline_doc_fetch(void *ctx, const char *file_id, uint8_t **sealed_r, size_t 
 	pp_db_value_t params[] = {DB_TEXT(file_id)};
 	*sealed_r = NULL;
 	*len_r = 0;
-	if (db_query(db, "SELECT sealed FROM spool_inline WHERE file_id = $1", params, 1, &res,
+	if (db_query(db, "SELECT sealed FROM documents WHERE file_id = $1 AND sealed IS NOT NULL", params, 1, &res,
 		     error, error_size) != DB_OK)
 		return -1;
 	int rc = 0;

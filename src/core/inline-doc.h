@@ -2,11 +2,11 @@
  * inline-doc.h - small documents kept in the database beside the row that names them.
  *
  * A document whose sealed form fits the spool's inline limit (spool_writer_finish_small())
- * is stored in table spool_inline under its file id, in the same transaction as its
- * documents row: a submission then costs one flush (the commit) where a file would cost two
- * (the file, then the row). The bytes are the spool format, encrypted and authenticated as a
+ * is stored in its documents row (column sealed), in the transaction that records it: a
+ * submission then costs one flush (the commit) where a file would cost two (the file, then
+ * the row). The bytes are the spool format, encrypted and authenticated as a
  * file is; readers reach them through spool_reader_open(), which asks inline_doc_fetch() when
- * no file has the id. Deleting the documents row deletes them (ON DELETE CASCADE).
+ * no file has the id. Deleting the documents row deletes them.
  */
 #ifndef PP_INLINE_DOC_H
 #define PP_INLINE_DOC_H

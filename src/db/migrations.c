@@ -339,12 +339,11 @@ static const db_migration_t db_migrations[] = {
 	 "  CHECK (kind IN ('local','directory'));"},
 
 	/* Small documents kept in the database (src/core/inline-doc.c): the sealed spool bytes
-	 * of a document stored in the transaction that records it, so a submission needs one
-	 * flush, not two. Deleting the documents row deletes them. */
+	 * of a document, in its own row, written in the transaction that records it, so a
+	 * submission needs one flush, not two (and no page of another table or index). NULL:
+	 * the document is a spool file. */
 	{12, "small documents in the database",
-	 "CREATE TABLE spool_inline ("
-	 "  file_id TEXT PRIMARY KEY REFERENCES documents(file_id) ON DELETE CASCADE,"
-	 "  sealed @BLOB@ NOT NULL);"},
+	 "ALTER TABLE documents ADD COLUMN sealed @BLOB@;"},
 };
 
 const db_migration_t *db_migrations_list(size_t *count_r)

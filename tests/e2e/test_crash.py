@@ -118,7 +118,8 @@ def test_spool_check_names_damaged_documents(installation, tmp_path):
         byte = f.read(1)[0]
         f.seek(5000)
         f.write(bytes([byte ^ 0x01]))
-    run_sql(inst, "UPDATE spool_inline SET sealed = substr(sealed, 1, length(sealed) - 1)")
+    run_sql(inst, "UPDATE documents SET sealed = substr(sealed, 1, length(sealed) - 1)"
+                 " WHERE sealed IS NOT NULL")
 
     proc = inst.cli("spool", "check", check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -214,8 +214,9 @@ static void assert_consistent(server_t *s, const char *label)
 		if (!is_named)
 			fail_msg("%s: spool file %s is named by no row", label, files->paths[f]);
 	}
-	/* Small documents are kept in the database (spool_inline), not as files. */
-	size_t kept_inline = (size_t)count_rows(&s->core, "SELECT COUNT(*) FROM spool_inline");
+	/* Small documents are kept in the database (documents.sealed), not as files. */
+	size_t kept_inline = (size_t)count_rows(
+	    &s->core, "SELECT COUNT(*) FROM documents WHERE sealed IS NOT NULL");
 	if (files->count + kept_inline != rows)
 		fail_msg("%s: %zu files and %zu kept in the database for %zu rows", label,
 		         files->count, kept_inline, rows);

@@ -141,7 +141,7 @@ static size_t spool_files(fixture_t *f)
 	assert_int_equal(nftw(f->spool_dir, walk_entry, 16, FTW_PHYS), 0);
 	char error[DB_ERROR_MAX];
 	pp_db_result_t *res = NULL;
-	assert_int_equal(db_query(f->core.db, "SELECT COUNT(*) FROM spool_inline", NULL, 0, &res,
+	assert_int_equal(db_query(f->core.db, "SELECT COUNT(*) FROM documents WHERE sealed IS NOT NULL", NULL, 0, &res,
 	                          error, sizeof(error)),
 	                 DB_OK);
 	size_t kept_inline = (size_t)db_result_int(res, 0, 0);
