@@ -208,18 +208,27 @@ int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *
 	    DB_INT(expires_at),
 	    job->pin != NULL ? DB_TEXT(pin_hash) : DB_NULL,
 	};
-	int rc = db_exec(core->db,
-	                 "INSERT INTO jobs (uuid, user_id, state, title, source, options,"
-	                 " printer_id, is_combined, size_bytes, created_at, updated_at, expires_at,"
-	                 " pin_hash)"
-	                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
-	                 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
+	/* The row comes back with the insert (RETURNING, on both backends): no second query. */
+	pp_db_result_t *res = NULL;
+	int rc = db_query(core->db,
+	                  "INSERT INTO jobs (uuid, user_id, state, title, source, options,"
+	                  " printer_id, is_combined, size_bytes, created_at, updated_at, expires_at,"
+	                  " pin_hash)"
+	                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)"
+	                  " RETURNING " JOB_COLUMNS,
+	                  params, sizeof(params) / sizeof(params[0]), &res, error, error_size);
 	free(options_json);
 	crypto_wipe(pin_hash, sizeof(pin_hash));
 	if (rc != DB_OK)
 		return -1;
+	if (db_result_rows(res) != 1) {
+		db_result_free(&res);
+		(void)str_format(error, error_size, "job: the new row did not come back");
+		return -1;
+	}
 	if (job_r != NULL)
-		return job_get_by_uuid(core, uuid, job_r, error, error_size) == JOB_OK ? 0 : -1;
+		job_from_row(res, 0, job_r);
+	db_result_free(&res);
 	return 0;
 }
 
