@@ -103,8 +103,9 @@ int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, pp_spool_doc_t
 	(void)str_copy(result_r->uuid, sizeof(result_r->uuid), rows.job.uuid);
 	(void)str_copy(result_r->file_id, sizeof(result_r->file_id), stored->file_id);
 	result_r->size_bytes = size_bytes;
-	log_info("job.received job=%lld source=%s size=%lld", (long long)rows.job.id,
-	         rows.job.source, (long long)size_bytes);
+	/* Each way in logs the job at info with its own details (ipp.job_received, …). */
+	log_debug("job.received job=%lld source=%s size=%lld", (long long)rows.job.id,
+	          rows.job.source, (long long)size_bytes);
 	return 0;
 }
 

@@ -427,10 +427,13 @@ ipp_auth_result_t ipp_auth_resolve(pp_core_t *core, pp_http_request_t *req, ipp_
 	users_log_tag(core, email, tag);
 	bool is_ok = policy.decision == PP_SENDER_ACCEPT && policy.has_user &&
 	             policy.user.state == PP_USER_ENABLED;
-	log_info("ipp.auth_mapped remote=%s via=%s forwarder=\"%s\" user=%s decision=%s "
-	         "reason=%s created=%s",
-	         addr, ipp_via_name(auth->via), auth->forwarder, tag, is_ok ? "accept" : "refuse",
-	         sender_reason_name(policy.reason), policy.is_user_created ? "yes" : "no");
+	/* A refusal or a new user is news for the admin; the routine accept of a known user
+	 * (every job from a trusted network) is detail. */
+	pp_log(is_ok && !policy.is_user_created ? PP_LOG_DEBUG : PP_LOG_INFO,
+	       "ipp.auth_mapped remote=%s via=%s forwarder=\"%s\" user=%s decision=%s reason=%s "
+	       "created=%s",
+	       addr, ipp_via_name(auth->via), auth->forwarder, tag, is_ok ? "accept" : "refuse",
+	       sender_reason_name(policy.reason), policy.is_user_created ? "yes" : "no");
 	if (!is_ok) {
 		/* Pending (held for approval), disabled, blocked or rejected: not now. */
 		auth->result = IPP_AUTH_DENIED;
