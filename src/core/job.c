@@ -186,7 +186,7 @@ int job_create(pp_core_t *core, const pp_job_new_t *job, pp_job_t *job_r, char *
 	char uuid[CRYPTO_ID_HEX_LEN + 1];
 	char title[JOB_TITLE_MAX];
 	char pin_hash[CRYPTO_HASH_HEX_LEN + 1];
-	crypto_random_id(uuid);
+	crypto_time_id(uuid, 0); /* the uuid index grows at its end */
 	job_text_copy(title, sizeof(title), job->title);
 	if (job->pin != NULL)
 		job_pin_hash(core, uuid, job->pin, pin_hash);

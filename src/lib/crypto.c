@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,22 @@ void crypto_random_id(char out[CRYPTO_ID_HEX_LEN + 1])
 	uint8_t raw[CRYPTO_ID_HEX_LEN / 2];
 	randombytes_buf(raw, sizeof(raw));
 	str_hex_encode(out, raw, sizeof(raw));
+}
+
+void crypto_time_id(char out[CRYPTO_ID_HEX_LEN + 1], unsigned spread_hex)
+{
+	if (spread_hex > 4)
+		spread_hex = 4;
+	crypto_random_id(out);
+	struct timespec now;
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+		return; /* all random: still a valid id */
+	uint64_t ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 11; i >= 0; i--) {
+		out[spread_hex + (unsigned)i] = digits[ms & 0xf];
+		ms >>= 4;
+	}
 }
 
 void crypto_random_digits(char *out, size_t len)

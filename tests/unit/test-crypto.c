@@ -167,6 +167,41 @@ static void test_seal_and_open(void **state)
 	free(b);
 }
 
+/* Time-ordered ids: the same form as random ones, in creation order, never repeated. */
+static void test_time_ids(void **state)
+{
+	(void)state;
+	enum { COUNT = 2000 };
+	static char ids[COUNT][CRYPTO_ID_HEX_LEN + 1];
+	for (int i = 0; i < COUNT; i++) {
+		crypto_time_id(ids[i], 0);
+		assert_int_equal(strlen(ids[i]), CRYPTO_ID_HEX_LEN);
+		assert_int_equal(strspn(ids[i], "0123456789abcdef"), CRYPTO_ID_HEX_LEN);
+		/* The time part never goes back; the random part tells ids of one millisecond
+		 * apart. */
+		if (i > 0) {
+			assert_true(strncmp(ids[i - 1], ids[i], 12) <= 0);
+			assert_string_not_equal(ids[i - 1], ids[i]);
+		}
+	}
+	/* With two random digits first, a store fanning out on them sees many of them. */
+	bool seen[256] = {false};
+	unsigned distinct = 0;
+	for (int i = 0; i < COUNT; i++) {
+		char id[CRYPTO_ID_HEX_LEN + 1];
+		crypto_time_id(id, 2);
+		assert_int_equal(strspn(id, "0123456789abcdef"), CRYPTO_ID_HEX_LEN);
+		unsigned fan = (unsigned)strtoul((char[]){id[0], id[1], '\0'}, NULL, 16);
+		if (!seen[fan]) {
+			seen[fan] = true;
+			distinct++;
+		}
+		/* The time follows the two digits. */
+		assert_memory_equal(id + 2, ids[COUNT - 1], 6);
+	}
+	assert_true(distinct > 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_keyed_hash_and_subkeys),
 		cmocka_unit_test(test_passwords),
 		cmocka_unit_test(test_seal_and_open),
+		cmocka_unit_test(test_time_ids),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
