@@ -7,23 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int inline_doc_store(pp_core_t *core, const pp_spool_doc_t *doc, char *error,
-		     size_t error_size)
-{
-	if (doc->sealed == NULL)
-		return 0;
-	pp_db_value_t params[] = {DB_TEXT(doc->file_id), DB_BLOB(doc->sealed, doc->sealed_len)};
-	int64_t changed = 0;
-	if (db_exec(core->db, "UPDATE documents SET sealed = $2 WHERE file_id = $1", params, 2,
-		    &changed, error, error_size) != DB_OK)
-		return -1;
-	if (changed != 1) {
-		(void)str_format(error, error_size, "no document row names %s", doc->file_id);
-		return -1;
-	}
-	return 0;
-}
-
 int inline_doc_fetch(void *ctx, const char *file_id, uint8_t **sealed_r, size_t *len_r,
 		     char *error, size_t error_size)
 {

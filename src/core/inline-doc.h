@@ -2,27 +2,19 @@
  * inline-doc.h - small documents kept in the database beside the row that names them.
  *
  * A document whose sealed form fits the spool's inline limit (spool_writer_finish_small())
- * is stored in its documents row (column sealed), in the transaction that records it: a
- * submission then costs one flush (the commit) where a file would cost two (the file, then
- * the row). The bytes are the spool format, encrypted and authenticated as a
- * file is; readers reach them through spool_reader_open(), which asks inline_doc_fetch() when
- * no file has the id. Deleting the documents row deletes them.
+ * is stored in its documents row (column sealed, job_document_add_sealed()), in the
+ * transaction that records it: a submission then costs one flush (the commit) where a file
+ * would cost two (the file, then the row). The bytes are the spool format, encrypted and
+ * authenticated as a file is; readers reach them through spool_reader_open(), which asks
+ * inline_doc_fetch() when no file has the id. Deleting the documents row deletes them.
  */
 #ifndef PP_INLINE_DOC_H
 #define PP_INLINE_DOC_H
 
-#include "core/core.h"
 #include "spool/spool.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/*
- * Inside the caller's transaction, after the documents row naming doc->file_id: stores
- * doc->sealed (nothing when it is NULL: the document is a file). Returns 0 or -1 with error.
- */
-int inline_doc_store(pp_core_t *core, const pp_spool_doc_t *doc, char *error,
-		     size_t error_size);
 
 /*
  * pp_spool_inline_fetch_fn over the database handle ctx (a pp_db_t *): the sealed bytes of

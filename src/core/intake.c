@@ -2,7 +2,6 @@
 #include "core/intake.h"
 
 #include "core/convert-queue.h"
-#include "core/inline-doc.h"
 #include "core/settings.h"
 #include "db/db-listen.h"
 #include "lib/fault.h"
@@ -62,10 +61,10 @@ static int intake_store_rows(pp_db_t *db, void *arg, char *error, size_t error_s
 	intake_rows_t *rows = arg;
 	(void)db; /* the same handle as rows->core->db */
 	if (job_create(rows->core, rows->new_job, &rows->job, error, error_size) < 0 ||
-	    job_document_add(rows->core, rows->job.id, "original", rows->stored->file_id,
-	                     rows->doc->name, rows->doc->content_type,
-	                     (int64_t)rows->stored->size, NULL, error, error_size) != 0 ||
-	    inline_doc_store(rows->core, rows->stored, error, error_size) < 0)
+	    job_document_add_sealed(rows->core, rows->job.id, "original", rows->stored->file_id,
+	                            rows->doc->name, rows->doc->content_type,
+	                            (int64_t)rows->stored->size, rows->stored->sealed,
+	                            rows->stored->sealed_len, error, error_size) != 0)
 		return DB_ERROR;
 	fault_point("intake.before_commit");
 	return DB_OK;
@@ -327,9 +326,9 @@ int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id,
 	            "UPDATE jobs SET size_bytes = $2, expires_at = $3 + expires_at - created_at"
 	            " WHERE id = $1",
 	            params, 3, NULL, error, error_size) != DB_OK ||
-	    job_document_add(core, job_id, "original", file_id, name, content_type, size_bytes,
-	                     NULL, error, error_size) != 0 ||
-	    inline_doc_store(core, stored, error, error_size) < 0) {
+	    job_document_add_sealed(core, job_id, "original", file_id, name, content_type,
+	                            size_bytes, stored->sealed, stored->sealed_len, error,
+	                            error_size) != 0) {
 		rc = JOB_ERROR;
 		goto rollback;
 	}

@@ -261,9 +261,11 @@ int job_pin_verify(pp_core_t *core, int64_t job_id, const char *pin, bool *match
 	return JOB_OK;
 }
 
-int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const char *file_id,
-                     const char *name, const char *content_type, int64_t size_bytes,
-                     int64_t *document_id_r, char *error, size_t error_size)
+/* The INSERT of job_document_add() and job_document_add_sealed(); sealed may be NULL. */
+static int job_document_insert(pp_core_t *core, int64_t job_id, const char *role,
+                               const char *file_id, const char *name, const char *content_type,
+                               int64_t size_bytes, const uint8_t *sealed, size_t sealed_len,
+                               char *error, size_t error_size)
 {
 	char name_cut[JOB_DOC_NAME_MAX];
 	char type_cut[JOB_CONTENT_TYPE_MAX];
@@ -282,11 +284,30 @@ int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const ch
 	pp_db_value_t params[] = {
 	    DB_INT(job_id),    DB_TEXT(role),      DB_TEXT(file_id),       DB_TEXT(name_cut),
 	    DB_TEXT(type_cut), DB_INT(size_bytes), DB_INT(core_now(core)),
+	    sealed != NULL ? DB_BLOB(sealed, sealed_len) : DB_NULL,
 	};
-	int rc = db_exec(core->db,
-	                 "INSERT INTO documents (job_id, role, file_id, name, content_type,"
-	                 " size_bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-	                 params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
+	return db_exec(core->db,
+	               "INSERT INTO documents (job_id, role, file_id, name, content_type,"
+	               " size_bytes, created_at, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+	               params, sizeof(params) / sizeof(params[0]), NULL, error, error_size);
+}
+
+int job_document_add_sealed(pp_core_t *core, int64_t job_id, const char *role,
+                            const char *file_id, const char *name, const char *content_type,
+                            int64_t size_bytes, const uint8_t *sealed, size_t sealed_len,
+                            char *error, size_t error_size)
+{
+	int rc = job_document_insert(core, job_id, role, file_id, name, content_type, size_bytes,
+	                             sealed, sealed_len, error, error_size);
+	return rc == DB_OK ? 0 : rc;
+}
+
+int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const char *file_id,
+                     const char *name, const char *content_type, int64_t size_bytes,
+                     int64_t *document_id_r, char *error, size_t error_size)
+{
+	int rc = job_document_insert(core, job_id, role, file_id, name, content_type, size_bytes,
+	                             NULL, 0, error, error_size);
 	if (rc != DB_OK)
 		return rc;
 	if (document_id_r != NULL) {

@@ -93,6 +93,16 @@ int job_document_add(pp_core_t *core, int64_t job_id, const char *role, const ch
                      int64_t *document_id_r, char *error, size_t error_size);
 
 /*
+ * The same for a small document kept in the database: its row also holds sealed[sealed_len]
+ * (the sealed spool bytes, see inline-doc.h; NULL = a spool file). Returns 0 or -1
+ * (DB_DUPLICATE for a file id already used).
+ */
+int job_document_add_sealed(pp_core_t *core, int64_t job_id, const char *role,
+                            const char *file_id, const char *name, const char *content_type,
+                            int64_t size_bytes, const uint8_t *sealed, size_t sealed_len,
+                            char *error, size_t error_size);
+
+/*
  * Checks pin against the job-password job_id was sent with, in constant time. *match_r is
  * false for a wrong pin or a job without one. Throttling guesses is the caller's duty (the
  * release step counts failures like wrong codes). Returns 0, JOB_NOT_FOUND or -1.
