@@ -139,8 +139,8 @@ static uint8_t *spool_writer_reserve(pp_spool_writer_t *writer, size_t len, char
 }
 
 /*
- * Seals data[len] (len <= SPOOL_CHUNK) as the next record, straight into the pipe's batch:
- * it reaches the file when the batch fills, or at finish.
+ * Seals data[len] (len <= SPOOL_CHUNK) as the next record, straight into the in-memory
+ * buffer or the pipe's batch: it reaches the file when the batch fills, or at finish.
  */
 static int spool_writer_seal(pp_spool_writer_t *writer, const uint8_t *data, size_t len,
                              bool is_final, char *error, size_t error_size)
