@@ -16,7 +16,7 @@
 
 /* No row names the document (a failed or refused store): remove its file now, as recovery
  * would at the next start; a small one held in memory is just released. */
-static void intake_drop_file(pp_core_t *core, pp_spool_doc_t *stored)
+static void intake_drop_document(pp_core_t *core, pp_spool_doc_t *stored)
 {
 	if (stored->sealed != NULL) {
 		spool_doc_release(stored);
@@ -91,7 +91,7 @@ int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, pp_spool_doc_t
 	intake_rows_t rows = {.core = core, .new_job = &new_job, .doc = doc, .stored = stored};
 	int rc = db_tx_group(core->db, intake_store_rows, &rows, error, error_size);
 	if (rc != DB_OK) {
-		intake_drop_file(core, stored);
+		intake_drop_document(core, stored);
 		return -1;
 	}
 	spool_doc_release(stored);
@@ -354,10 +354,10 @@ int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id,
 
 rollback:
 	db_tx_rollback(core->db);
-	intake_drop_file(core, stored);
+	intake_drop_document(core, stored);
 	return rc;
 drop_file:
-	intake_drop_file(core, stored);
+	intake_drop_document(core, stored);
 	return JOB_ERROR;
 }
 
