@@ -17,11 +17,15 @@
 #include <time.h>
 
 typedef struct pp_spool pp_spool_t;
+typedef struct pp_settings_cache pp_settings_cache_t; /* core/settings-cache.h */
 struct pp_directory_result; /* directory/directory.h */
 
 typedef struct pp_core {
 	pp_db_t *db; /* borrowed */
 	pp_spool_t *spool; /* borrowed; may be NULL for commands that touch no documents */
+	/* Settings and sender rules in memory (runtime_open() sets it); borrowed. NULL = read
+	 * the database each time. */
+	pp_settings_cache_t *settings_cache;
 	uint8_t code_key[CRYPTO_KEY_BYTES]; /* CRYPTO_SUBKEY_CODES */
 	uint8_t token_key[CRYPTO_KEY_BYTES]; /* CRYPTO_SUBKEY_TOKENS */
 	uint8_t pseudonym_key[CRYPTO_KEY_BYTES]; /* CRYPTO_SUBKEY_PSEUDONYM */

@@ -102,6 +102,7 @@ int intake_store_spooled(pp_core_t *core, const pp_intake_t *doc, pp_spool_doc_t
 	(void)str_copy(result_r->uuid, sizeof(result_r->uuid), rows.job.uuid);
 	(void)str_copy(result_r->file_id, sizeof(result_r->file_id), stored->file_id);
 	result_r->size_bytes = size_bytes;
+	result_r->state = rows.job.state;
 	/* Each way in logs the job at info with its own details (ipp.job_received, …). */
 	log_debug("job.received job=%lld source=%s size=%lld", (long long)rows.job.id,
 	          rows.job.source, (long long)size_bytes);
@@ -200,6 +201,7 @@ int intake_create_incoming(pp_core_t *core, const pp_intake_t *doc, int64_t time
 		return -1;
 	result_r->job_id = job.id;
 	(void)str_copy(result_r->uuid, sizeof(result_r->uuid), job.uuid);
+	result_r->state = job.state;
 	log_info("job.incoming job=%lld source=%s timeout=%llds", (long long)job.id, job.source,
 	         (long long)timeout_s);
 	return 0;

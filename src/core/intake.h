@@ -46,6 +46,7 @@ typedef struct {
 	char uuid[JOB_UUID_MAX];
 	char file_id[CRYPTO_ID_HEX_LEN + 1];
 	int64_t size_bytes;
+	pp_job_state_t state; /* as committed: received, or incoming (Create-Job) */
 } pp_intake_result_t;
 
 /*

@@ -2,6 +2,7 @@
 #include "core/sender-policy.h"
 
 #include "core/audit.h"
+#include "core/settings-cache.h"
 #include "core/settings.h"
 #include "directory/directory.h"
 #include "lib/log.h"
@@ -170,6 +171,7 @@ int sender_rule_add(pp_core_t *core, const char *actor, pp_sender_rule_kind_t ki
 		str_format(error, error_size, "sender rule: cannot add: %s", db_error);
 		return -1;
 	}
+	settings_cache_changed(core);
 	log_info("sender_rule.added kind=%s pattern=%s actor=%s", sender_rule_kind_name(kind),
 	         canon, actor);
 	return 0;
@@ -209,6 +211,7 @@ int sender_rule_remove(pp_core_t *core, const char *actor, pp_sender_rule_kind_t
 		str_format(error, error_size, "sender rule: cannot remove: %s", db_error);
 		return -1;
 	}
+	settings_cache_changed(core);
 	log_info("sender_rule.removed kind=%s pattern=%s actor=%s", sender_rule_kind_name(kind),
 	         canon, actor);
 	return 0;
@@ -219,6 +222,14 @@ fail:
 
 int sender_rule_list(pp_core_t *core, pp_sender_rule_t **rules_r, size_t *count_r, char *error,
                      size_t error_size)
+{
+	if (core->settings_cache != NULL)
+		return settings_cache_rules_copy(core, rules_r, count_r, error, error_size);
+	return sender_rule_list_stored(core, rules_r, count_r, error, error_size);
+}
+
+int sender_rule_list_stored(pp_core_t *core, pp_sender_rule_t **rules_r, size_t *count_r,
+                            char *error, size_t error_size)
 {
 	*rules_r = NULL;
 	*count_r = 0;
@@ -262,27 +273,44 @@ void sender_rule_list_free(pp_sender_rule_t **rules)
 	*rules = NULL;
 }
 
+/* What the rules say about one address (sender_rules_check()). */
+typedef struct {
+	const char *email;
+	bool has_allow, on_allow, on_block;
+} sender_verdict_t;
+
+static void sender_rule_apply(const pp_sender_rule_t *rule, void *ctx)
+{
+	sender_verdict_t *v = ctx;
+	bool match = sender_pattern_matches(rule->pattern, v->email);
+	if (rule->kind == PP_SENDER_RULE_BLOCK) {
+		v->on_block = v->on_block || match;
+	} else {
+		v->has_allow = true;
+		v->on_allow = v->on_allow || match;
+	}
+}
+
 /* Applies the rules to email: sets *is_blocked and *is_allowed (true when no allow rule). */
 static int sender_rules_check(pp_core_t *core, const char *email, bool *is_blocked_r,
                               bool *is_allowed_r, char *error, size_t error_size)
 {
-	pp_sender_rule_t *rules = NULL;
-	size_t count = 0;
-	if (sender_rule_list(core, &rules, &count, error, error_size) < 0)
-		return -1;
-	bool has_allow = false, on_allow = false, on_block = false;
-	for (size_t i = 0; i < count; i++) {
-		bool match = sender_pattern_matches(rules[i].pattern, email);
-		if (rules[i].kind == PP_SENDER_RULE_BLOCK) {
-			on_block = on_block || match;
-		} else {
-			has_allow = true;
-			on_allow = on_allow || match;
-		}
+	sender_verdict_t v = {.email = email};
+	if (core->settings_cache != NULL) {
+		/* Matched in place: no copy of up to SENDER_RULES_MAX rules per job. */
+		if (settings_cache_rules_visit(core, sender_rule_apply, &v, error, error_size) < 0)
+			return -1;
+	} else {
+		pp_sender_rule_t *rules = NULL;
+		size_t count = 0;
+		if (sender_rule_list_stored(core, &rules, &count, error, error_size) < 0)
+			return -1;
+		for (size_t i = 0; i < count; i++)
+			sender_rule_apply(&rules[i], &v);
+		sender_rule_list_free(&rules);
 	}
-	sender_rule_list_free(&rules);
-	*is_blocked_r = on_block;
-	*is_allowed_r = !has_allow || on_allow;
+	*is_blocked_r = v.on_block;
+	*is_allowed_r = !v.has_allow || v.on_allow;
 	return 0;
 }
 

@@ -97,6 +97,10 @@ int sender_rule_remove(pp_core_t *core, const char *actor, pp_sender_rule_kind_t
  */
 int sender_rule_list(pp_core_t *core, pp_sender_rule_t **rules_r, size_t *count_r, char *error,
                      size_t error_size);
+
+/* The same, read from the database whatever core->settings_cache holds (the cache's loader). */
+int sender_rule_list_stored(pp_core_t *core, pp_sender_rule_t **rules_r, size_t *count_r,
+                            char *error, size_t error_size);
 void sender_rule_list_free(pp_sender_rule_t **rules);
 
 /*

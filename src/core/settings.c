@@ -2,6 +2,7 @@
 #include "core/settings.h"
 
 #include "core/audit.h"
+#include "core/settings-cache.h"
 #include "lib/log.h"
 #include "lib/netmask.h"
 #include "lib/str.h"
@@ -433,12 +434,15 @@ static int settings_canonical(const settings_entry_t *entry, const char *value, 
 }
 
 /*
- * Reads the stored value of entry (or its default) into canon[size]. A stored value that no
- * longer validates (edited by hand) is logged and the default used.
+ * The stored text of entry into buf[size] (*is_stored_r false when no row holds it): from
+ * the cache when core has one, else from the table. Returns 0 or -1.
  */
-static int settings_read(pp_core_t *core, const settings_entry_t *entry, char *canon, size_t size,
-                         bool *is_default_r, char *error, size_t error_size)
+static int settings_stored(pp_core_t *core, const settings_entry_t *entry, char *buf,
+                           size_t size, bool *is_stored_r, char *error, size_t error_size)
 {
+	if (core->settings_cache != NULL)
+		return settings_cache_stored(core, entry->name, buf, size, is_stored_r, error,
+		                             error_size);
 	const pp_db_value_t params[] = {DB_TEXT(entry->name)};
 	pp_db_result_t *res = NULL;
 	char db_error[DB_ERROR_MAX];
@@ -448,10 +452,32 @@ static int settings_read(pp_core_t *core, const settings_entry_t *entry, char *c
 		           db_error);
 		return -1;
 	}
+	*is_stored_r = db_result_rows(res) > 0;
+	bool is_ok = str_copy(buf, size, *is_stored_r ? db_result_text(res, 0, 0) : "");
+	db_result_free(&res);
+	if (!is_ok) {
+		str_format(error, error_size, "settings: %s: the stored value is too long",
+		           entry->name);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the stored value of entry (or its default) into canon[size]. A stored value that no
+ * longer validates (edited by hand) is logged and the default used.
+ */
+static int settings_read(pp_core_t *core, const settings_entry_t *entry, char *canon, size_t size,
+                         bool *is_default_r, char *error, size_t error_size)
+{
+	char stored[SETTINGS_VALUE_MAX];
+	bool is_stored = false;
+	if (settings_stored(core, entry, stored, sizeof(stored), &is_stored, error, error_size) < 0)
+		return -1;
 	bool is_default = true;
-	if (db_result_rows(res) > 0) {
+	if (is_stored) {
 		char check_error[256];
-		if (settings_canonical(entry, db_result_text(res, 0, 0), canon, size, check_error,
+		if (settings_canonical(entry, stored, canon, size, check_error,
 		                       sizeof(check_error)) == 0) {
 			is_default = false;
 		} else {
@@ -459,7 +485,6 @@ static int settings_read(pp_core_t *core, const settings_entry_t *entry, char *c
 			         entry->name, check_error);
 		}
 	}
-	db_result_free(&res);
 	if (is_default && !str_copy(canon, size, entry->default_value)) {
 		str_format(error, error_size, "settings: %s: buffer too small for the value",
 		           entry->name);
@@ -546,6 +571,7 @@ int settings_set(pp_core_t *core, const char *actor, const char *name, const cha
 		str_format(error, error_size, "settings: cannot commit %s: %s", name, db_error);
 		return -1;
 	}
+	settings_cache_changed(core);
 	log_info("settings.changed name=%s value=%s actor=%s", entry->name, canon, actor);
 	return 0;
 fail:
@@ -578,6 +604,7 @@ int settings_reset(pp_core_t *core, const char *actor, const char *name, char *e
 		str_format(error, error_size, "settings: cannot commit %s: %s", name, db_error);
 		return -1;
 	}
+	settings_cache_changed(core);
 	log_info("settings.reset name=%s actor=%s", entry->name, actor);
 	return 0;
 fail:

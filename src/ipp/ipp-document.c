@@ -239,7 +239,7 @@ void ipp_document_print_job(pp_http_request_t *req, ipp_exchange_t *x)
 		 (long long)stored.job_id, (long long)stored.size_bytes, format,
 		 ipp_via_name(x->auth.via), doc.pin != NULL ? "yes" : "no");
 	ipp_op_ctx_t ctx = ipp_exchange_ctx(x);
-	(void)ipp_job_add_created(&ctx, stored.job_id);
+	ipp_job_add_created(&ctx, stored.job_id, stored.state);
 	ipp_response_status(x->response, x->opts_status, NULL);
 	ipp_exchange_send(req, x->response, 200);
 }
@@ -254,9 +254,9 @@ void ipp_document_send_document(pp_http_request_t *req, ipp_exchange_t *x)
 	ipp_op_ctx_t ctx = ipp_exchange_ctx(x);
 	char error[512];
 	int rc;
+	pp_job_state_t state = PP_JOB_INCOMING;
 	if (x->doc_bytes == 0 && x->is_last) {
 		spool_writer_abort(&x->writer);
-		pp_job_state_t state = PP_JOB_INCOMING;
 		rc = intake_close_incoming(core, x->send_job_id, x->auth.user.id, &state, error,
 					   sizeof(error));
 		if (rc == JOB_OK)
@@ -293,7 +293,10 @@ void ipp_document_send_document(pp_http_request_t *req, ipp_exchange_t *x)
 		ipp_exchange_fail(req, x, status, message, 200);
 		return;
 	}
-	(void)ipp_job_add_created(&ctx, x->send_job_id);
+	/* Closing moved the job to state; a document moved it on to received when last. */
+	if (x->doc_bytes > 0)
+		state = x->is_last ? PP_JOB_RECEIVED : PP_JOB_INCOMING;
+	ipp_job_add_created(&ctx, x->send_job_id, state);
 	ipp_response_status(x->response, IPP_STATUS_OK, NULL);
 	ipp_exchange_send(req, x->response, 200);
 }

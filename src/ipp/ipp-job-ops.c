@@ -562,7 +562,7 @@ void ipp_op_close_job(ipp_op_ctx_t *ctx)
 		return;
 	}
 	log_info("ipp.job_closed job=%lld state=%s", (long long)id, job_state_name(state));
-	(void)ipp_job_add_created(ctx, id);
+	ipp_job_add_created(ctx, id, state);
 	ipp_response_status(ctx->response, IPP_STATUS_OK, NULL);
 }
 
@@ -585,25 +585,20 @@ void ipp_op_create_job(ipp_op_ctx_t *ctx)
 	}
 	log_info("ipp.job_created job=%lld pin=%s", (long long)created.job_id,
 		 ctx->pin != NULL ? "yes" : "no");
-	(void)ipp_job_add_created(ctx, created.job_id);
+	ipp_job_add_created(ctx, created.job_id, created.state);
 	ipp_response_status(ctx->response, ctx->opts_status, NULL);
 }
 
-int ipp_job_add_created(ipp_op_ctx_t *ctx, int64_t job_id)
+void ipp_job_add_created(ipp_op_ctx_t *ctx, int64_t job_id, pp_job_state_t state)
 {
-	pp_job_t job;
-	char error[512];
-	if (job_get(ctx->svc->core, job_id, &job, error, sizeof(error)) != 0)
-		return -1;
 	char uri[IPP_URI_MAX + 32];
-	(void)ippAddInteger(ctx->response, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", (int)job.id);
-	if (str_format(uri, sizeof(uri), "%s/%lld", ctx->printer_uri, (long long)job.id))
+	(void)ippAddInteger(ctx->response, IPP_TAG_JOB, IPP_TAG_INTEGER, "job-id", (int)job_id);
+	if (str_format(uri, sizeof(uri), "%s/%lld", ctx->printer_uri, (long long)job_id))
 		(void)ippAddString(ctx->response, IPP_TAG_JOB, IPP_TAG_URI, "job-uri", NULL, uri);
 	(void)ippAddInteger(ctx->response, IPP_TAG_JOB, IPP_TAG_ENUM, "job-state",
-			    ipp_job_state(job.state));
+			    ipp_job_state(state));
 	(void)ippAddString(ctx->response, IPP_TAG_JOB, IPP_TAG_KEYWORD, "job-state-reasons", NULL,
-			   ipp_job_state_reason(job.state));
+			   ipp_job_state_reason(state));
 	(void)ippAddString(ctx->response, IPP_TAG_JOB, IPP_TAG_TEXT, "job-state-message", NULL,
-			   ipp_job_state_message(job.state));
-	return 0;
+			   ipp_job_state_message(state));
 }

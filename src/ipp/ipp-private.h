@@ -270,10 +270,12 @@ ipp_status_t ipp_job_intake_status(int rc, const char **message_r);
 void ipp_op_identify_printer(ipp_op_ctx_t *ctx);
 
 /*
- * Adds job id's attributes after a Print-Job or Send-Document: job-id, job-uri, job-state,
- * job-state-reasons, job-state-message.
+ * Adds the attributes of job job_id, just committed in state, to the answer of Print-Job,
+ * Create-Job, Send-Document or Close-Job: job-id, job-uri, job-state, job-state-reasons,
+ * job-state-message. The state is the one the operation committed (the job is not read
+ * back: a converter may already have moved it on, which Get-Job-Attributes then shows).
  */
-int ipp_job_add_created(ipp_op_ctx_t *ctx, int64_t job_id);
+void ipp_job_add_created(ipp_op_ctx_t *ctx, int64_t job_id, pp_job_state_t state);
 
 /* Maps a stored state (with its reason) to job-state and job-state-reasons. */
 ipp_jstate_t ipp_job_state(pp_job_state_t state);

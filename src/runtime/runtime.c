@@ -1,11 +1,13 @@
 /* runtime.c - opening an installation; see runtime.h. */
 #include "runtime/runtime.h"
 
+#include "core/settings-cache.h"
 #include "directory/directory.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -63,6 +65,18 @@ int runtime_open(pp_runtime_t *rt, char *error, size_t error_size)
 		(void)str_format(error, error_size, "cannot derive the sub-keys");
 		goto fail;
 	}
+	char counter_path[PATH_MAX];
+	if (!str_format(counter_path, sizeof(counter_path), "%s/%s", cfg->state_dir,
+			SETTINGS_CACHE_COUNTER_FILE)) {
+		(void)str_format(error, error_size, "the state directory's path is too long");
+		goto fail;
+	}
+	/* Without its counter a process reads settings from the database each time. */
+	char cache_error[512];
+	if (settings_cache_open(counter_path, &rt->settings_cache, cache_error,
+				sizeof(cache_error)) < 0)
+		log_warn("settings.cache_off error=\"%s\"", cache_error);
+	rt->core.settings_cache = rt->settings_cache;
 	directory_attach(&rt->core);
 	rt->is_core_ready = true;
 	return 0;
@@ -78,6 +92,7 @@ void runtime_close(pp_runtime_t *rt)
 		core_deinit(&rt->core);
 		rt->is_core_ready = false;
 	}
+	settings_cache_close(&rt->settings_cache);
 	spool_close(&rt->spool);
 	db_close(&rt->db);
 	crypto_wipe(rt->master_key, sizeof(rt->master_key));

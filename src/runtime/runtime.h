@@ -20,7 +20,8 @@ typedef struct pp_runtime {
 	uint8_t master_key[CRYPTO_KEY_BYTES];
 	pp_db_t *db; /* owned */
 	pp_spool_t *spool; /* owned */
-	pp_core_t core; /* borrows db and spool */
+	pp_settings_cache_t *settings_cache; /* owned; lent to core */
+	pp_core_t core; /* borrows db, spool and settings_cache */
 	bool is_core_ready;
 } pp_runtime_t;
 
