@@ -57,6 +57,9 @@ struct db_vfuncs {
 	   durable. Called by db_tx_commit() after the handle's lock is released, so other
 	   threads' statements need not wait for the disk. */
 	int (*sync)(pp_db_t *db, char *error, size_t error_size);
+	/* Optional (NULL = nothing to prepare): see db_prepare_log(). Called outside a
+	   transaction with the lock held. */
+	int (*prepare_log)(pp_db_t *db, uint64_t *grown_r, char *error, size_t error_size);
 };
 
 

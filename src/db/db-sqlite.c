@@ -20,6 +20,7 @@
  */
 #include "db/db-private.h"
 #include "db/db-sqlite-checkpoint.h"
+#include "db/db-sqlite-log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -695,6 +696,14 @@ static int db_sqlite_rollback(pp_db_t *db, char *error, size_t error_size)
 	return db_sqlite_simple(db, "ROLLBACK", error, error_size);
 }
 
+static int db_sqlite_prepare_log(pp_db_t *db, uint64_t *grown_r, char *error, size_t error_size)
+{
+	db_sqlite_t *s = db->backend_data;
+	if (s->is_memory)
+		return 0;
+	return db_sqlite_log_prepare(s->conn, 0, grown_r, error, error_size);
+}
+
 const struct db_vfuncs db_sqlite_vfuncs = {
     .name = "sqlite",
     .backend = PP_DB_SQLITE,
@@ -711,4 +720,5 @@ const struct db_vfuncs db_sqlite_vfuncs = {
     .commit = db_sqlite_commit,
     .rollback = db_sqlite_rollback,
     .sync = db_sqlite_sync,
+    .prepare_log = db_sqlite_prepare_log,
 };

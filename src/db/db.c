@@ -151,6 +151,24 @@ int db_exec(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_
 	return rc;
 }
 
+int db_prepare_log(pp_db_t *db, uint64_t *grown_r, char *error, size_t error_size)
+{
+	if (grown_r != NULL)
+		*grown_r = 0;
+	if (db->v->prepare_log == NULL)
+		return DB_OK;
+	db_lock(db);
+	int rc = DB_OK;
+	if (db->in_tx) {
+		(void)str_format(error, error_size, "the log cannot be prepared inside a transaction");
+		rc = DB_ERROR;
+	} else if (db->v->prepare_log(db, grown_r, error, error_size) < 0) {
+		rc = DB_ERROR;
+	}
+	db_unlock(db);
+	return rc;
+}
+
 int db_query(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_params,
              pp_db_result_t **result_r, char *error, size_t error_size)
 {

@@ -69,6 +69,14 @@ pp_db_backend_t db_backend(const pp_db_t *db);
 /* Applies every migration newer than the schema's version, each in its own transaction. */
 int db_migrate(pp_db_t *db, char *error, size_t error_size);
 
+/*
+ * For the long-running server, once at start: SQLite grows its write-ahead log file to the
+ * size it works at and keeps it across restarts (db-sqlite-log.h), so commits do not pay for
+ * the file's growth; PostgreSQL has nothing to do. *grown_r (may be NULL) gets the bytes
+ * added. Returns DB_OK or DB_ERROR (the server runs on: this only costs speed).
+ */
+int db_prepare_log(pp_db_t *db, uint64_t *grown_r, char *error, size_t error_size);
+
 /* The schema version now in the database (the number of the last applied migration). */
 int db_schema_version(pp_db_t *db, int *version_r, char *error, size_t error_size);
 

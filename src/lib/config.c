@@ -53,6 +53,7 @@ typedef struct {
 static const config_setting_t config_settings[] = {
 	PATHS("server", "state_dir", state_dir, "/var/lib/pullprint"),
 	STR("server", "database", database, ""),
+	BOOL("server", "sqlite_preallocate_log", sqlite_preallocate_log, "yes"),
 	PATHS("server", "key_file", key_file, ""),
 	STR("server", "public_url", public_url, ""),
 	{"server", "log_level", CONFIG_LOG_LEVEL, offsetof(pp_config_t, log_level),

@@ -33,6 +33,7 @@ typedef struct pp_config {
 	/* [server] */
 	char state_dir[PATH_MAX];
 	char database[CONFIG_URL_MAX]; /* "" = SQLite file under state_dir */
+	bool sqlite_preallocate_log; /* the server writes SQLite's log out to its working size */
 	char key_file[PATH_MAX]; /* "" = <state_dir>/keys/master.key */
 	char public_url[CONFIG_URL_MAX]; /* "" = https://<host name>:<https_port> */
 	pp_log_level_t log_level;

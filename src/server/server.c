@@ -300,6 +300,20 @@ int server_open(const char *config_path, const char *state_dir_override, pp_serv
 		 server->rt.config.state_dir,
 		 db_backend(server->rt.db) == PP_DB_SQLITE ? "sqlite" : "postgresql");
 
+	/* Before the first commit: the log at its working size (SQLite), so that commits do
+	 * not pay for its growth. Only speed depends on it. */
+	uint64_t log_grown = 0;
+	char log_error[DB_ERROR_MAX];
+	if (!server->rt.config.sqlite_preallocate_log)
+		log_debug("db.log_not_prepared reason=\"sqlite_preallocate_log = no\"");
+	else if (db_prepare_log(server->rt.db, &log_grown, log_error, sizeof(log_error)) != DB_OK)
+		log_warn("db.log_not_prepared error=\"%s\" action=\"commits are slower until the "
+			 "log has grown\"",
+			 log_error);
+	else if (log_grown > 0)
+		log_info("db.log_prepared added_mib=%llu",
+			 (unsigned long long)(log_grown / (1024 * 1024)));
+
 	/*
 	 * Undo what a crash interrupted before anything new arrives. With a spool shared by
 	 * several hosts, a young file may be another host's upload in progress: leave it to the

@@ -101,6 +101,29 @@ def test_plain_http_is_off_by_default(sqlite_installation, server_factory):
     srv.stop()
 
 
+def test_sqlite_log_written_out_at_start_and_kept(sqlite_installation, server_factory):
+    """The default (the fixtures turn it off): the server writes SQLite's log file out to its
+    working size at start, so commits do not grow it, and keeps it over a restart; what was
+    stored before survives both, and the second start adds nothing."""
+    inst = sqlite_installation
+    inst.write_config("[server]\nsqlite_preallocate_log = yes\n")
+    wal = os.path.join(inst.state_dir, "pullprint.db-wal")
+    srv = server_factory(inst)
+    assert "db.log_prepared added_mib=" in srv.stderr()
+    size = os.path.getsize(wal)
+    assert size >= 75 * 1024 * 1024  # 2 x 10,000 frames of a 4 KiB page: 78.6 MiB
+    assert mode(wal) == 0o600
+    inst.cli("users", "add", "ann@example.com")
+    assert srv.stop() == 0
+    assert os.path.getsize(wal) == size
+
+    again = server_factory(inst)
+    assert "db.log_prepared" not in again.stderr()
+    assert os.path.getsize(wal) == size
+    assert "ann@example.com" in inst.cli("users").stdout
+    assert again.stop() == 0
+
+
 def test_sigterm_stops_gracefully(sqlite_installation, server_factory):
     srv = server_factory(sqlite_installation)
     assert srv.stop(signal.SIGTERM) == 0

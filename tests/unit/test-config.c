@@ -49,6 +49,7 @@ static void test_defaults_start_a_server(void **state)
 	assert_int_equal(cfg.http_port, 0);
 	assert_true(cfg.spool_encrypt);
 	assert_int_equal(cfg.max_document_bytes, 1024ULL * 1024 * 1024);
+	assert_true(cfg.sqlite_preallocate_log);
 	char error[512];
 	assert_int_equal(config_finalize(&cfg, error, sizeof(error)), 0);
 	assert_string_equal(cfg.database, "sqlite:/var/lib/pullprint/pullprint.db");
