@@ -423,17 +423,22 @@ ipp_auth_result_t ipp_auth_resolve(pp_core_t *core, pp_http_request_t *req, ipp_
 	pp_sender_result_t policy;
 	if (sender_policy_decide(core, email, "ipp", &policy, error, sizeof(error)) < 0)
 		goto storage_error;
-	char tag[USERS_LOG_TAG_LEN + 1];
-	users_log_tag(core, email, tag);
 	bool is_ok = policy.decision == PP_SENDER_ACCEPT && policy.has_user &&
 	             policy.user.state == PP_USER_ENABLED;
 	/* A refusal or a new user is news for the admin; the routine accept of a known user
-	 * (every job from a trusted network) is detail. */
-	pp_log(is_ok && !policy.is_user_created ? PP_LOG_DEBUG : PP_LOG_INFO,
-	       "ipp.auth_mapped remote=%s via=%s forwarder=\"%s\" user=%s decision=%s reason=%s "
-	       "created=%s",
-	       addr, ipp_via_name(auth->via), auth->forwarder, tag, is_ok ? "accept" : "refuse",
-	       sender_reason_name(policy.reason), policy.is_user_created ? "yes" : "no");
+	 * (every job from a trusted network) is detail, whose keyed tag is not worth making
+	 * when debug lines are off. */
+	pp_log_level_t level = is_ok && !policy.is_user_created ? PP_LOG_DEBUG : PP_LOG_INFO;
+	if (log_is_enabled(level)) {
+		char tag[USERS_LOG_TAG_LEN + 1];
+		users_log_tag(core, email, tag);
+		pp_log(level,
+		       "ipp.auth_mapped remote=%s via=%s forwarder=\"%s\" user=%s decision=%s "
+		       "reason=%s created=%s",
+		       addr, ipp_via_name(auth->via), auth->forwarder, tag,
+		       is_ok ? "accept" : "refuse", sender_reason_name(policy.reason),
+		       policy.is_user_created ? "yes" : "no");
+	}
 	if (!is_ok) {
 		/* Pending (held for approval), disabled, blocked or rejected: not now. */
 		auth->result = IPP_AUTH_DENIED;

@@ -55,9 +55,14 @@ static size_t log_escape(char *dst, size_t cap, const char *src)
 	return pos;
 }
 
+bool log_is_enabled(pp_log_level_t level)
+{
+	return (int)level >= atomic_load(&log_min_level);
+}
+
 void pp_logv(pp_log_level_t level, const char *fmt, va_list ap)
 {
-	if ((int)level < atomic_load(&log_min_level))
+	if (!log_is_enabled(level))
 		return;
 
 	char message[LOG_LINE_MAX];

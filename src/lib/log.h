@@ -21,6 +21,9 @@ typedef enum {
 /* Sets the lowest level written; lines below it are dropped. Thread-safe. */
 void log_set_level(pp_log_level_t level);
 
+/* True when a line at level would be written: for callers whose fields cost work to make. */
+bool log_is_enabled(pp_log_level_t level);
+
 /* Parses "debug", "info", "warn" or "error". Returns false for anything else. */
 bool log_level_parse(const char *name, pp_log_level_t *level_r);
 

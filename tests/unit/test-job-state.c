@@ -572,6 +572,68 @@ static void test_job_state_title_cut(void **state)
 	assert_int_equal(job_create(core, &new_job, &job, error, sizeof(error)), -1);
 }
 
+/* What job_create() hands back is what job_get() reads afterwards, field by field. */
+static void assert_same_job(const pp_job_t *made, const pp_job_t *got)
+{
+	assert_int_equal(made->id, got->id);
+	assert_string_equal(made->uuid, got->uuid);
+	assert_int_equal(made->user_id, got->user_id);
+	assert_int_equal(made->state, got->state);
+	assert_string_equal(made->state_reason, got->state_reason);
+	assert_string_equal(made->title, got->title);
+	assert_string_equal(made->source, got->source);
+	char *made_options = options_to_json(&made->options);
+	char *got_options = options_to_json(&got->options);
+	assert_non_null(made_options);
+	assert_non_null(got_options);
+	assert_string_equal(made_options, got_options);
+	free(made_options);
+	free(got_options);
+	assert_int_equal(made->printer_id, got->printer_id);
+	assert_int_equal(made->is_combined, got->is_combined);
+	assert_int_equal(made->pages, got->pages);
+	assert_int_equal(made->color_pages, got->color_pages);
+	assert_int_equal(made->size_bytes, got->size_bytes);
+	assert_int_equal(made->created_at, got->created_at);
+	assert_int_equal(made->updated_at, got->updated_at);
+	assert_int_equal(made->released_at, got->released_at);
+	assert_int_equal(made->finished_at, got->finished_at);
+	assert_int_equal(made->expires_at, got->expires_at);
+	assert_int_equal(made->has_pin, got->has_pin);
+}
+
+/* A new job as job_create() returns it equals the stored row, for every kind of new job. */
+static void test_job_state_created_as_stored(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	pp_core_t *core = &tc->core;
+	char error[512];
+	int64_t user = test_user(core, "ann@example.com");
+	int64_t printer = test_printer(core, "lab", true);
+	pp_print_options_t options;
+	options_default(&options);
+	options.copies = 3;
+	options.sides = PP_SIDES_TWO_SIDED_LONG_EDGE;
+	options.number_up = 2;
+	options.n_page_ranges = 1;
+	options.page_ranges[0] = (pp_page_range_t){.first = 2, .last = 5};
+	const pp_job_new_t rows[] = {
+	    {.user_id = user, .source = "ipp", .title = "Report", .size_bytes = 1234},
+	    {.user_id = user, .source = "mail", .options = &options, .size_bytes = 1},
+	    {.user_id = user, .source = "portal", .title = "to the lab", .printer_id = printer},
+	    {.user_id = user, .source = "ipp", .title = "secret", .pin = "4711"},
+	    {.user_id = user, .source = "ipp", .is_incoming = true, .incoming_timeout_s = 300},
+	    {.user_id = user, .source = "cli", .title = "tab\there \xc3\xa9"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		pp_job_t made, got;
+		if (job_create(core, &rows[i], &made, error, sizeof(error)) != 0)
+			fail_msg("row %zu: %s", i, error);
+		assert_int_equal(job_get(core, made.id, &got, error, sizeof(error)), 0);
+		assert_same_job(&made, &got);
+	}
+}
+
 /* Whether a job's options may still change, by state: only until it is released. */
 static const struct {
 	pp_job_state_t state;
@@ -689,6 +751,7 @@ int main(void)
 	    TEST_CORE_CASE(test_job_state_race),
 	    TEST_CORE_CASE(test_job_state_list),
 	    TEST_CORE_CASE(test_job_state_title_cut),
+	    TEST_CORE_CASE(test_job_state_created_as_stored),
 	    TEST_CORE_CASE(test_job_state_incoming),
 	    TEST_CORE_CASE(test_job_state_set_options),
 	    TEST_CORE_CASE(test_job_state_changes_since),
