@@ -150,4 +150,10 @@ int spool_pipe_drain(pp_spool_pipe_t *pipe, const char **call_r);
 /* Stops the thread without writing what is left and frees the batches. Idempotent. */
 void spool_pipe_stop(pp_spool_pipe_t *pipe);
 
+/*
+ * Wipes and frees a document's bytes held in memory (*bytes, len of them; with encryption
+ * off they are the document in clear) and sets *bytes to NULL. NULL is a no-op.
+ */
+void spool_bytes_free(uint8_t **bytes, size_t len);
+
 #endif

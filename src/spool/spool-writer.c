@@ -53,12 +53,7 @@ static int spool_writer_fail(pp_spool_writer_t *writer, char *error, size_t erro
 /* Wipes and frees the in-memory bytes. */
 static void spool_writer_drop_mem(pp_spool_writer_t *writer)
 {
-	if (writer->mem == NULL)
-		return;
-	/* Unencrypted, these are the document in clear. */
-	sodium_memzero(writer->mem, writer->mem_len);
-	free(writer->mem);
-	writer->mem = NULL;
+	spool_bytes_free(&writer->mem, writer->mem_len);
 	writer->mem_len = writer->mem_cap = 0;
 }
 

@@ -160,14 +160,20 @@ void spool_set_inline_source(pp_spool_t *spool, pp_spool_inline_fetch_fn fetch, 
 	spool->inline_ctx = ctx;
 }
 
+void spool_bytes_free(uint8_t **bytes, size_t len)
+{
+	if (bytes == NULL || *bytes == NULL)
+		return;
+	sodium_memzero(*bytes, len);
+	free(*bytes);
+	*bytes = NULL;
+}
+
 void spool_doc_release(pp_spool_doc_t *doc)
 {
-	if (doc == NULL || doc->sealed == NULL)
+	if (doc == NULL)
 		return;
-	/* With encryption off the sealed bytes are the document in clear. */
-	sodium_memzero(doc->sealed, doc->sealed_len);
-	free(doc->sealed);
-	doc->sealed = NULL;
+	spool_bytes_free(&doc->sealed, doc->sealed_len);
 	doc->sealed_len = 0;
 }
 
