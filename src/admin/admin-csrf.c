@@ -1,6 +1,6 @@
 /*
- * admin-csrf.c - the rules of an admin console session that need no HTTP: its CSRF token,
- * when it expires, and reading its cookie.
+ * admin-csrf.c - the rules of an admin console session that need no HTTP: its CSRF token
+ * and reading its cookie. (When it expires is the token's: tokens.h.)
  *
  * The CSRF token is derived from the session token with a keyed hash instead of being
  * stored, so the console can ask for it again after a reload (GET session) while a page on
@@ -40,11 +40,4 @@ bool admin_csrf_check(const pp_core_t *core, const char *session_token, const ch
 	bool is_ok = given != NULL && expected[0] != '\0' && crypto_str_equal(expected, given);
 	crypto_wipe(expected, sizeof(expected));
 	return is_ok;
-}
-
-int64_t admin_session_expiry(int64_t now, int64_t created_at, int64_t idle_s)
-{
-	int64_t idle_end = now + idle_s;
-	int64_t hard_end = created_at + ADMIN_SESSION_MAX_S;
-	return idle_end < hard_end ? idle_end : hard_end;
 }

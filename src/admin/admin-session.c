@@ -3,8 +3,9 @@
  *
  * A session is an admin session token (tokens.h, "pps_…", kept only as a keyed hash) in the
  * cookie pp_admin (HttpOnly, Secure, SameSite=Strict, no Max-Age: it ends with the browser).
- * Its expiry is rewritten at each request to admin_session_expiry(): idle for
- * admin.idle_timeout_s and it is gone; 12 hours after sign-in it is gone whatever happens.
+ * Its expiry slides with each request (tokens_validate(), one write): idle for
+ * admin.idle_timeout_s and it is gone; 12 hours after sign-in (TOKENS_ADMIN_SESSION_MAX_S) it
+ * is gone whatever happens.
  * The CSRF token is derived from the session token (admin-csrf.c).
  *
  * Guessing is throttled per source address and per admin name (throttle.h): a locked key is
@@ -42,19 +43,6 @@ static int64_t admin_idle_seconds(pp_core_t *core)
 		value = ADMIN_IDLE_DEFAULT_S;
 	}
 	return value;
-}
-
-/* Sets the session's expiry to admin_session_expiry() (idle, but never past 12 hours). */
-static int admin_session_slide(pp_core_t *core, const char *token, int64_t created_at,
-			       char *error, size_t error_size)
-{
-	int64_t now = core_now(core);
-	int64_t lifetime = admin_session_expiry(now, created_at, admin_idle_seconds(core)) - now;
-	bool is_slid = false;
-	if (lifetime <= 0)
-		return 0; /* past its 12 hours: it ends at its stored expiry */
-	return tokens_slide(core, PP_TOKEN_ADMIN_SESSION, token, lifetime, &is_slid, NULL, error,
-			    error_size);
 }
 
 /* Reads the session cookie into call->session. False when there is none. */
@@ -97,11 +85,6 @@ bool admin_authenticate(admin_call_t *call)
 	}
 	if (!is_valid || !found) {
 		admin_not_signed_in(call);
-		return false;
-	}
-	if (admin_session_slide(call->core, call->session, info.created_at, error,
-				sizeof(error)) < 0) {
-		admin_internal(call, "admin.session_failed", error);
 		return false;
 	}
 	if (!str_format(call->actor, sizeof(call->actor), "admin:%s", call->account.name))
@@ -310,8 +293,7 @@ void admin_api_login(admin_call_t *call)
 			      unused_csrf,
 			      &expires_at, error, sizeof(error));
 	crypto_wipe(unused_csrf, sizeof(unused_csrf));
-	if (rc < 0 ||
-	    admin_session_slide(core, call->session, core_now(core), error, sizeof(error)) < 0) {
+	if (rc < 0) {
 		admin_internal(call, "admin.login_error", error);
 		return;
 	}

@@ -84,7 +84,6 @@ int admin_account_delete(pp_core_t *core, const char *actor, const char *self_na
 /* ---- sessions (admin-csrf.c) ------------------------------------------------------------ */
 
 #define ADMIN_CSRF_TEXT_MAX (4 + 64 + 1) /* "ppc_" + 64 hex + NUL */
-#define ADMIN_SESSION_MAX_S (12 * 3600)  /* absolute lifetime of a session */
 #define ADMIN_IDLE_DEFAULT_S 900         /* setting admin.idle_timeout_s */
 
 /*
@@ -96,11 +95,6 @@ void admin_csrf_derive(const pp_core_t *core, const char *session_token,
 		       char out[ADMIN_CSRF_TEXT_MAX]);
 /* Whether given is session_token's CSRF token; compared in constant time. NULL is false. */
 bool admin_csrf_check(const pp_core_t *core, const char *session_token, const char *given);
-/*
- * When a session used now expires: after idle_s without use, and never later than
- * ADMIN_SESSION_MAX_S after it was created.
- */
-int64_t admin_session_expiry(int64_t now, int64_t created_at, int64_t idle_s);
 
 /* ---- CSV (admin-csv.c) ------------------------------------------------------------------- */
 

@@ -98,6 +98,18 @@ static int tokens_lifetime(pp_core_t *core, pp_token_kind_t kind, int64_t *secon
 	return 0;
 }
 
+/*
+ * The expiry of a token of kind used (or issued) at now: now + lifetime, and for an admin
+ * session never past TOKENS_ADMIN_SESSION_MAX_S after created_at.
+ */
+static int64_t tokens_session_capped(pp_token_kind_t kind, int64_t now, int64_t created_at,
+                                     int64_t lifetime)
+{
+	int64_t expires_at = now + lifetime;
+	int64_t hard_end = created_at + TOKENS_ADMIN_SESSION_MAX_S;
+	return kind == PP_TOKEN_ADMIN_SESSION && hard_end < expires_at ? hard_end : expires_at;
+}
+
 int tokens_issue(pp_core_t *core, pp_token_kind_t kind, int64_t subject_id,
                  char token_r[TOKENS_TEXT_MAX], char *csrf_r, int64_t *expires_at_r, char *error,
                  size_t error_size)
@@ -126,7 +138,7 @@ int tokens_issue(pp_core_t *core, pp_token_kind_t kind, int64_t subject_id,
 		tokens_hash(core, csrf, csrf_hash);
 	}
 	int64_t now = core_now(core);
-	int64_t expires_at = now + lifetime;
+	int64_t expires_at = tokens_session_capped(kind, now, now, lifetime);
 	const pp_db_value_t params[] = {
 	    DB_TEXT(token_hash),
 	    DB_TEXT(tokens_kind_name(kind)),
@@ -248,7 +260,7 @@ int tokens_validate(pp_core_t *core, pp_token_kind_t kind, const char *token,
 		int64_t lifetime;
 		if (tokens_lifetime(core, kind, &lifetime, error, error_size) < 0)
 			return -1;
-		expires_at = now + lifetime;
+		expires_at = tokens_session_capped(kind, now, row.info.created_at, lifetime);
 	}
 	/* Labelled tokens never slide, and note their use at most once a minute. */
 	bool is_touched = !tokens_is_labelled(kind) ||

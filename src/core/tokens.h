@@ -8,7 +8,8 @@
  *
  * Lifetimes come from settings: app tokens live tokens.app_lifetime_hours from issue (a "stay
  * signed in" client renews with tokens_renew(), sliding the expiry); admin sessions expire
- * after admin.idle_timeout_s seconds without use (each successful validation slides it).
+ * after admin.idle_timeout_s seconds without use (each successful validation slides it), and
+ * TOKENS_ADMIN_SESSION_MAX_S after sign-in whatever their use.
  * A session carries a CSRF token ("ppc_<64 hex>", hash stored) that forms must echo.
  *
  * Labelled tokens live until revoked: "ppp_…" is a user's personal printer address
@@ -29,6 +30,9 @@
 #define TOKENS_RANDOM_BYTES 32
 #define TOKENS_TEXT_LEN (4 + 2 * TOKENS_RANDOM_BYTES) /* prefix + hex */
 #define TOKENS_TEXT_MAX (TOKENS_TEXT_LEN + 1)
+
+/* An admin session ends this long after sign-in, however often it is used. */
+#define TOKENS_ADMIN_SESSION_MAX_S (12 * 3600)
 
 typedef enum {
 	PP_TOKEN_APP = 0,       /* for a user; prefix ppa_ */
@@ -116,7 +120,8 @@ int tokens_revoke_handle(pp_core_t *core, pp_token_kind_t kind, int64_t user_id,
 /*
  * Checks a presented token: *valid_r true only if it exists, is of kind (the prefix and the
  * stored kind both), and has not expired. Marks it used; an admin session's expiry slides
- * to now + session lifetime. Printer and forwarder tokens never slide, and their stored
+ * to now + admin.idle_timeout_s, never past TOKENS_ADMIN_SESSION_MAX_S after its issue (one
+ * write per request). Printer and forwarder tokens never slide, and their stored
  * last_used_at is written at most once a minute (they come with every IPP request).
  * *info_r (may be NULL) is filled when valid.
  * Returns 0, or -1 on a storage error.

@@ -46,26 +46,6 @@ static void test_csrf_is_per_session_and_stable(void **state)
 	assert_false(admin_csrf_check(&core, a, csrf_a));
 }
 
-static void test_session_expiry(void **state)
-{
-	(void)state;
-	static const struct {
-		int64_t now, created_at, idle, expected;
-	} cases[] = {
-		{1000, 1000, 900, 1900},                        /* fresh: idle window */
-		{5000, 1000, 900, 5900},                        /* each use slides it */
-		{1000 + 12 * 3600 - 100, 1000, 900, 1000 + 12 * 3600}, /* capped at 12 h */
-		{1000, 1000, 86400, 1000 + 12 * 3600},          /* a long idle setting too */
-		{1000, 1000, 60, 1060},
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int64_t got = admin_session_expiry(cases[i].now, cases[i].created_at, cases[i].idle);
-		if (got != cases[i].expected)
-			fail_msg("row %zu: expiry %lld, expected %lld", i, (long long)got,
-				 (long long)cases[i].expected);
-	}
-}
-
 static void test_roles_may(void **state)
 {
 	(void)state;
@@ -268,7 +248,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csrf_is_per_session_and_stable),
-		cmocka_unit_test(test_session_expiry),
 		cmocka_unit_test(test_roles_may),
 		TEST_CORE_CASE(test_accounts_and_roles),
 		cmocka_unit_test(test_directory_names),

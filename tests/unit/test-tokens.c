@@ -225,6 +225,55 @@ static void test_session_idle_timeout_and_csrf(void **state)
 	assert_false(ok);
 }
 
+/*
+ * However often it is used, an admin session ends 12 hours after sign-in; a long idle
+ * setting does not outlast that either, from the sign-in on. Each use is one write.
+ */
+static void test_session_ends_after_twelve_hours(void **state)
+{
+	test_core_t *tc = TEST_CORE(state);
+	accounts_t acct = add_accounts(tc);
+	char error[512];
+	assert_int_equal(settings_set(&tc->core, "cli", "admin.idle_timeout_s", "900", error,
+	                              sizeof(error)),
+	                 0);
+	char session[TOKENS_TEXT_MAX], csrf[TOKENS_TEXT_MAX];
+	int64_t signed_in = tc->now;
+	assert_int_equal(tokens_issue(&tc->core, PP_TOKEN_ADMIN_SESSION, acct.admin_id, session,
+	                              csrf, NULL, error, sizeof(error)),
+	                 0);
+	/* Used every 10 minutes for 12 hours: the expiry slides, then stops at the 12 hours. */
+	while (tc->now + 600 < signed_in + TOKENS_ADMIN_SESSION_MAX_S) {
+		test_core_advance(tc, 600);
+		pp_token_info_t info;
+		bool ok = false;
+		assert_int_equal(tokens_validate(&tc->core, PP_TOKEN_ADMIN_SESSION, session, &info,
+		                                 &ok, error, sizeof(error)),
+		                 0);
+		assert_true(ok);
+		int64_t want = tc->now + 900;
+		if (want > signed_in + TOKENS_ADMIN_SESSION_MAX_S)
+			want = signed_in + TOKENS_ADMIN_SESSION_MAX_S;
+		assert_int_equal(info.expires_at, want);
+	}
+	test_core_advance(tc, 600);
+	assert_false(valid(tc, PP_TOKEN_ADMIN_SESSION, session));
+
+	/* A day's idle setting: the new session still ends 12 hours after sign-in. */
+	assert_int_equal(settings_set(&tc->core, "cli", "admin.idle_timeout_s", "86400", error,
+	                              sizeof(error)),
+	                 0);
+	int64_t expires_at = 0;
+	assert_int_equal(tokens_issue(&tc->core, PP_TOKEN_ADMIN_SESSION, acct.admin_id, session,
+	                              csrf, &expires_at, error, sizeof(error)),
+	                 0);
+	assert_int_equal(expires_at, tc->now + TOKENS_ADMIN_SESSION_MAX_S);
+	test_core_advance(tc, TOKENS_ADMIN_SESSION_MAX_S - 1);
+	assert_true(valid(tc, PP_TOKEN_ADMIN_SESSION, session));
+	test_core_advance(tc, 1);
+	assert_false(valid(tc, PP_TOKEN_ADMIN_SESSION, session));
+}
+
 static void test_revoke(void **state)
 {
 	test_core_t *tc = TEST_CORE(state);
@@ -693,6 +742,7 @@ int main(void)
 	    TEST_CORE_CASE(test_renew_stay_signed_in),
 	    TEST_CORE_CASE(test_kind_checks_and_garbage),
 	    TEST_CORE_CASE(test_session_idle_timeout_and_csrf),
+	    TEST_CORE_CASE(test_session_ends_after_twelve_hours),
 	    TEST_CORE_CASE(test_revoke),
 	    TEST_CORE_CASE(test_printer_address_lifecycle),
 	    TEST_CORE_CASE(test_last_used_is_noted_once_a_minute),
