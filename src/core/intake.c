@@ -296,7 +296,8 @@ static int intake_move_locked(pp_core_t *core, int64_t job_id, pp_job_state_t to
 
 int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id,
                           pp_spool_doc_t *stored, const char *name, const char *content_type,
-                          bool is_last, char *error, size_t error_size)
+                          bool is_last, pp_job_state_t *state_r, char *error,
+                          size_t error_size)
 {
 	const char *file_id = stored->file_id;
 	int64_t size_bytes = (int64_t)stored->size;
@@ -352,6 +353,8 @@ int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id,
 		         job_state_name(PP_JOB_INCOMING), job_state_name(PP_JOB_RECEIVED));
 		intake_wake_converters(core, job_id);
 	}
+	if (state_r != NULL)
+		*state_r = is_last ? PP_JOB_RECEIVED : PP_JOB_INCOMING;
 	return JOB_OK;
 
 rollback:

@@ -92,11 +92,13 @@ int intake_create_incoming(pp_core_t *core, const pp_intake_t *doc, int64_t time
  * document belongs to intake from this call on: its bytes are released, and its file deleted
  * on any result but JOB_OK. Returns JOB_OK, JOB_NOT_FOUND (no such job of user_id),
  * JOB_STATE_LOST (no longer incoming: canceled or expired meanwhile), JOB_STATE_FORBIDDEN
- * (it has its document already) or -1.
+ * (it has its document already) or -1. On JOB_OK *state_r (may be NULL) gets the state
+ * committed: received with is_last, else still incoming.
  */
 int intake_attach_spooled(pp_core_t *core, int64_t job_id, int64_t user_id,
                           pp_spool_doc_t *stored, const char *name, const char *content_type,
-                          bool is_last, char *error, size_t error_size);
+                          bool is_last, pp_job_state_t *state_r, char *error,
+                          size_t error_size);
 
 /*
  * Keeps incoming job job_id of user_id alive while its document is arriving: moves its

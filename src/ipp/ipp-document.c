@@ -278,7 +278,7 @@ void ipp_document_send_document(pp_http_request_t *req, ipp_exchange_t *x)
 		/* From here the document belongs to intake, whatever the result. */
 		rc = intake_attach_spooled(core, x->send_job_id, x->auth.user.id, &sealed,
 					   ipp_request_string(x->request, "document-name"), format,
-					   x->is_last, error, sizeof(error));
+					   x->is_last, &state, error, sizeof(error));
 		if (rc == JOB_OK)
 			log_info("ipp.document_received job=%lld size=%lld format=%s last=%s via=%s",
 				 (long long)x->send_job_id, (long long)size, format,
@@ -293,9 +293,6 @@ void ipp_document_send_document(pp_http_request_t *req, ipp_exchange_t *x)
 		ipp_exchange_fail(req, x, status, message, 200);
 		return;
 	}
-	/* Closing moved the job to state; a document moved it on to received when last. */
-	if (x->doc_bytes > 0)
-		state = x->is_last ? PP_JOB_RECEIVED : PP_JOB_INCOMING;
 	ipp_job_add_created(&ctx, x->send_job_id, state);
 	ipp_response_status(x->response, IPP_STATUS_OK, NULL);
 	ipp_exchange_send(req, x->response, 200);

@@ -448,7 +448,7 @@ static void test_intake_incoming_attach_last(void **state)
 	assert_int_equal(spool_text(&s, text, &sealed, error, sizeof(error)), 0);
 	const char *file_id = sealed.file_id;
 	assert_int_equal(intake_attach_spooled(&s.core, r.job_id, user, &sealed, "tickets.pdf",
-	                                       "application/pdf", true, error, sizeof(error)),
+	                                       "application/pdf", true, NULL, error, sizeof(error)),
 	                 JOB_OK);
 	job = get_job(&s, r.job_id);
 	assert_int_equal(job.state, PP_JOB_RECEIVED);
@@ -548,7 +548,7 @@ static void test_intake_incoming_close(void **state)
 	assert_int_equal(spool_text(&s, "page one", &sealed, error, sizeof(error)), 0);
 	const char *file_id = sealed.file_id;
 	assert_int_equal(intake_attach_spooled(&s.core, r.job_id, user, &sealed, NULL, NULL,
-	                                       false, error, sizeof(error)),
+	                                       false, NULL, error, sizeof(error)),
 	                 JOB_OK);
 	pp_job_t job = get_job(&s, r.job_id);
 	assert_int_equal(job.state, PP_JOB_INCOMING);
@@ -618,7 +618,7 @@ static void test_intake_incoming_refused(void **state)
 	assert_int_equal(spool_text(&s, "first", &sealed, error, sizeof(error)), 0);
 	const char *first = sealed.file_id;
 	assert_int_equal(intake_attach_spooled(&s.core, attached.job_id, user, &sealed, NULL, NULL,
-	                                       false, error, sizeof(error)),
+	                                       false, NULL, error, sizeof(error)),
 	                 JOB_OK);
 
 	static const struct {
@@ -642,7 +642,7 @@ static void test_intake_incoming_refused(void **state)
 		const char *file_id = refused.file_id;
 		int rc = intake_attach_spooled(&s.core, ids[rows[i].which],
 		                               rows[i].is_bob ? bob : user, &refused, NULL, NULL,
-		                               rows[i].is_last, error, sizeof(error));
+		                               rows[i].is_last, NULL, error, sizeof(error));
 		if (rc != rows[i].want)
 			fail_msg("%s: got %d (%s), want %d", rows[i].label, rc, error,
 			         rows[i].want);
@@ -695,7 +695,7 @@ static void *racer_run(void *p)
 		                       &how, error, sizeof(error));
 	} else {
 		r->rc = intake_attach_spooled(&r->s->core, r->job_id, r->user, &r->doc, NULL, NULL,
-		                              r->is_last, error, sizeof(error));
+		                              r->is_last, NULL, error, sizeof(error));
 	}
 	return NULL;
 }
@@ -820,7 +820,7 @@ static void fault_child(test_db_t *t)
 	pp_spool_doc_t fourth;
 	if (create_incoming(&s, user, "1234", &d, error, sizeof(error)) < 0 ||
 	    spool_text(&s, "fourth document", &fourth, error, sizeof(error)) < 0 ||
-	    intake_attach_spooled(&s.core, d.job_id, user, &fourth, NULL, NULL, true, error,
+	    intake_attach_spooled(&s.core, d.job_id, user, &fourth, NULL, NULL, true, NULL, error,
 	                          sizeof(error)) != JOB_OK)
 		_exit(6);
 	_exit(0); /* the point was never reached */

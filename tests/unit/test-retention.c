@@ -360,7 +360,7 @@ static void test_retention_expires_incoming(void **state)
 	pp_spool_doc_t half_doc = {.size = size};
 	memcpy(half_doc.file_id, file_id, sizeof(file_id));
 	assert_int_equal(intake_attach_spooled(&f.core, half.job_id, f.user, &half_doc, NULL, NULL,
-	                                       false, error, sizeof(error)),
+	                                       false, NULL, error, sizeof(error)),
 	                 JOB_OK);
 	pp_intake_result_t waiting = submit(&f); /* a received job: the retention time applies */
 	assert_int_equal(spool_files(&f), 2);
@@ -398,7 +398,7 @@ static void test_retention_expires_incoming(void **state)
 	pp_spool_doc_t late_doc = {.size = size};
 	memcpy(late_doc.file_id, file_id, sizeof(file_id));
 	assert_int_equal(intake_attach_spooled(&f.core, empty.job_id, f.user, &late_doc, NULL,
-	                                       NULL, true, error, sizeof(error)),
+	                                       NULL, true, NULL, error, sizeof(error)),
 	                 JOB_STATE_LOST);
 	assert_false(file_exists(&f, file_id));
 	assert_int_equal(spool_files(&f), 1);
