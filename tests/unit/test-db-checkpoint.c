@@ -4,7 +4,7 @@
  * committed is lost across a close and reopen, and concurrent writers and readers see every
  * row.
  */
-#include "test-support.h"
+#include "test-sqlite-file.h"
 
 #include "db/db-sqlite-checkpoint.h"
 #include "db/db.h"
@@ -24,9 +24,7 @@
 #define TEST_LOG_FRAME_BYTES (4096 + 24)
 
 typedef struct {
-	char *dir;
-	char url[PATH_MAX + 16];
-	char wal[PATH_MAX];
+	test_sqlite_file_t file;
 	pp_db_t *db;
 } fixture_t;
 
@@ -34,11 +32,9 @@ static int setup(void **state)
 {
 	fixture_t *fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
-	fx->dir = test_tmpdir();
-	assert_true(str_format(fx->url, sizeof(fx->url), "sqlite:%s/t.db", fx->dir));
-	assert_true(str_format(fx->wal, sizeof(fx->wal), "%s/t.db-wal", fx->dir));
+	test_sqlite_file_make(&fx->file);
 	char error[DB_ERROR_MAX] = "";
-	if (db_open(fx->url, &fx->db, error, sizeof(error)) != DB_OK)
+	if (db_open(fx->file.url, &fx->db, error, sizeof(error)) != DB_OK)
 		fail_msg("db_open: %s", error);
 	if (db_exec(fx->db, "CREATE TABLE t (id INTEGER PRIMARY KEY, who INTEGER, body BLOB)",
 		    NULL, 0, NULL, error, sizeof(error)) != DB_OK)
@@ -51,27 +47,9 @@ static int teardown(void **state)
 {
 	fixture_t *fx = *state;
 	db_close(&fx->db);
-	test_rmtree(fx->dir);
-	free(fx->dir);
+	test_sqlite_file_remove(&fx->file);
 	free(fx);
 	return 0;
-}
-
-static int64_t count_rows(pp_db_t *db)
-{
-	pp_db_result_t *res = NULL;
-	char error[DB_ERROR_MAX] = "";
-	if (db_query(db, "SELECT COUNT(*) FROM t", NULL, 0, &res, error, sizeof(error)) != DB_OK)
-		fail_msg("count: %s", error);
-	int64_t n = db_result_int(res, 0, 0);
-	db_result_free(&res);
-	return n;
-}
-
-static off_t wal_bytes(const fixture_t *fx)
-{
-	struct stat st;
-	return stat(fx->wal, &st) == 0 ? st.st_size : 0;
 }
 
 typedef struct {
@@ -123,14 +101,14 @@ static void test_log_stays_bounded(void **state)
 	/* The writer goes on while the thread copies, so the log may pass the threshold by up
 	 * to as much again before it starts over; without checkpoints it would hold all 3x. */
 	off_t most = (off_t)5 * DB_SQLITE_CKPT_FRAMES / 2 * TEST_LOG_FRAME_BYTES;
-	if (wal_bytes(fx) > most)
+	if (test_sqlite_wal_bytes(&fx->file) > most)
 		fail_msg("the log is %lld bytes after %d updates: not checkpointed",
-			 (long long)wal_bytes(fx), commits);
+			 (long long)test_sqlite_wal_bytes(&fx->file), commits);
 
 	/* Everything is there after a close (which joins the thread) and a reopen. */
 	db_close(&fx->db);
-	assert_int_equal(db_open(fx->url, &fx->db, error, sizeof(error)), DB_OK);
-	assert_int_equal(count_rows(fx->db), TEST_BIG_ROWS);
+	assert_int_equal(db_open(fx->file.url, &fx->db, error, sizeof(error)), DB_OK);
+	assert_int_equal(test_sqlite_count_rows(fx->db), TEST_BIG_ROWS);
 	pp_db_result_t *res = NULL;
 	pp_db_value_t last[] = {DB_INT((commits - 1) % TEST_BIG_ROWS)};
 	assert_int_equal(db_query(fx->db, "SELECT body FROM t WHERE who = $1", last, 1, &res, error,
@@ -157,7 +135,7 @@ static void test_concurrent_writers(void **state)
 		assert_int_equal(pthread_join(threads[i], NULL), 0);
 		assert_int_equal(writers[i].failures, 0);
 	}
-	assert_int_equal(count_rows(fx->db), TEST_WRITERS * (TEST_COMMITS / 4));
+	assert_int_equal(test_sqlite_count_rows(fx->db), TEST_WRITERS * (TEST_COMMITS / 4));
 }
 
 int main(void)

@@ -3,7 +3,7 @@
  * db-sqlite-log.c): commits then stop growing the file, the file is kept across a close, and
  * nothing committed is lost, by a close, a crash, or a writer busy while the zeros go in.
  */
-#include "test-support.h"
+#include "test-sqlite-file.h"
 
 #include "db/db-sqlite-checkpoint.h"
 #include "db/db.h"
@@ -21,19 +21,13 @@
 /* Twice the checkpointer's threshold of 4 KiB frames: what db_prepare_log() makes. */
 #define TEST_WORKING_BYTES ((off_t)2 * DB_SQLITE_CKPT_FRAMES * (4096 + 24))
 
-typedef struct {
-	char *dir;
-	char url[PATH_MAX + 16];
-	char wal[PATH_MAX];
-} fixture_t;
+typedef test_sqlite_file_t fixture_t;
 
 static int setup(void **state)
 {
 	fixture_t *fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
-	fx->dir = test_tmpdir();
-	assert_true(str_format(fx->url, sizeof(fx->url), "sqlite:%s/t.db", fx->dir));
-	assert_true(str_format(fx->wal, sizeof(fx->wal), "%s/t.db-wal", fx->dir));
+	test_sqlite_file_make(fx);
 	*state = fx;
 	return 0;
 }
@@ -41,8 +35,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture_t *fx = *state;
-	test_rmtree(fx->dir);
-	free(fx->dir);
+	test_sqlite_file_remove(fx);
 	free(fx);
 	return 0;
 }
@@ -73,17 +66,6 @@ static bool insert_rows(pp_db_t *db, int count)
 	return true;
 }
 
-static int64_t count_rows(pp_db_t *db)
-{
-	pp_db_result_t *res = NULL;
-	char error[DB_ERROR_MAX] = "";
-	if (db_query(db, "SELECT COUNT(*) FROM t", NULL, 0, &res, error, sizeof(error)) != DB_OK)
-		fail_msg("count: %s", error);
-	int64_t n = db_result_int(res, 0, 0);
-	db_result_free(&res);
-	return n;
-}
-
 static void assert_intact(pp_db_t *db)
 {
 	pp_db_result_t *res = NULL;
@@ -92,12 +74,6 @@ static void assert_intact(pp_db_t *db)
 		fail_msg("integrity_check: %s", error);
 	assert_string_equal(db_result_text(res, 0, 0), "ok");
 	db_result_free(&res);
-}
-
-static off_t wal_bytes(const fixture_t *fx)
-{
-	struct stat st;
-	return stat(fx->wal, &st) == 0 ? st.st_size : -1;
 }
 
 /* Made once at its working size; commits fill it without growing it; kept over a close. */
@@ -110,24 +86,24 @@ static void test_log_ready_and_kept(void **state)
 	uint64_t grown = 0;
 	if (db_prepare_log(db, &grown, error, sizeof(error)) != DB_OK)
 		fail_msg("db_prepare_log: %s", error);
-	off_t ready = wal_bytes(fx);
+	off_t ready = test_sqlite_wal_bytes(fx);
 	assert_true(ready >= TEST_WORKING_BYTES);
 	assert_true(grown > 0);
 
 	/* About 4,000 log frames: well inside the file made ready. */
 	assert_true(insert_rows(db, 4000));
-	assert_int_equal(wal_bytes(fx), ready);
-	assert_int_equal(count_rows(db), 4100);
+	assert_int_equal(test_sqlite_wal_bytes(fx), ready);
+	assert_int_equal(test_sqlite_count_rows(db), 4100);
 	db_close(&db);
 
-	assert_int_equal(wal_bytes(fx), ready);
+	assert_int_equal(test_sqlite_wal_bytes(fx), ready);
 	db = open_db(fx);
-	assert_int_equal(count_rows(db), 4100);
+	assert_int_equal(test_sqlite_count_rows(db), 4100);
 	assert_intact(db);
 	assert_int_equal(db_prepare_log(db, &grown, error, sizeof(error)), DB_OK);
 	assert_int_equal(grown, 0);
 	assert_true(insert_rows(db, 10));
-	assert_int_equal(count_rows(db), 4110);
+	assert_int_equal(test_sqlite_count_rows(db), 4110);
 	db_close(&db);
 }
 
@@ -152,9 +128,9 @@ static void test_crash_after_ready_loses_nothing(void **state)
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_true(wal_bytes(fx) >= TEST_WORKING_BYTES);
+	assert_true(test_sqlite_wal_bytes(fx) >= TEST_WORKING_BYTES);
 	pp_db_t *db = open_db(fx);
-	assert_int_equal(count_rows(db), 100);
+	assert_int_equal(test_sqlite_count_rows(db), 100);
 	assert_intact(db);
 	db_close(&db);
 }
@@ -189,7 +165,7 @@ static void test_writer_during_ready(void **state)
 	db_close(&w.db);
 	db_close(&db);
 	db = open_db(fx);
-	assert_int_equal(count_rows(db), 2500);
+	assert_int_equal(test_sqlite_count_rows(db), 2500);
 	assert_intact(db);
 	db_close(&db);
 }
@@ -205,7 +181,7 @@ static void test_refused_inside_transaction(void **state)
 	assert_non_null(strstr(error, "transaction"));
 	assert_true(insert_rows(db, 1));
 	assert_int_equal(db_tx_commit(db, error, sizeof(error)), DB_OK);
-	assert_int_equal(count_rows(db), 1);
+	assert_int_equal(test_sqlite_count_rows(db), 1);
 	db_close(&db);
 }
 
