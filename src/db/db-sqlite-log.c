@@ -2,6 +2,7 @@
 #include "db/db-sqlite-log.h"
 
 #include "db/db-sqlite-checkpoint.h"
+#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/str.h"
 
@@ -48,22 +49,16 @@ static int db_sqlite_log_fill(int fd, const char *path, uint64_t bytes, uint64_t
 		return -1;
 	}
 	uint64_t start = at;
-	int rc = 0;
+	int rc = lseek(fd, (off_t)at, SEEK_SET) < 0 ? -1 : 0;
 	while (rc == 0 && at < bytes) {
 		size_t len = bytes - at < DB_SQLITE_LOG_CHUNK ? (size_t)(bytes - at)
 							       : DB_SQLITE_LOG_CHUNK;
-		ssize_t n = pwrite(fd, zeros, len, (off_t)at);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			(void)str_format(error, error_size,
-					 "sqlite: cannot grow %s: %s; check the free space", path,
-					 n < 0 ? strerror(errno) : "nothing written");
-			rc = -1;
-			break;
-		}
-		at += (uint64_t)n;
+		rc = fs_write_full(fd, zeros, len);
+		at += len;
 	}
+	if (rc < 0)
+		(void)str_format(error, error_size, "sqlite: cannot grow %s: %s; check the free space",
+				 path, strerror(errno));
 	free(zeros);
 	if (rc == 0 && fdatasync(fd) != 0) {
 		(void)str_format(error, error_size, "sqlite: cannot flush %s: %s", path,
