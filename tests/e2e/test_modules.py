@@ -40,6 +40,16 @@ def wait_mapped(srv, part, timeout=15):
     raise AssertionError(f"{part} not loaded: {sorted(mapped(srv))}\n{srv.stderr()}")
 
 
+def wait_logged(srv, event, timeout=15):
+    """The module is mapped before its start function runs and logs: wait for the line."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if event in srv.stderr():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{event} not logged:\n{srv.stderr()}")
+
+
 def vm_rss_kib(srv):
     with open(f"/proc/{srv.proc.pid}/status", encoding="utf-8") as f:
         for line in f:
@@ -91,6 +101,6 @@ def test_idle_server_maps_no_optional_part_until_used(sqlite_installation, serve
     inst.cli("mail", "smtp", "set", "--host", "127.0.0.1", "--port", "9", "--security",
              "plain", "--from", "printing@example.com")
     wait_mapped(srv, "mail")
-    assert "mail.started" in srv.stderr()
+    wait_logged(srv, "mail.started")
     assert "module.load_failed" not in srv.stderr()
     assert srv.stop() == 0
