@@ -92,15 +92,6 @@ bool status_check_before_release(pp_core_t *core, const pp_printer_t *printer, c
  */
 bool status_warning(const pp_printer_status_t *status, char *warning_r, size_t warning_size);
 
-/*
- * The paper loaded now, from status's trays (IPP media-ready / media-col-ready, SNMP input
- * trays): PWG names (printer_caps_media_name()), each once, leaving out trays that report
- * being empty and media that cannot be named. Fills names_r[max]; returns the count (0 =
- * not known: substitution then goes by the capabilities).
- */
-size_t status_media_ready(const pp_printer_status_t *status,
-			  char (*names_r)[PRINTER_CAPS_NAME_MAX], size_t max);
-
 /* markers and trays as JSON arrays (compact). New text (free()); NULL on no memory. */
 char *status_markers_to_json(const pp_printer_status_t *status);
 char *status_trays_to_json(const pp_printer_status_t *status);

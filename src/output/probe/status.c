@@ -101,26 +101,6 @@ static void status_from_json(const char *markers, const char *trays, pp_printer_
 	json_decref(array);
 }
 
-size_t status_media_ready(const pp_printer_status_t *status,
-			  char (*names_r)[PRINTER_CAPS_NAME_MAX], size_t max)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < status->n_trays && i < PROBE_TRAYS_MAX && n < max; i++) {
-		const pp_probe_tray_t *t = &status->trays[i];
-		if (t->level == 0)
-			continue; /* empty: nothing of it can print now */
-		char name[PRINTER_CAPS_NAME_MAX];
-		if (!printer_caps_media_name(t->media, t->width_mm, t->height_mm, name))
-			continue;
-		bool is_seen = false;
-		for (size_t k = 0; k < n && !is_seen; k++)
-			is_seen = strcmp(names_r[k], name) == 0;
-		if (!is_seen)
-			(void)str_copy(names_r[n++], PRINTER_CAPS_NAME_MAX, name);
-	}
-	return n;
-}
-
 int status_get(pp_core_t *core, int64_t printer_id, pp_status_entry_t *entry_r, char *error,
 	       size_t error_size)
 {
