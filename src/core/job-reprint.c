@@ -76,27 +76,6 @@ static void reprint_copies_delete(pp_core_t *core, reprint_copy_t *copies, size_
 	}
 }
 
-/* The old job's page analysis (a JSON array) into *info_r (new; free()). Returns 0 or -1. */
-static int reprint_page_info(pp_core_t *core, int64_t job_id, char **info_r, char *error,
-			     size_t error_size)
-{
-	pp_db_result_t *res = NULL;
-	const pp_db_value_t params[] = {DB_INT(job_id)};
-	if (db_query(core->db, "SELECT page_info FROM jobs WHERE id = $1", params, 1, &res, error,
-		     error_size) != DB_OK)
-		return -1;
-	const char *text = db_result_rows(res) == 1 && !db_result_is_null(res, 0, 0)
-				   ? db_result_text(res, 0, 0)
-				   : "[]";
-	*info_r = strdup(text[0] != '\0' ? text : "[]");
-	db_result_free(&res);
-	if (*info_r == NULL) {
-		(void)str_format(error, error_size, "reprint: out of memory");
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Commits the new job (combined flow: printer_id named) with the copy of its original in one
  * transaction, so a converter never sees the job without its document. Returns 0 or -1.
@@ -162,7 +141,7 @@ static int reprint_finish(pp_core_t *core, const pp_job_t *old, int64_t new_id,
 	/* The counts as the old job last stored them (unknown reads as 0). */
 	int pages = old->pages > 0 && old->pages <= INT32_MAX ? (int)old->pages : 0;
 	int color = old->color_pages > 0 && old->color_pages <= pages ? (int)old->color_pages : 0;
-	rc = reprint_page_info(core, old->id, &info, error, error_size) < 0
+	rc = convert_queue_page_info(core, old->id, &info, error, error_size) != JOB_OK
 		     ? JOB_ERROR
 		     : convert_queue_complete(core, new_id, outputs, n, pages, color, info, error,
 					      error_size);

@@ -612,6 +612,33 @@ int64_t options_selected_pages(const pp_print_options_t *opts, int64_t doc_pages
 	return total;
 }
 
+bool options_selected_color_pages(const pp_print_options_t *opts, const char *page_info_json,
+				  int64_t *color_r)
+{
+	json_t *info = page_info_json != NULL ? json_loads(page_info_json, 0, NULL) : NULL;
+	size_t doc_pages = json_is_array(info) ? json_array_size(info) : 0;
+	if (doc_pages == 0) {
+		json_decref(info);
+		return false;
+	}
+	pp_page_range_t all = {.first = 1, .last = (uint32_t)(doc_pages < UINT32_MAX ? doc_pages
+										       : UINT32_MAX)};
+	const pp_page_range_t *ranges = opts->n_page_ranges > 0 ? opts->page_ranges : &all;
+	size_t n_ranges = opts->n_page_ranges > 0 ? opts->n_page_ranges : 1;
+	int64_t color = 0;
+	for (size_t r = 0; r < n_ranges; r++) {
+		/* p counts in size_t: a range may end at UINT32_MAX. */
+		for (size_t p = ranges[r].first; p <= ranges[r].last && p <= doc_pages; p++) {
+			json_t *page = json_array_get(info, p - 1);
+			if (json_is_true(json_object_get(page, "color")))
+				color++;
+		}
+	}
+	json_decref(info);
+	*color_r = color;
+	return true;
+}
+
 int64_t options_sheets(const pp_print_options_t *opts, int64_t pages_per_copy)
 {
 	if (pages_per_copy <= 0)

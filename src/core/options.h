@@ -139,6 +139,15 @@ bool options_orientation_parse(const char *name, pp_orientation_t *orientation_r
 int64_t options_selected_pages(const pp_print_options_t *opts, int64_t doc_pages);
 
 /*
+ * Colour pages that print per copy, from a page analysis (jobs.page_info: a JSON array
+ * [{"color":bool}, …], page 1 first): those inside the ranges (all of them without ranges).
+ * Returns false, *color_r untouched, when the analysis is not a non-empty array (not
+ * converted yet, or unreadable): the caller then goes by the job's own counts.
+ */
+bool options_selected_color_pages(const pp_print_options_t *opts, const char *page_info_json,
+				  int64_t *color_r);
+
+/*
  * Sheets of paper for pages_per_copy printed pages with opts: pages are placed number_up per
  * side, one or two sides per sheet, times copies. 0 for no pages.
  */

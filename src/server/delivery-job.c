@@ -7,6 +7,7 @@
  */
 #include "server/delivery-private.h"
 
+#include "core/convert-queue.h"
 #include "core/job.h"
 #include "core/users.h"
 #include "db/db.h"
@@ -14,7 +15,6 @@
 #include "lib/str.h"
 #include "spool/spool.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,28 +106,17 @@ static void delivery_count_pages(pp_core_t *core, const pp_job_t *job, bool is_c
 	int64_t color = job->color_pages > 0 ? job->color_pages : 0;
 	*pages_r = options_selected_pages(&job->options, doc_pages);
 	if (job->options.n_page_ranges > 0) {
-		pp_db_result_t *res = NULL;
-		pp_db_value_t params[] = {DB_INT(job->id)};
 		char error[DB_ERROR_MAX];
-		json_t *info = NULL;
-		if (db_query(core->db, "SELECT page_info FROM jobs WHERE id = $1", params, 1, &res,
-		             error, sizeof(error)) == DB_OK &&
-		    db_result_rows(res) == 1)
-			info = json_loads(db_result_text(res, 0, 0), 0, NULL);
-		db_result_free(&res);
-		if (json_is_array(info) && json_array_size(info) > 0) {
-			color = 0;
-			for (size_t r = 0; r < job->options.n_page_ranges; r++) {
-				const pp_page_range_t *range = &job->options.page_ranges[r];
-				for (uint32_t p = range->first;
-				     p <= range->last && p <= json_array_size(info); p++) {
-					json_t *page = json_array_get(info, p - 1);
-					if (json_is_true(json_object_get(page, "color")))
-						color++;
-				}
-			}
-		}
-		json_decref(info);
+		char *info = NULL;
+		int64_t in_ranges = 0;
+		int rc = convert_queue_page_info(core, job->id, &info, error, sizeof(error));
+		if (rc == JOB_OK && options_selected_color_pages(&job->options, info, &in_ranges))
+			color = in_ranges;
+		else if (rc == JOB_ERROR)
+			log_warn("delivery.page_info_failed job=%lld error=\"%s\" action=\"colour "
+			         "pages are counted for the whole document\"",
+			         (long long)job->id, error);
+		free(info);
 	}
 	if (job->options.color_mode == PP_COLOR_MONOCHROME || !is_color_printer)
 		color = 0;

@@ -317,6 +317,39 @@ static void test_options_sheets(void **state)
 	assert_int_equal(options_selected_pages(&opts, 0), 0);
 }
 
+/* Colour pages per copy from the page analysis: inside the ranges, or all without ranges. */
+static void test_options_selected_color_pages(void **state)
+{
+	(void)state;
+	/* Five pages; 1, 3, 4 and 5 in colour. */
+	const char *info = "[{\"color\":true},{\"color\":false},{\"color\":true},"
+	                   "{\"color\":true,\"w\":595},{\"color\":true}]";
+	pp_print_options_t opts;
+	options_default(&opts);
+	int64_t color = -1;
+	assert_true(options_selected_color_pages(&opts, info, &color));
+	assert_int_equal(color, 4);
+
+	char error[256];
+	assert_int_equal(options_parse_page_ranges("2-3,5-999", opts.page_ranges,
+	                                           OPTIONS_RANGES_MAX, &opts.n_page_ranges, error,
+	                                           sizeof(error)),
+	                 0);
+	assert_true(options_selected_color_pages(&opts, info, &color));
+	assert_int_equal(color, 2); /* pages 3 and 5; the range past the end stops there */
+
+	/* Not analysed, or not an analysis: unknown, the caller keeps the job's counts. */
+	const char *unknown[] = {"[]", "", "{\"color\":true}", "[{\"color\":tru", NULL};
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		color = -1;
+		assert_false(options_selected_color_pages(&opts, unknown[i], &color));
+		assert_int_equal(color, -1);
+	}
+	/* Pages without a colour flag, or not objects, count as monochrome. */
+	assert_true(options_selected_color_pages(&opts, "[1,{},\"x\",null,{\"color\":1}]", &color));
+	assert_int_equal(color, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +361,7 @@ int main(void)
 	    cmocka_unit_test(test_options_media_table),
 	    cmocka_unit_test(test_options_validate_struct),
 	    cmocka_unit_test(test_options_sheets),
+	    cmocka_unit_test(test_options_selected_color_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
