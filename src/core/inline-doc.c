@@ -4,9 +4,6 @@
 #include "db/db.h"
 #include "lib/str.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 int inline_doc_fetch(void *ctx, const char *file_id, uint8_t **sealed_r, size_t *len_r,
 		     char *error, size_t error_size)
 {
@@ -15,23 +12,20 @@ int inline_doc_fetch(void *ctx, const char *file_id, uint8_t **sealed_r, size_t 
 	pp_db_value_t params[] = {DB_TEXT(file_id)};
 	*sealed_r = NULL;
 	*len_r = 0;
-	if (db_query(db, "SELECT sealed FROM documents WHERE file_id = $1 AND sealed IS NOT NULL", params, 1, &res,
-		     error, error_size) != DB_OK)
+	if (db_query(db, "SELECT sealed FROM documents WHERE file_id = $1 AND sealed IS NOT NULL",
+		     params, 1, &res, error, error_size) != DB_OK)
 		return -1;
 	int rc = 0;
 	if (db_result_rows(res) > 0) {
+		/* The result's own allocation: a sealed document is up to the inline limit, so
+		 * it is not copied again. A zero-length value still has its NUL's allocation. */
 		size_t len = 0;
-		const void *bytes = db_result_blob(res, 0, 0, &len);
-		/* One byte more, so an empty value still gets its own allocation. */
-		uint8_t *copy = malloc(len + 1);
-		if (copy == NULL) {
-			(void)str_format(error, error_size, "out of memory reading document %s",
-					 file_id);
+		uint8_t *sealed = db_result_take(res, 0, 0, &len);
+		if (sealed == NULL) {
+			(void)str_format(error, error_size, "document %s has no stored bytes", file_id);
 			rc = -1;
 		} else {
-			if (len > 0)
-				memcpy(copy, bytes, len);
-			*sealed_r = copy;
+			*sealed_r = sealed;
 			*len_r = len;
 			rc = 1;
 		}

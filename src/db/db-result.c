@@ -145,6 +145,19 @@ const void *db_result_blob(const pp_db_result_t *result, size_t row, size_t col,
 	return cell->data;
 }
 
+void *db_result_take(pp_db_result_t *result, size_t row, size_t col, size_t *len_r)
+{
+	*len_r = 0;
+	if (result == NULL || col >= result->cols || row >= db_result_rows(result))
+		return NULL;
+	db_cell_t *cell = &result->cells[row * result->cols + col];
+	void *data = cell->data;
+	*len_r = data != NULL ? cell->len : 0;
+	cell->data = NULL;
+	cell->len = 0;
+	return data;
+}
+
 void db_result_free(pp_db_result_t **result)
 {
 	if (result == NULL || *result == NULL)

@@ -139,6 +139,12 @@ const char *db_result_text(const pp_db_result_t *result, size_t row, size_t col)
 int64_t db_result_int(const pp_db_result_t *result, size_t row, size_t col);
 /* Borrowed bytes of a BLOB/BYTEA column; *len_r set; NULL with *len_r 0 for NULL. */
 const void *db_result_blob(const pp_db_result_t *result, size_t row, size_t col, size_t *len_r);
+/*
+ * Moves a cell's bytes out of the result: the caller owns them (free()), followed by a NUL
+ * that *len_r does not count, and the cell reads as NULL afterwards. Saves a copy of a large
+ * value. NULL with *len_r 0 for NULL or out of range.
+ */
+void *db_result_take(pp_db_result_t *result, size_t row, size_t col, size_t *len_r);
 void db_result_free(pp_db_result_t **result);
 
 

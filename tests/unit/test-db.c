@@ -185,6 +185,28 @@ static void test_round_trip_types(void **state)
 	/* Out of range reads are NULL, not a crash. */
 	assert_true(db_result_is_null(res, n_rows, 0));
 	assert_true(db_result_is_null(res, 0, 4));
+	/* Taking a cell hands over its bytes (NUL-terminated) once; the cell is NULL after. */
+	for (size_t k = 0; k < n_rows; k++) {
+		size_t len = 99;
+		char *taken = db_result_take(res, k, 3, &len);
+		if (rows[k].b.type == PP_DB_NULL) {
+			assert_null(taken);
+			assert_int_equal(len, 0);
+			continue;
+		}
+		assert_non_null(taken);
+		assert_int_equal(len, rows[k].b.len);
+		assert_memory_equal(taken, rows[k].b.blob, len);
+		assert_int_equal(taken[len], '\0');
+		free(taken);
+		assert_true(db_result_is_null(res, k, 3));
+		assert_null(db_result_take(res, k, 3, &len));
+		assert_int_equal(len, 0);
+	}
+	size_t len = 99;
+	assert_null(db_result_take(res, n_rows, 0, &len));
+	assert_int_equal(len, 0);
+	assert_null(db_result_take(res, 0, 4, &len));
 	db_result_free(&res);
 	assert_null(res);
 	db_result_free(&res);
