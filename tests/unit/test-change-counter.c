@@ -12,27 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct {
-	char *dir;
-	char path[512];
-} fixture_t;
+/* A private directory; f->path is its counter file, "changes". */
+typedef test_dir_t fixture_t;
 
 static int setup(void **state)
 {
-	fixture_t *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	f->dir = test_tmpdir();
-	assert_true(str_format(f->path, sizeof(f->path), "%s/changes", f->dir));
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture_t *f = *state;
-	test_rmtree(f->dir);
-	free(f->dir);
-	free(f);
+	(void)test_dir_setup(state);
+	(void)test_dir_path(*state, "changes");
 	return 0;
 }
 
@@ -132,10 +118,10 @@ static void test_symlink_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_bump_seen_by_others, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_concurrent_bumps_all_count, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_odd_file_still_counts, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bump_seen_by_others, setup, test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_bumps_all_count, setup, test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_odd_file_still_counts, setup, test_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_symlink_refused, setup, test_dir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

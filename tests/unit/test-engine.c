@@ -55,27 +55,7 @@
 
 extern char **environ;
 
-typedef struct {
-	char *dir;
-} fixture_t;
-
-static int setup(void **state)
-{
-	fixture_t *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	f->dir = test_tmpdir();
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture_t *f = *state;
-	test_rmtree(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
+typedef test_dir_t fixture_t; /* a private directory per test */
 
 /* dir/name into buf. */
 static const char *path_in(const fixture_t *f, const char *name, char *buf, size_t size)
@@ -1281,19 +1261,19 @@ static void test_analysis_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_pdf_rewrite, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pdf_hostile, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_images, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_heic_in_sandbox, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_images_hostile, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_text_charsets, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_html, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_postscript, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_raster, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_analyse_colors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_render_jpeg, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_render_jpegs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_analysis_json, setup, teardown),
+	    TEST_DIR_CASE(test_pdf_rewrite),
+	    TEST_DIR_CASE(test_pdf_hostile),
+	    TEST_DIR_CASE(test_images),
+	    TEST_DIR_CASE(test_heic_in_sandbox),
+	    TEST_DIR_CASE(test_images_hostile),
+	    TEST_DIR_CASE(test_text_charsets),
+	    TEST_DIR_CASE(test_html),
+	    TEST_DIR_CASE(test_postscript),
+	    TEST_DIR_CASE(test_raster),
+	    TEST_DIR_CASE(test_analyse_colors),
+	    TEST_DIR_CASE(test_render_jpeg),
+	    TEST_DIR_CASE(test_render_jpegs),
+	    TEST_DIR_CASE(test_analysis_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

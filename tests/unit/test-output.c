@@ -28,36 +28,7 @@
 #define OUTPUT_READ_MAX (256u * 1024u * 1024u)
 
 /* Per-test state: a private directory. */
-typedef struct {
-	char *dir;
-	char path[512];
-} fixture_t;
-
-static int setup(void **state)
-{
-	fixture_t *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	f->dir = test_tmpdir();
-	assert_non_null(f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture_t *f = *state;
-	test_rmtree(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-/* f->dir/name, in f->path (returned). */
-static const char *fixture_path(fixture_t *f, const char *name)
-{
-	assert_true(str_format(f->path, sizeof(f->path), "%s/%s", f->dir, name));
-	return f->path;
-}
+typedef test_dir_t fixture_t;
 
 /* Writes a PDF of pages pages of w x h points; page N says "Page N." (and has a red square). */
 static void make_pdf(const char *path, int pages, float w, float h)
@@ -216,7 +187,7 @@ static void test_pdf_page_ranges(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 10, A4_W, A4_H);
 	static const struct {
 		const char *ranges;
@@ -232,7 +203,7 @@ static void test_pdf_page_ranges(void **state)
 		pp_output_request_t req;
 		request_make(&req, PP_OUTPUT_PDF, rows[i].ranges);
 		pp_output_result_t result;
-		render_ok(in, &req, fixture_path(f, "out.pdf"), &result);
+		render_ok(in, &req, test_dir_path(f, "out.pdf"), &result);
 		assert_int_equal(result.pages, rows[i].pages);
 		assert_int_equal(result.sheets, rows[i].pages);
 		assert_int_equal(result.impressions, rows[i].pages);
@@ -253,7 +224,7 @@ static void test_pdf_number_up(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 10, A4_W, A4_H);
 	static const struct {
 		int up;
@@ -264,7 +235,7 @@ static void test_pdf_number_up(void **state)
 		request_make(&req, PP_OUTPUT_PDF, "");
 		req.options.number_up = rows[i].up;
 		pp_output_result_t result;
-		render_ok(in, &req, fixture_path(f, "out.pdf"), &result);
+		render_ok(in, &req, test_dir_path(f, "out.pdf"), &result);
 		assert_int_equal(result.pages, 10);
 		assert_int_equal(result.sheets, rows[i].sheets);
 		pdf_info_t info;
@@ -329,13 +300,13 @@ static void test_pdf_two_up_reading_order(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 2, A4_W, A4_H);
 	pp_output_request_t req;
 	request_make(&req, PP_OUTPUT_PDF, "");
 	req.options.number_up = 2;
 	pp_output_result_t result;
-	render_ok(in, &req, fixture_path(f, "out.pdf"), &result);
+	render_ok(in, &req, test_dir_path(f, "out.pdf"), &result);
 	fz_point dir1, dir2;
 	fz_point p1 = pdf_text_origin(f->path, 0, 1, &dir1);
 	fz_point p2 = pdf_text_origin(f->path, 0, 2, &dir2);
@@ -351,14 +322,14 @@ static void test_pdf_orientation(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 1, A4_W, A4_H);
 	pp_output_request_t req;
 	request_make(&req, PP_OUTPUT_PDF, "");
 	req.options.orientation = PP_ORIENTATION_LANDSCAPE;
 	req.fit_to_page = true;
 	pp_output_result_t result;
-	render_ok(in, &req, fixture_path(f, "out.pdf"), &result);
+	render_ok(in, &req, test_dir_path(f, "out.pdf"), &result);
 	fz_point dir;
 	fz_point origin = pdf_text_origin(f->path, 0, 1, &dir);
 	assert_true(origin.x >= 0);
@@ -367,7 +338,7 @@ static void test_pdf_orientation(void **state)
 	/* A landscape page, orientation auto: turned, and printed whole (not cut at 100 %). */
 	make_pdf(in, 1, A4_H, A4_W);
 	request_make(&req, PP_OUTPUT_PDF, "");
-	render_ok(in, &req, fixture_path(f, "out.pdf"), &result);
+	render_ok(in, &req, test_dir_path(f, "out.pdf"), &result);
 	origin = pdf_text_origin(f->path, 0, 1, &dir);
 	assert_true(origin.x >= 0);
 	assert_true(fabsf(dir.x) < 0.1f);
@@ -382,13 +353,13 @@ static void test_pdf_copies_collated(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 3, A4_W, A4_H);
 	pp_output_request_t req;
 	request_make(&req, PP_OUTPUT_PDF, "");
 	req.options.copies = 3;
 	pp_output_result_t result;
-	render_ok(in, &req, fixture_path(f, "out.pdf"), &result);
+	render_ok(in, &req, test_dir_path(f, "out.pdf"), &result);
 	assert_int_equal(result.pages, 3);
 	assert_int_equal(result.sheets, 9);
 	assert_int_equal(result.impressions, 9);
@@ -407,14 +378,14 @@ static void test_pdf_duplex_blank_backs(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 3, A4_W, A4_H);
 	pp_output_request_t req;
 	request_make(&req, PP_OUTPUT_PDF, "");
 	req.options.copies = 2;
 	req.options.sides = PP_SIDES_TWO_SIDED_LONG_EDGE;
 	pp_output_result_t result;
-	render_ok(in, &req, fixture_path(f, "out.pdf"), &result);
+	render_ok(in, &req, test_dir_path(f, "out.pdf"), &result);
 	assert_int_equal(result.pages, 3);
 	assert_int_equal(result.sheets, 4);
 	assert_int_equal(result.impressions, 6);
@@ -434,7 +405,7 @@ static void test_pdf_duplex_blank_backs(void **state)
 	request_make(&req, PP_OUTPUT_PDF, "1-2");
 	req.options.copies = 2;
 	req.options.sides = PP_SIDES_TWO_SIDED_SHORT_EDGE;
-	render_ok(in, &req, fixture_path(f, "out.pdf"), &result);
+	render_ok(in, &req, test_dir_path(f, "out.pdf"), &result);
 	assert_int_equal(result.sheets, 2);
 	pdf_info_read(f->path, &info);
 	assert_int_equal(info.pages, 4);
@@ -446,7 +417,7 @@ static void test_media_substitution(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 1, A4_W, A4_H);
 	static const char *const letter_only[] = {"na_letter_8.5x11in"};
 	static const char *const both[] = {"na_letter_8.5x11in", "iso_a4_210x297mm"};
@@ -471,7 +442,7 @@ static void test_media_substitution(void **state)
 		req.printer_media = rows[i].printer;
 		req.n_printer_media = rows[i].n;
 		pp_output_result_t result;
-		render_ok(in, &req, fixture_path(f, "out.pdf"), &result);
+		render_ok(in, &req, test_dir_path(f, "out.pdf"), &result);
 		pdf_info_t info;
 		pdf_info_read(f->path, &info);
 		if (fabsf(info.bounds[0].x1 - rows[i].w) > 1.0f ||
@@ -488,7 +459,7 @@ static void test_errors(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 3, A4_W, A4_H);
 	static const struct {
 		const char *ranges;
@@ -507,7 +478,7 @@ static void test_errors(void **state)
 		req.resolution_dpi = rows[i].dpi;
 		pp_output_result_t result;
 		char error[512] = "";
-		const char *out = fixture_path(f, "out.pwg");
+		const char *out = test_dir_path(f, "out.pwg");
 		assert_int_equal(output_render(in, &req, out, &result, error, sizeof(error)), -1);
 		if (strstr(error, rows[i].message) == NULL)
 			fail_msg("row %zu: \"%s\" does not say \"%s\"", i, error, rows[i].message);
@@ -524,7 +495,7 @@ static void test_errors(void **state)
 	pp_output_result_t result;
 	char error[512] = "";
 	assert_int_equal(
-	    output_render(in, &req, fixture_path(f, "out.pdf"), &result, error, sizeof(error)), -1);
+	    output_render(in, &req, test_dir_path(f, "out.pdf"), &result, error, sizeof(error)), -1);
 	assert_non_null(strstr(error, "cannot read the document"));
 }
 
@@ -666,7 +637,7 @@ static void test_pwg(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 3, A4_W, A4_H);
 	static const struct {
 		pp_color_mode_t mode;
@@ -689,7 +660,7 @@ static void test_pwg(void **state)
 		req.options.copies = rows[i].copies;
 		req.printer_is_color = rows[i].printer_is_color;
 		pp_output_result_t result;
-		render_ok(in, &req, fixture_path(f, "out.pwg"), &result);
+		render_ok(in, &req, test_dir_path(f, "out.pwg"), &result);
 		size_t len;
 		uint8_t *data = read_all(f->path, &len);
 		raster_page_t pages[16];
@@ -725,7 +696,7 @@ static void test_urf(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 2, A4_W, A4_H);
 	static const struct {
 		pp_color_mode_t mode;
@@ -745,7 +716,7 @@ static void test_urf(void **state)
 		req.options.sides = rows[i].sides;
 		req.options.copies = rows[i].copies;
 		pp_output_result_t result;
-		render_ok(in, &req, fixture_path(f, "out.urf"), &result);
+		render_ok(in, &req, test_dir_path(f, "out.urf"), &result);
 		size_t len;
 		uint8_t *data = read_all(f->path, &len);
 		raster_page_t pages[16];
@@ -777,14 +748,14 @@ static void test_postscript(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 3, A4_W, A4_H);
 	pp_output_request_t req;
 	request_make(&req, PP_OUTPUT_POSTSCRIPT, "1-2");
 	req.options.sides = PP_SIDES_TWO_SIDED_LONG_EDGE;
 	req.resolution_dpi = 150;
 	pp_output_result_t result;
-	render_ok(in, &req, fixture_path(f, "out.ps"), &result);
+	render_ok(in, &req, test_dir_path(f, "out.ps"), &result);
 	size_t len;
 	uint8_t *data = read_all(f->path, &len);
 	assert_true(len > 15 && memcmp(data, "%!PS-Adobe-3.0", 14) == 0);
@@ -799,7 +770,7 @@ static void test_pcl5(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 2, A4_W, A4_H);
 	static const struct {
 		pp_color_mode_t mode;
@@ -815,7 +786,7 @@ static void test_pcl5(void **state)
 		req.options.sides = rows[i].sides;
 		req.resolution_dpi = 150;
 		pp_output_result_t result;
-		render_ok(in, &req, fixture_path(f, "out.pcl"), &result);
+		render_ok(in, &req, test_dir_path(f, "out.pcl"), &result);
 		size_t len;
 		uint8_t *data = read_all(f->path, &len);
 		if (!(len > 2 && data[0] == 0x1b && data[1] == 'E'))
@@ -832,40 +803,40 @@ static void test_pcl6(void **state)
 {
 	fixture_t *f = *state;
 	char in[512];
-	assert_true(str_copy(in, sizeof(in), fixture_path(f, "in.pdf")));
+	assert_true(str_copy(in, sizeof(in), test_dir_path(f, "in.pdf")));
 	make_pdf(in, 2, A4_W, A4_H);
 	pp_output_request_t req;
 	request_make(&req, PP_OUTPUT_PCL6, "");
 	req.options.sides = PP_SIDES_TWO_SIDED_LONG_EDGE;
 	req.options.color_mode = PP_COLOR_MONOCHROME;
 	pp_output_result_t result;
-	render_ok(in, &req, fixture_path(f, "out.pxl"), &result);
+	render_ok(in, &req, test_dir_path(f, "out.pxl"), &result);
 	assert_int_equal(result.sheets, 1);
 	size_t len;
 	uint8_t *data = read_all(f->path, &len);
 	assert_true(contains(data, len, ") HP-PCL XL;", 12));
 	free(data);
 	/* The intermediate PDF is gone. */
-	assert_int_not_equal(access(fixture_path(f, "out.pxl.layout.pdf"), F_OK), 0);
+	assert_int_not_equal(access(test_dir_path(f, "out.pxl.layout.pdf"), F_OK), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_format_names),
-	    cmocka_unit_test_setup_teardown(test_pdf_page_ranges, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pdf_number_up, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pdf_two_up_reading_order, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pdf_orientation, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pdf_copies_collated, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pdf_duplex_blank_backs, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_media_substitution, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pwg, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_urf, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_postscript, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pcl5, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pcl6, setup, teardown),
+	    TEST_DIR_CASE(test_pdf_page_ranges),
+	    TEST_DIR_CASE(test_pdf_number_up),
+	    TEST_DIR_CASE(test_pdf_two_up_reading_order),
+	    TEST_DIR_CASE(test_pdf_orientation),
+	    TEST_DIR_CASE(test_pdf_copies_collated),
+	    TEST_DIR_CASE(test_pdf_duplex_blank_backs),
+	    TEST_DIR_CASE(test_media_substitution),
+	    TEST_DIR_CASE(test_errors),
+	    TEST_DIR_CASE(test_pwg),
+	    TEST_DIR_CASE(test_urf),
+	    TEST_DIR_CASE(test_postscript),
+	    TEST_DIR_CASE(test_pcl5),
+	    TEST_DIR_CASE(test_pcl6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

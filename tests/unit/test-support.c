@@ -33,3 +33,28 @@ void test_rmtree(const char *path)
 {
 	(void)nftw(path, test_rmtree_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int test_dir_setup(void **state)
+{
+	test_dir_t *d = calloc(1, sizeof(*d));
+	assert_non_null(d);
+	d->dir = test_tmpdir();
+	*state = d;
+	return 0;
+}
+
+int test_dir_teardown(void **state)
+{
+	test_dir_t *d = *state;
+	test_rmtree(d->dir);
+	free(d->dir);
+	free(d);
+	return 0;
+}
+
+const char *test_dir_path(test_dir_t *d, const char *name)
+{
+	int n = snprintf(d->path, sizeof(d->path), "%s/%s", d->dir, name);
+	assert_true(n > 0 && (size_t)n < sizeof(d->path));
+	return d->path;
+}

@@ -17,4 +17,18 @@ char *test_tmpdir(void);
 /* Removes path and everything below it. */
 void test_rmtree(const char *path);
 
+/* A private directory for one test: *state of the cmocka setup/teardown pair below. */
+typedef struct {
+	char *dir;       /* from test_tmpdir() */
+	char path[4096]; /* the last test_dir_path() */
+} test_dir_t;
+
+/* cmocka setup and teardown: *state becomes a new test_dir_t; teardown removes it all. */
+int test_dir_setup(void **state);
+int test_dir_teardown(void **state);
+#define TEST_DIR_CASE(fn) cmocka_unit_test_setup_teardown(fn, test_dir_setup, test_dir_teardown)
+
+/* d->dir/name, written into d->path (returned; valid until the next call). */
+const char *test_dir_path(test_dir_t *d, const char *name);
+
 #endif
