@@ -415,8 +415,9 @@ static int db_pg_begin(pp_db_t *db, char *error, size_t error_size)
 	return db_pg_exec_script(db, "BEGIN", error, error_size);
 }
 
-static int db_pg_commit(pp_db_t *db, char *error, size_t error_size)
+static int db_pg_commit(pp_db_t *db, bool *needs_sync_r, char *error, size_t error_size)
 {
+	*needs_sync_r = false; /* the server's COMMIT is durable */
 	PGresult *res;
 	int rc = db_pg_simple(db, "COMMIT", &res, error, error_size);
 	/* COMMIT of a transaction that had failed answers ROLLBACK: that is no commit. */

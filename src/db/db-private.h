@@ -51,15 +51,19 @@ struct db_vfuncs {
 	/* Several statements without parameters (migrations). */
 	int (*exec_script)(pp_db_t *db, const char *sql, char *error, size_t error_size);
 	int (*begin)(pp_db_t *db, char *error, size_t error_size);
-	int (*commit)(pp_db_t *db, char *error, size_t error_size);
+	/* *needs_sync_r: the commit left something for sync() to flush (false: it wrote
+	   nothing, or the backend's commit is durable by itself). */
+	int (*commit)(pp_db_t *db, bool *needs_sync_r, char *error, size_t error_size);
 	int (*rollback)(pp_db_t *db, char *error, size_t error_size);
 	/* Optional (NULL = commit is durable by itself): makes the commits that returned so far
-	   durable. Called by db_tx_commit() after the handle's lock is released, so other
+	   durable (only called after a commit that asked for it). Called by db_tx_commit() after the handle's lock is released, so other
 	   threads' statements need not wait for the disk. */
 	int (*sync)(pp_db_t *db, char *error, size_t error_size);
 	/* Optional (NULL = nothing to prepare): see db_prepare_log(). Called outside a
 	   transaction with the lock held. */
 	int (*prepare_log)(pp_db_t *db, uint64_t *grown_r, char *error, size_t error_size);
+	/* Optional (NULL = both 0): see db_flush_stats(). Called without the lock. */
+	void (*flush_stats)(pp_db_t *db, uint64_t *commits_r, uint64_t *flushes_r);
 };
 
 

@@ -25,6 +25,7 @@ struct db_sqlite_checkpointer {
 	bool is_backfilled; /* the thread copied the log: the committer finishes the job */
 	bool is_stopping;
 	bool is_thread_off; /* the thread could not start: the committer checkpoints */
+	uint64_t logged;    /* the hook's calls; under the handle's lock, not ours */
 };
 
 /* Opens the thread's own connection. NULL when it cannot (logged). */
@@ -122,6 +123,7 @@ static int db_sqlite_ckpt_hook(void *arg, sqlite3 *conn, const char *name, int f
 {
 	db_sqlite_checkpointer_t *c = arg;
 	(void)name;
+	c->logged++;
 	if (frames < DB_SQLITE_CKPT_FRAMES)
 		return SQLITE_OK;
 	(void)pthread_mutex_lock(&c->lock);
@@ -177,6 +179,11 @@ int db_sqlite_checkpointer_attach(sqlite3 *conn, const char *path,
 	(void)sqlite3_wal_hook(conn, db_sqlite_ckpt_hook, c);
 	*ckpt_r = c;
 	return 0;
+}
+
+uint64_t db_sqlite_checkpointer_logged(const db_sqlite_checkpointer_t *ckpt)
+{
+	return ckpt->logged;
 }
 
 void db_sqlite_checkpointer_detach(db_sqlite_checkpointer_t **ckpt)

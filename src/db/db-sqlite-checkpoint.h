@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Wake the thread from this many log frames (~40 MiB of log). Ten times SQLite's default:
@@ -37,6 +38,14 @@ typedef struct db_sqlite_checkpointer db_sqlite_checkpointer_t;
 int db_sqlite_checkpointer_attach(sqlite3 *conn, const char *path,
 				  db_sqlite_checkpointer_t **ckpt_r, char *error,
 				  size_t error_size);
+
+/*
+ * Commits on the handle's connection that wrote frames to the log so far (SQLite calls the
+ * hook only for those). A write that changed no page (a DELETE that matched no row) leaves it
+ * as it was: it has nothing to flush. Read with the handle's lock held: the hook runs under
+ * it.
+ */
+uint64_t db_sqlite_checkpointer_logged(const db_sqlite_checkpointer_t *ckpt);
 
 /* Stops the thread, closes its connection, removes the hook. Before closing conn. NULL-safe. */
 void db_sqlite_checkpointer_detach(db_sqlite_checkpointer_t **ckpt);

@@ -59,6 +59,7 @@ typedef struct {
 	pthread_cond_t done;
 	uint64_t written; /* commits that wrote, counted under the handle's lock */
 	uint64_t synced;  /* of those, how many are known durable */
+	uint64_t flushes; /* flushes that made them so */
 	bool is_syncing;  /* one thread is flushing now */
 	int wal_fd;       /* the -wal file, opened at the first flush; -1 until then */
 	char wal_path[PATH_MAX];
@@ -120,6 +121,22 @@ static int db_sqlite_flush(db_sqlite_sync_t *y)
 	return rc;
 }
 
+/*
+ * A mark of the log's commits (handle lock held), for db_sqlite_logged_since(): a write that
+ * changed no page (a DELETE that matched no row: every signed-in request resets its account's
+ * failures so) commits nothing, so there is nothing to wait for the disk for.
+ */
+static uint64_t db_sqlite_log_mark(const db_sqlite_t *s)
+{
+	return s->checkpointer != NULL ? db_sqlite_checkpointer_logged(s->checkpointer) : 0;
+}
+
+/* Whether a commit since mark wrote to the log. Without the hook it cannot tell: yes. */
+static bool db_sqlite_logged_since(const db_sqlite_t *s, uint64_t mark)
+{
+	return s->checkpointer == NULL || db_sqlite_checkpointer_logged(s->checkpointer) != mark;
+}
+
 /* Counts a commit that wrote (handle lock held): db_sqlite_sync() makes it durable. */
 static void db_sqlite_note_write(db_sqlite_t *s)
 {
@@ -159,6 +176,7 @@ static int db_sqlite_sync_wait(db_sqlite_t *s)
 			abort();
 		}
 		(void)pthread_mutex_lock(&y->lock);
+		y->flushes++;
 		y->is_syncing = false;
 		if (target > y->synced)
 			y->synced = target;
@@ -173,6 +191,15 @@ static int db_sqlite_sync(pp_db_t *db, char *error, size_t error_size)
 	(void)error;
 	(void)error_size;
 	return db_sqlite_sync_wait(db->backend_data);
+}
+
+static void db_sqlite_flush_stats(pp_db_t *db, uint64_t *commits_r, uint64_t *flushes_r)
+{
+	db_sqlite_sync_t *y = &((db_sqlite_t *)db->backend_data)->sync;
+	(void)pthread_mutex_lock(&y->lock);
+	*commits_r = y->written;
+	*flushes_r = y->flushes;
+	(void)pthread_mutex_unlock(&y->lock);
 }
 
 /* Sets up s->sync for the file at path. Returns 0 or an errno value. */
@@ -601,11 +628,12 @@ static int db_sqlite_exec(pp_db_t *db, const char *sql, const pp_db_value_t *par
 	/* BEGIN IMMEDIATE counts as a write to SQLite but commits nothing by itself. */
 	bool is_lone_write = sqlite3_get_autocommit(conn) != 0 && !sqlite3_stmt_readonly(stmt) &&
 	                     strcmp(sql, "BEGIN IMMEDIATE") != 0;
+	uint64_t mark = db_sqlite_log_mark(s);
 	rc = db_sqlite_run(s, stmt, NULL, error, error_size);
 	if (rc == DB_OK && changes_r != NULL)
 		*changes_r = sqlite3_changes64(conn);
 	/* A write outside a transaction is its own commit: durable before it returns. */
-	if (rc == DB_OK && is_lone_write) {
+	if (rc == DB_OK && is_lone_write && db_sqlite_logged_since(s, mark)) {
 		db_sqlite_note_write(s);
 		rc = db_sqlite_sync_wait(s);
 	}
@@ -629,13 +657,14 @@ static int db_sqlite_query(pp_db_t *db, const char *sql, const pp_db_value_t *pa
 	}
 	bool is_lone_write =
 	    sqlite3_get_autocommit(s->conn) != 0 && !sqlite3_stmt_readonly(stmt);
+	uint64_t mark = db_sqlite_log_mark(s);
 	rc = db_sqlite_run(s, stmt, result, error, error_size);
 	if (rc != DB_OK) {
 		db_result_free(&result);
 		return rc;
 	}
 	/* INSERT … RETURNING outside a transaction: durable before it returns. */
-	if (is_lone_write) {
+	if (is_lone_write && db_sqlite_logged_since(s, mark)) {
 		db_sqlite_note_write(s);
 		(void)db_sqlite_sync_wait(s);
 	}
@@ -679,12 +708,20 @@ static int db_sqlite_begin(pp_db_t *db, char *error, size_t error_size)
 	return db_sqlite_exec(db, "BEGIN IMMEDIATE", NULL, 0, NULL, error, error_size);
 }
 
-/* COMMIT writes the WAL; db_tx_commit() then calls db_sqlite_sync() outside the lock. */
-static int db_sqlite_commit(pp_db_t *db, char *error, size_t error_size)
+/*
+ * COMMIT writes the WAL; db_tx_commit() then calls db_sqlite_sync() outside the lock, unless
+ * the transaction changed no page.
+ */
+static int db_sqlite_commit(pp_db_t *db, bool *needs_sync_r, char *error, size_t error_size)
 {
+	db_sqlite_t *s = db->backend_data;
+	uint64_t mark = db_sqlite_log_mark(s);
+	*needs_sync_r = false;
 	int rc = db_sqlite_exec(db, "COMMIT", NULL, 0, NULL, error, error_size);
-	if (rc == DB_OK)
-		db_sqlite_note_write(db->backend_data);
+	if (rc == DB_OK && db_sqlite_logged_since(s, mark)) {
+		db_sqlite_note_write(s);
+		*needs_sync_r = true;
+	}
 	return rc;
 }
 
@@ -720,5 +757,6 @@ const struct db_vfuncs db_sqlite_vfuncs = {
     .commit = db_sqlite_commit,
     .rollback = db_sqlite_rollback,
     .sync = db_sqlite_sync,
+    .flush_stats = db_sqlite_flush_stats,
     .prepare_log = db_sqlite_prepare_log,
 };

@@ -169,6 +169,14 @@ int db_prepare_log(pp_db_t *db, uint64_t *grown_r, char *error, size_t error_siz
 	return rc;
 }
 
+void db_flush_stats(pp_db_t *db, uint64_t *commits_r, uint64_t *flushes_r)
+{
+	*commits_r = 0;
+	*flushes_r = 0;
+	if (db->v->flush_stats != NULL)
+		db->v->flush_stats(db, commits_r, flushes_r);
+}
+
 int db_query(pp_db_t *db, const char *sql, const pp_db_value_t *params, size_t n_params,
              pp_db_result_t **result_r, char *error, size_t error_size)
 {
@@ -236,6 +244,7 @@ int db_tx_commit(pp_db_t *db, char *error, size_t error_size)
 		return DB_ERROR;
 	}
 	int rc;
+	bool needs_sync = false;
 	if (db->tx_failed) {
 		/* Same outcome on both backends: a transaction with a failed statement is undone.
 		 */
@@ -246,7 +255,7 @@ int db_tx_commit(pp_db_t *db, char *error, size_t error_size)
 		           "database: transaction rolled back because a statement in it failed");
 		rc = DB_ERROR;
 	} else {
-		rc = db->v->commit(db, error, error_size);
+		rc = db->v->commit(db, &needs_sync, error, error_size);
 		if (rc != DB_OK) {
 			/* A failed COMMIT may leave the transaction open (SQLite): undo it. */
 			char rb_error[DB_ERROR_MAX];
@@ -256,7 +265,7 @@ int db_tx_commit(pp_db_t *db, char *error, size_t error_size)
 	db_tx_end_locked(db);
 	db_unlock(db);
 	/* The flush outside the lock: readers and the next transaction go on meanwhile. */
-	if (rc == DB_OK && db->v->sync != NULL)
+	if (rc == DB_OK && needs_sync && db->v->sync != NULL)
 		rc = db->v->sync(db, error, error_size);
 	return rc;
 }

@@ -77,6 +77,14 @@ int db_migrate(pp_db_t *db, char *error, size_t error_size);
  */
 int db_prepare_log(pp_db_t *db, uint64_t *grown_r, char *error, size_t error_size);
 
+/*
+ * How this handle made its commits durable: *commits_r commits that wrote, covered by
+ * *flushes_r flushes of the log (a flush covers every commit that ended while it ran, so
+ * under load there are fewer flushes than commits). A write that changed nothing needs no
+ * flush and counts in neither. SQLite only: PostgreSQL's server flushes, and both read 0.
+ */
+void db_flush_stats(pp_db_t *db, uint64_t *commits_r, uint64_t *flushes_r);
+
 /* The schema version now in the database (the number of the last applied migration). */
 int db_schema_version(pp_db_t *db, int *version_r, char *error, size_t error_size);
 

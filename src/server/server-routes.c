@@ -88,6 +88,26 @@ static int server_collect_pool(pp_metrics_writer_t *w, pp_convert_pool_t *pool)
 	return 0;
 }
 
+/* The database's commits and the log flushes that made them durable (SQLite only). */
+static int server_collect_flushes(pp_metrics_writer_t *w, pp_core_t *core)
+{
+	if (db_backend(core->db) != PP_DB_SQLITE)
+		return 0;
+	uint64_t commits = 0, flushes = 0;
+	db_flush_stats(core->db, &commits, &flushes);
+	if (metrics_write_family(w, "pullprint_db_commits_total",
+				 "Commits that wrote to the database since the server started.",
+				 METRIC_COUNTER) < 0 ||
+	    metrics_write_sample(w, "pullprint_db_commits_total", NULL, (double)commits) < 0 ||
+	    metrics_write_family(w, "pullprint_db_log_flushes_total",
+				 "Flushes of the database's log to disk that made those commits "
+				 "durable; concurrent commits share one.",
+				 METRIC_COUNTER) < 0 ||
+	    metrics_write_sample(w, "pullprint_db_log_flushes_total", NULL, (double)flushes) < 0)
+		return -1;
+	return 0;
+}
+
 static int server_collect(pp_metrics_writer_t *w, void *arg)
 {
 	pp_server_routes_t *ctx = arg;
@@ -97,6 +117,8 @@ static int server_collect(pp_metrics_writer_t *w, void *arg)
 				  "SELECT state, COUNT(*) FROM users GROUP BY state") < 0)
 		return -1;
 	if (ctx->convert_pool != NULL && server_collect_pool(w, ctx->convert_pool) < 0)
+		return -1;
+	if (server_collect_flushes(w, ctx->core) < 0)
 		return -1;
 	if (metrics_write_family(w, "pullprint_uptime_seconds", "Seconds since the server started.",
 				 METRIC_GAUGE) < 0 ||

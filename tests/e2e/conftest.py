@@ -38,6 +38,12 @@ def code_of(out):
     return match.group(1)
 
 
+def metric_value(text, name):
+    """A sample without labels from /metrics' Prometheus text, or None."""
+    found = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+    return float(found.group(1)) if found else None
+
+
 def free_port():
     """A TCP port that was free a moment ago on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

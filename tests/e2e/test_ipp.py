@@ -18,7 +18,7 @@ import zipfile
 
 import pytest
 
-from conftest import code_of
+from conftest import code_of, metric_value
 from ipp_wire import attr, ipp_ints, ipp_request, ipp_status, ipp_strings
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -97,6 +97,33 @@ def test_print_pdf_as_user_lands_in_their_queue(printer, tmp_path):
     assert ipp_status(get.content) == 0
     assert ipp_ints(get.content, "copies") == [2]
     assert ipp_ints(get.content, "job-state") == [3]
+
+
+def test_signed_in_requests_wait_for_the_disk_only_for_jobs(sqlite_installation,
+                                                            server_factory):
+    """Each signed-in request clears its account's failed attempts: with none to clear, that
+    is no commit, and the request does not wait for a flush of the database's log."""
+    inst = sqlite_installation
+    code = code_of(inst.cli("users", "add", "flo@example.com").stdout)
+    srv = server_factory(inst)
+    p = Printer(srv)
+    auth = ("flo@example.com", code)
+
+    def counts():
+        text = srv.get("/metrics").text
+        return (metric_value(text, "pullprint_db_commits_total"),
+                metric_value(text, "pullprint_db_log_flushes_total"))
+
+    assert ipp_status(p.post(ipp_request(0x000B, p.uri), auth=auth).content) == 0
+    before = counts()
+    for _ in range(5):
+        assert ipp_status(p.post(ipp_request(0x000B, p.uri), auth=auth).content) == 0
+        assert ipp_status(p.post(ipp_request(0x000A, p.uri), auth=auth).content) == 0
+    assert counts() == before
+    # A job is committed and flushed before it is acknowledged.
+    assert ipp_status(p.print_job(auth).content) == 0
+    commits, flushes = counts()
+    assert commits > before[0] and flushes > before[1], (before, commits, flushes)
 
 
 def test_wrong_code_is_401_and_throttled(printer):

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import requests
 
-from conftest import PULLPRINTD, Installation, Server
+from conftest import PULLPRINTD, Installation, Server, metric_value
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -55,7 +55,7 @@ def test_state_is_private(sqlite_installation, server_factory):
     srv.stop()
 
 
-def test_healthz_metrics_and_headers(installation, server_factory):
+def test_healthz_metrics_and_headers(installation, backend, server_factory):
     srv = server_factory(installation)
     # The self-signed certificate verifies for 127.0.0.1 against itself.
     r = srv.get("/healthz")
@@ -73,6 +73,14 @@ def test_healthz_metrics_and_headers(installation, server_factory):
     assert m.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert "# TYPE pullprint_uptime_seconds gauge" in m.text
     assert re.search(r"^pullprint_http_requests_total\{.*\} \d+", m.text, re.M), m.text
+    # SQLite: commits that wrote, and the log flushes that made them durable.
+    commits = metric_value(m.text, "pullprint_db_commits_total")
+    flushes = metric_value(m.text, "pullprint_db_log_flushes_total")
+    if backend == "sqlite":
+        assert "# TYPE pullprint_db_log_flushes_total counter" in m.text, m.text
+        assert commits is not None and flushes is not None, m.text
+    else:  # the PostgreSQL server flushes its own log
+        assert commits is None and flushes is None, m.text
 
     nf = srv.get("/no/such/page")
     assert nf.status_code == 404

@@ -509,6 +509,90 @@ static void test_sqlite_settings(void **state)
 }
 
 /* Opening fails with a message that says what to do. */
+/* Checks the handle's commit and flush counts against what was expected (and by how much). */
+static void expect_flushes(pp_db_t *db, uint64_t commits, uint64_t flushes, const char *after)
+{
+	uint64_t got_commits = 0, got_flushes = 0;
+	db_flush_stats(db, &got_commits, &got_flushes);
+	if (got_commits != commits || got_flushes != flushes)
+		fail_msg("after %s: %llu commits and %llu flushes, expected %llu and %llu", after,
+		         (unsigned long long)got_commits, (unsigned long long)got_flushes,
+		         (unsigned long long)commits, (unsigned long long)flushes);
+}
+
+/*
+ * SQLite: a write waits for the disk only when it changed something. A DELETE or UPDATE
+ * that matched no row (every signed-in request resets its account's failures so), or a
+ * transaction that changed nothing, needs no flush; every real change still gets one.
+ */
+static void test_sqlite_flushes_only_changes(void **state)
+{
+	test_db_t *t = TEST_DB(state);
+	char error[DB_ERROR_MAX];
+	pp_db_t *db = t->db;
+	assert_int_equal(db_exec(db, "CREATE TABLE probe (k INTEGER PRIMARY KEY)", NULL, 0, NULL,
+	                         error, sizeof(error)),
+	                 DB_OK);
+	uint64_t commits = 0, flushes = 0;
+	db_flush_stats(db, &commits, &flushes);
+	assert_true(commits > 0 && flushes > 0); /* the migrations and the table */
+
+	const pp_db_value_t one[] = {DB_INT(1)};
+	int64_t changes = -1;
+	assert_int_equal(db_exec(db, "DELETE FROM probe WHERE k = $1", one, 1, &changes, error,
+	                         sizeof(error)),
+	                 DB_OK);
+	assert_int_equal(changes, 0);
+	assert_int_equal(db_exec(db, "UPDATE probe SET k = k + 1 WHERE k = $1", one, 1, NULL,
+	                         error, sizeof(error)),
+	                 DB_OK);
+	expect_flushes(db, commits, flushes, "writes that matched no row");
+
+	assert_int_equal(db_exec(db, "INSERT INTO probe (k) VALUES ($1)", one, 1, NULL, error,
+	                         sizeof(error)),
+	                 DB_OK);
+	expect_flushes(db, ++commits, ++flushes, "an insert");
+
+	/* A transaction that changed nothing commits nothing to flush. */
+	const pp_db_value_t nine[] = {DB_INT(9)};
+	assert_int_equal(db_tx_begin(db, error, sizeof(error)), DB_OK);
+	assert_int_equal(db_exec(db, "DELETE FROM probe WHERE k = $1", nine, 1, NULL, error,
+	                         sizeof(error)),
+	                 DB_OK);
+	assert_int_equal(db_tx_commit(db, error, sizeof(error)), DB_OK);
+	expect_flushes(db, commits, flushes, "an empty transaction");
+
+	assert_int_equal(db_tx_begin(db, error, sizeof(error)), DB_OK);
+	assert_int_equal(db_exec(db, "INSERT INTO probe (k) VALUES ($1)", nine, 1, NULL, error,
+	                         sizeof(error)),
+	                 DB_OK);
+	assert_int_equal(db_tx_commit(db, error, sizeof(error)), DB_OK);
+	expect_flushes(db, ++commits, ++flushes, "a transaction that inserted");
+
+	pp_db_result_t *res = NULL;
+	assert_int_equal(db_query(db, "INSERT INTO probe (k) VALUES (5) RETURNING k", NULL, 0, &res,
+	                          error, sizeof(error)),
+	                 DB_OK);
+	db_result_free(&res);
+	expect_flushes(db, ++commits, ++flushes, "an insert returning");
+	assert_int_equal(db_exec(db, "DELETE FROM probe WHERE k = $1", one, 1, &changes, error,
+	                         sizeof(error)),
+	                 DB_OK);
+	assert_int_equal(changes, 1);
+	expect_flushes(db, ++commits, ++flushes, "a delete of a row");
+
+	/* What was committed is there for another connection. */
+	pp_db_t *other = NULL;
+	assert_int_equal(db_open(t->url, &other, error, sizeof(error)), DB_OK);
+	assert_int_equal(db_query(other, "SELECT group_concat(k) FROM (SELECT k FROM probe "
+	                                 "ORDER BY k)",
+	                          NULL, 0, &res, error, sizeof(error)),
+	                 DB_OK);
+	assert_string_equal(db_result_text(res, 0, 0), "5,9");
+	db_result_free(&res);
+	db_close(&other);
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -610,6 +694,8 @@ int main(void)
 	    TEST_DB_CASE(test_cascade_delete),
 	    TEST_DB_CASE(test_error_messages),
 	    cmocka_unit_test_setup_teardown(test_sqlite_settings, test_db_setup_sqlite,
+	                                    test_db_teardown),
+	    cmocka_unit_test_setup_teardown(test_sqlite_flushes_only_changes, test_db_setup_sqlite,
 	                                    test_db_teardown),
 	    cmocka_unit_test(test_open_errors),
 	    cmocka_unit_test_setup_teardown(test_pg_password_not_in_errors, test_db_setup_postgres,
