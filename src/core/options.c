@@ -621,8 +621,8 @@ bool options_selected_color_pages(const pp_print_options_t *opts, const char *pa
 		json_decref(info);
 		return false;
 	}
-	pp_page_range_t all = {.first = 1, .last = (uint32_t)(doc_pages < UINT32_MAX ? doc_pages
-										       : UINT32_MAX)};
+	uint32_t last = doc_pages < UINT32_MAX ? (uint32_t)doc_pages : UINT32_MAX;
+	pp_page_range_t all = {.first = 1, .last = last};
 	const pp_page_range_t *ranges = opts->n_page_ranges > 0 ? opts->page_ranges : &all;
 	size_t n_ranges = opts->n_page_ranges > 0 ? opts->n_page_ranges : 1;
 	int64_t color = 0;

@@ -56,8 +56,8 @@ struct db_vfuncs {
 	int (*commit)(pp_db_t *db, bool *needs_sync_r, char *error, size_t error_size);
 	int (*rollback)(pp_db_t *db, char *error, size_t error_size);
 	/* Optional (NULL = commit is durable by itself): makes the commits that returned so far
-	   durable (only called after a commit that asked for it). Called by db_tx_commit() after the handle's lock is released, so other
-	   threads' statements need not wait for the disk. */
+	   durable. Called by db_tx_commit() after a commit that asked for it, once the handle's
+	   lock is released, so other threads' statements need not wait for the disk. */
 	int (*sync)(pp_db_t *db, char *error, size_t error_size);
 	/* Optional (NULL = nothing to prepare): see db_prepare_log(). Called outside a
 	   transaction with the lock held. */
