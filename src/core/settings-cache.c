@@ -173,34 +173,52 @@ static int cache_lookup_locked(const pp_settings_cache_t *cache, const char *nam
 	return 0;
 }
 
-int settings_cache_stored(pp_core_t *core, const char *name, char *buf, size_t buf_size,
-                          bool *is_stored_r, char *error, size_t error_size)
+/*
+ * Reads the counter and takes the lock. True, the lock held, when the copy stamped *stamp is
+ * current. False, the lock released, with *next_r the stamp for a copy loaded now: it is
+ * taken before the load, so a change made during the load is seen at the next read.
+ */
+static bool cache_lock_if_fresh(pp_settings_cache_t *cache, const cache_stamp_t *stamp,
+                                cache_stamp_t *next_r)
 {
-	pp_settings_cache_t *cache = core->settings_cache;
 	uint64_t changes;
 	bool has_changes = cache_counter(cache, &changes);
-	int rc = 0;
+	int64_t now_ms = cache_now_ms();
 	(void)pthread_mutex_lock(&cache->lock);
-	if (cache_is_fresh_locked(&cache->settings_stamp, has_changes, changes)) {
-		rc = cache_lookup_locked(cache, name, buf, buf_size, is_stored_r, error,
-		                         error_size);
-		(void)pthread_mutex_unlock(&cache->lock);
-		return rc;
-	}
+	if (cache_is_fresh_locked(stamp, has_changes, changes))
+		return true;
 	(void)pthread_mutex_unlock(&cache->lock);
+	*next_r = (cache_stamp_t){.is_loaded = has_changes, .changes = changes, .loaded_ms = now_ms};
+	return false;
+}
 
+/* Makes the settings copy current (loading it when stale) and returns with the lock held, or
+ * returns -1 without it. */
+static int cache_settings_lock_current(pp_core_t *core, char *error, size_t error_size)
+{
+	pp_settings_cache_t *cache = core->settings_cache;
+	cache_stamp_t stamp;
+	if (cache_lock_if_fresh(cache, &cache->settings_stamp, &stamp))
+		return 0;
 	cache_setting_t *settings = NULL;
 	size_t count = 0;
-	int64_t loaded_ms = cache_now_ms();
 	if (cache_settings_load(core, &settings, &count, error, error_size) < 0)
 		return -1;
 	(void)pthread_mutex_lock(&cache->lock);
 	cache_settings_free(&cache->settings, cache->settings_count);
 	cache->settings = settings;
 	cache->settings_count = count;
-	cache->settings_stamp = (cache_stamp_t){
-	    .is_loaded = has_changes, .changes = changes, .loaded_ms = loaded_ms};
-	rc = cache_lookup_locked(cache, name, buf, buf_size, is_stored_r, error, error_size);
+	cache->settings_stamp = stamp;
+	return 0;
+}
+
+int settings_cache_stored(pp_core_t *core, const char *name, char *buf, size_t buf_size,
+                          bool *is_stored_r, char *error, size_t error_size)
+{
+	if (cache_settings_lock_current(core, error, error_size) < 0)
+		return -1;
+	pp_settings_cache_t *cache = core->settings_cache;
+	int rc = cache_lookup_locked(cache, name, buf, buf_size, is_stored_r, error, error_size);
 	(void)pthread_mutex_unlock(&cache->lock);
 	return rc;
 }
@@ -210,24 +228,18 @@ int settings_cache_stored(pp_core_t *core, const char *name, char *buf, size_t b
 static int cache_rules_lock_current(pp_core_t *core, char *error, size_t error_size)
 {
 	pp_settings_cache_t *cache = core->settings_cache;
-	uint64_t changes;
-	bool has_changes = cache_counter(cache, &changes);
-	(void)pthread_mutex_lock(&cache->lock);
-	if (cache_is_fresh_locked(&cache->rules_stamp, has_changes, changes))
+	cache_stamp_t stamp;
+	if (cache_lock_if_fresh(cache, &cache->rules_stamp, &stamp))
 		return 0;
-	(void)pthread_mutex_unlock(&cache->lock);
-
 	pp_sender_rule_t *rules = NULL;
 	size_t count = 0;
-	int64_t loaded_ms = cache_now_ms();
 	if (sender_rule_list_stored(core, &rules, &count, error, error_size) < 0)
 		return -1;
 	(void)pthread_mutex_lock(&cache->lock);
 	free(cache->rules);
 	cache->rules = rules;
 	cache->rules_count = count;
-	cache->rules_stamp = (cache_stamp_t){
-	    .is_loaded = has_changes, .changes = changes, .loaded_ms = loaded_ms};
+	cache->rules_stamp = stamp;
 	return 0;
 }
 

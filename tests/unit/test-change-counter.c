@@ -115,13 +115,16 @@ static void test_symlink_refused(void **state)
 	assert_int_equal(access(target, F_OK), -1); /* nothing made through the link */
 }
 
+/* Each case in a private directory whose counter file is "changes". */
+#define COUNTER_CASE(fn) cmocka_unit_test_setup_teardown(fn, setup, test_dir_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_bump_seen_by_others, setup, test_dir_teardown),
-	    cmocka_unit_test_setup_teardown(test_concurrent_bumps_all_count, setup, test_dir_teardown),
-	    cmocka_unit_test_setup_teardown(test_odd_file_still_counts, setup, test_dir_teardown),
-	    cmocka_unit_test_setup_teardown(test_symlink_refused, setup, test_dir_teardown),
+	    COUNTER_CASE(test_bump_seen_by_others),
+	    COUNTER_CASE(test_concurrent_bumps_all_count),
+	    COUNTER_CASE(test_odd_file_still_counts),
+	    COUNTER_CASE(test_symlink_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

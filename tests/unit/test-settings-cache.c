@@ -111,6 +111,18 @@ static void test_setting_change_seen_at_once(void **state)
 	two_close(&t);
 }
 
+/* The server's decision for a sender of an IPP job, checked; returns its reason. */
+static pp_sender_reason_t expect_decision(pp_core_t *core, const char *sender,
+                                          pp_sender_decision_t decision)
+{
+	char error[512];
+	pp_sender_result_t result;
+	if (sender_policy_decide(core, sender, "ipp", &result, error, sizeof(error)) != 0)
+		fail_msg("sender_policy_decide %s: %s", sender, error);
+	assert_int_equal(result.decision, decision);
+	return result.reason;
+}
+
 /* A block rule added on the command line stops the server's next decision for that sender. */
 static void test_sender_rule_seen_at_once(void **state)
 {
@@ -120,20 +132,13 @@ static void test_sender_rule_seen_at_once(void **state)
 	pp_core_t *server = &t.server->core;
 	(void)test_db_add_user(t.server->tdb->db, "ann@blocked.example");
 
-	pp_sender_result_t result;
-	assert_int_equal(sender_policy_decide(server, "ann@blocked.example", "ipp", &result, error,
-	                                      sizeof(error)),
-	                 0);
-	assert_int_equal(result.decision, PP_SENDER_ACCEPT);
+	(void)expect_decision(server, "ann@blocked.example", PP_SENDER_ACCEPT);
 
 	assert_int_equal(sender_rule_add(&t.cli, "cli", PP_SENDER_RULE_BLOCK, "@blocked.example",
 	                                 error, sizeof(error)),
 	                 0);
-	assert_int_equal(sender_policy_decide(server, "ann@blocked.example", "ipp", &result, error,
-	                                      sizeof(error)),
-	                 0);
-	assert_int_equal(result.decision, PP_SENDER_REJECT);
-	assert_int_equal(result.reason, PP_SENDER_REASON_BLOCKED);
+	assert_int_equal(expect_decision(server, "ann@blocked.example", PP_SENDER_REJECT),
+	                 PP_SENDER_REASON_BLOCKED);
 
 	pp_sender_rule_t *rules = NULL;
 	size_t count = 0;
@@ -145,10 +150,7 @@ static void test_sender_rule_seen_at_once(void **state)
 	assert_int_equal(sender_rule_remove(&t.cli, "cli", PP_SENDER_RULE_BLOCK, "@blocked.example",
 	                                    error, sizeof(error)),
 	                 0);
-	assert_int_equal(sender_policy_decide(server, "ann@blocked.example", "ipp", &result, error,
-	                                      sizeof(error)),
-	                 0);
-	assert_int_equal(result.decision, PP_SENDER_ACCEPT);
+	(void)expect_decision(server, "ann@blocked.example", PP_SENDER_ACCEPT);
 	assert_int_equal(sender_rule_list(server, &rules, &count, error, sizeof(error)), 0);
 	assert_int_equal(count, 0);
 	sender_rule_list_free(&rules);
